@@ -1,0 +1,58 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createJobStore, createPriceLookup, createRedis, openProviderQueue, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
+import { createAuthenticator } from './middleware/auth.ts';
+
+export interface ApiRuntime {
+  server: Server;
+  /** `http://host:port` actually bound (port 0 in config picks a free one). */
+  url: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** Connects to Redis, opens the provider queues and listens on `server.host:server.port`. */
+export async function startApi(config: GatewayConfig, logger: Logger): Promise<ApiRuntime> {
+  const redis = createRedis(config.redis.url, { role: 'command', connectionName: 'sluice-api' });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  await waitUntilReady(redis, 10_000);
+  const prefix = config.redis.prefix;
+  const queues = new Map(Object.keys(config.providers).map((id) => [id, openProviderQueue(redis, prefix, id)]));
+  for (const queue of queues.values()) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const deps: ApiDeps = {
+    config,
+    redis,
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
+    queues,
+    auth: createAuthenticator(config),
+    price: createPriceLookup(config),
+    logger,
+  };
+  const server = createApp(deps).listen(config.server.port, config.server.host);
+  await once(server, 'listening');
+  // Slow clients must not hold sockets forever; keep-alive outlives typical client pools.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, auth: config.auth.disabled ? 'disabled (loopback only)' : `${config.auth.keys.length} keys` }, 'api listening');
+
+  return {
+    server,
+    url,
+    deps,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('api stopped');
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { parseByteSize } from '@sluice/shared';
+import type { ApiDeps } from './deps.ts';
+import { requireAuth } from './middleware/auth.ts';
+import { errorHandler, notFoundHandler } from './middleware/errors.ts';
+import { requestId } from './middleware/request-id.ts';
+import { healthRouter } from './routes/health.ts';
+import { jobsRouter } from './routes/jobs.ts';
+import { modelsRouter } from './routes/models.ts';
+
+/** Builds the HTTP app from its dependencies; no env reads, no listening. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(requestId);
+  app.use(healthRouter(deps));
+  app.use('/v1', requireAuth(deps.auth));
+  app.use(express.json({ limit: parseByteSize(deps.config.server.body_limit), strict: false }));
+  app.use(jobsRouter(deps));
+  app.use(modelsRouter(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { Queue } from 'bullmq';
+import type { GatewayConfig, JobStore, Logger, PriceLookup, QueuedJobData, Redis } from '@sluice/shared';
+import type { Authenticator } from './middleware/auth.ts';
+
+/** Everything the HTTP app needs, built by main.ts (or a test): createApp reads no env and opens nothing. */
+export interface ApiDeps {
+  config: GatewayConfig;
+  redis: Redis;
+  store: JobStore;
+  /** One producer per provider queue, by provider id. */
+  queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  auth: Authenticator;
+  price: PriceLookup;
+  logger: Logger;
+}

@@ -1,0 +1,87 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { cancelChannel, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
+import { ApiError, notFound } from '../api-error.ts';
+import type { ApiDeps } from '../deps.ts';
+import { principalOf } from '../middleware/auth.ts';
+import { validate } from '../middleware/validate.ts';
+import { submitJob } from '../services/submit-job.ts';
+
+const ListQuerySchema = z
+  .object({
+    status: z.enum(JOB_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    after: z.string().regex(JOB_ID_PATTERN, 'expected a job id').optional(),
+  })
+  .strict();
+
+/** A JSON object body, or a 400/415 that says what arrived instead. */
+export function jsonBody(req: Request): unknown {
+  if (req.body === undefined) {
+    throw new ApiError('Send the request body as JSON with "Content-Type: application/json"', {
+      status: 415, type: 'invalid_request_error', code: 'unsupported_media_type',
+    });
+  }
+  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+    throw new ApiError('The request body must be a JSON object', { status: 400, type: 'invalid_request_error', code: 'invalid_request' });
+  }
+  return req.body;
+}
+
+export function jobsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const { store, queues } = deps;
+
+  const loadJob = async (id: string, tenant: string) => {
+    // An id that cannot exist is answered like an unknown one, without a Redis read.
+    const record = JOB_ID_PATTERN.test(id) ? await store.getForTenant(id, tenant) : null;
+    if (record === null) throw notFound('job', id);
+    return record;
+  };
+
+  router.post('/v1/jobs', async (req, res) => {
+    const request = validate(JobRequestSchema, jsonBody(req));
+    const record = await submitJob(deps, principalOf(res), request);
+    res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));
+  });
+
+  router.get('/v1/jobs', async (req, res) => {
+    const query = validate(ListQuerySchema, req.query, 'query');
+    const page = await store.list(principalOf(res).tenant, query);
+    const data = page.data.map(toJobObject);
+    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
+  });
+
+  router.get('/v1/jobs/:id', async (req, res) => {
+    res.json(toJobObject(await loadJob(req.params.id, principalOf(res).tenant)));
+  });
+
+  router.post('/v1/jobs/:id/cancel', async (req, res) => {
+    const tenant = principalOf(res).tenant;
+    const record = await loadJob(req.params.id, tenant);
+    if (isTerminal(record.status)) {
+      throw new ApiError(`Job ${record.id} is already ${record.status} and cannot be canceled`, {
+        status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
+      });
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const outcome = await store.transition(record.id, ['queued', 'running'], 'canceled', {
+      completed_at: now,
+      error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' },
+    });
+    if (!outcome.ok) {
+      throw new ApiError(`Job ${record.id} is already ${outcome.previous} and cannot be canceled`, {
+        status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
+      });
+    }
+    // Queued: drop the queue entry (a worker that still picks it sees the record and skips it).
+    // Running: every worker hears the id and aborts the provider call it holds.
+    const candidate = record.routing.candidates[record.target];
+    const queue = candidate ? queues.get(candidate.provider) : undefined;
+    await Promise.all([queue?.remove(record.id).catch(() => 0), deps.redis.publish(cancelChannel(deps.config.redis.prefix), record.id)]);
+    deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
+    res.json(toJobObject((await store.get(record.id)) ?? record));
+  });
+
+  return router;
+}

@@ -1,0 +1,32 @@
+import { cancelChannel, type Logger, type Redis } from '@sluice/shared';
+
+export interface CancelRegistry {
+  /** A signal that aborts when the job is canceled anywhere; call `release` when the call ends. */
+  track(jobId: string): { signal: AbortSignal; release: () => void };
+  close(): Promise<void>;
+}
+
+/** Aborts in-flight provider calls of jobs canceled through any API process. */
+export async function createCancelRegistry(redis: Redis, prefix: string, logger: Logger): Promise<CancelRegistry> {
+  const running = new Map<string, AbortController>();
+  const subscriber = redis.duplicate();
+  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'cancel subscriber connection error'));
+  subscriber.on('message', (_channel, jobId: string) => {
+    const controller = running.get(jobId);
+    if (controller) {
+      logger.info({ job_id: jobId }, 'aborting the provider call of a canceled job');
+      controller.abort(new Error('job canceled'));
+    }
+  });
+  await subscriber.subscribe(cancelChannel(prefix));
+  return {
+    track(jobId) {
+      const controller = new AbortController();
+      running.set(jobId, controller);
+      return { signal: controller.signal, release: () => void running.delete(jobId) };
+    },
+    async close() {
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { startWorker, type WorkerRuntime } from './worker-runtime.ts';

@@ -1,0 +1,3 @@
+export * from './http-client.ts';
+export * from './classify-error.ts';
+export * from './retry-after.ts';

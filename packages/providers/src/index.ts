@@ -1,0 +1,6 @@
+export * from './provider-adapter.ts';
+export * from './provider-error.ts';
+export * from './registry.ts';
+export * from './http/index.ts';
+export { createMockAdapter } from './mock/adapter.ts';
+export { createOpenAICompatibleAdapter, parseChatResponse } from './openai-compatible/adapter.ts';

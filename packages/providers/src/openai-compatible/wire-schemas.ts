@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** A chat-completions response as OpenAI-shaped servers send it; lenient where real servers differ. */
+export const OpenAIChatResponseSchema = z
+  .object({
+    id: z.string().optional(),
+    object: z.string().optional(),
+    created: z.number().optional(),
+    model: z.string().optional(),
+    choices: z
+      .array(
+        z
+          .object({
+            index: z.number().int().optional(),
+            message: z
+              .object({
+                role: z.string().optional(),
+                content: z.string().nullable().optional(),
+                tool_calls: z
+                  .array(
+                    z
+                      .object({
+                        id: z.string(),
+                        type: z.string().optional(),
+                        function: z.object({ name: z.string(), arguments: z.string() }).loose(),
+                      })
+                      .loose(),
+                  )
+                  .nullable()
+                  .optional(),
+                refusal: z.string().nullable().optional(),
+              })
+              .loose(),
+            finish_reason: z.string().nullable().optional(),
+            logprobs: z.unknown().optional(),
+          })
+          .loose(),
+      )
+      .min(1),
+    usage: z
+      .object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative().optional() })
+      .loose()
+      .nullable()
+      .optional(),
+    system_fingerprint: z.string().nullable().optional(),
+  })
+  .loose();
+export type OpenAIChatResponse = z.infer<typeof OpenAIChatResponseSchema>;

@@ -1,0 +1,42 @@
+import { SluiceError } from '@sluice/shared';
+
+/**
+ * How the worker treats a failed provider call:
+ * `fatal` fails the job (bad request); `context_length` fails over to a target with a larger window;
+ * `auth` opens the provider's circuit; `rate_limited` waits without spending an attempt;
+ * `retryable`/`timeout` retry with backoff; `canceled` means the job was canceled.
+ */
+export type ProviderErrorKind = 'fatal' | 'context_length' | 'auth' | 'rate_limited' | 'retryable' | 'timeout' | 'canceled';
+
+export interface ProviderErrorOptions {
+  kind: ProviderErrorKind;
+  provider: string;
+  /** HTTP status, or null when no response came (network, timeout). */
+  status: number | null;
+  /** From `retry-after-ms`, `retry-after` or `x-ratelimit-reset-*`, when the provider said. */
+  retryAfterMs?: number | null;
+  /** The response body, truncated, for the job's attempt record. */
+  body?: string;
+  cause?: unknown;
+}
+
+const BODY_LIMIT = 500;
+
+export class ProviderError extends SluiceError {
+  readonly kind: ProviderErrorKind;
+  readonly provider: string;
+  readonly status: number | null;
+  readonly retryAfterMs: number | null;
+  readonly body: string | undefined;
+
+  constructor(message: string, options: ProviderErrorOptions) {
+    const retryable = options.kind === 'retryable' || options.kind === 'timeout' || options.kind === 'rate_limited';
+    super(message, { code: `provider_${options.kind}`, retryable, cause: options.cause });
+    this.name = 'ProviderError';
+    this.kind = options.kind;
+    this.provider = options.provider;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+    this.body = options.body === undefined ? undefined : options.body.slice(0, BODY_LIMIT);
+  }
+}

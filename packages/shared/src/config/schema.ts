@@ -1,0 +1,160 @@
+import { z } from 'zod';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Sizes like `1mb`, `512kb` or a byte count. */
+const ByteSizeSchema = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i, 'expected a size like 1mb')]);
+
+export const RetrySchema = z
+  .object({
+    /** Attempts on one target before failing over. Default 3. */
+    attempts: z.number().int().min(1).max(20).default(3),
+    /** First backoff; doubled per attempt, with jitter. Default 1000. */
+    backoff_ms: z.number().int().min(0).default(1000),
+    /** Backoff ceiling. Default 60000. */
+    max_backoff_ms: z.number().int().min(0).default(60_000),
+  })
+  .strict();
+
+const providerBase = {
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  api_key: z.string().optional(),
+  /** One HTTP attempt's limit. Default 60000. */
+  timeout_ms: z.number().int().positive().default(60_000),
+  /** Jobs one worker process runs at once for this provider. Default 8. */
+  concurrency: z.number().int().min(1).max(1000).default(8),
+  rpm: z.number().int().positive().optional(),
+  tpm: z.number().int().positive().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  retry: RetrySchema.prefault({}),
+  /** Largest prompt + completion, in tokens, for context-length routing. */
+  context_window: z.number().int().positive().optional(),
+};
+
+export const MockProviderSchema = z
+  .object({
+    type: z.literal('mock'),
+    ...providerBase,
+    /** Simulated latency per call. Default 50. */
+    latency_ms: z.number().int().min(0).default(50),
+    /** Share of calls that fail with a retryable 500, 0..1. Default 0. */
+    failure_rate: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+export const OpenAICompatibleProviderSchema = z
+  .object({ type: z.literal('openai-compatible'), ...providerBase, base_url: z.url({ protocol: /^https?$/ }) })
+  .strict();
+
+export const ProviderConfigSchema = z.discriminatedUnion('type', [MockProviderSchema, OpenAICompatibleProviderSchema]);
+
+const TargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
+
+export const RouteSchema = z.union([
+  z.array(TargetSchema).min(1),
+  z
+    .object({
+      strategy: z.enum(['ordered', 'cheapest']).default('ordered'),
+      targets: z.array(TargetSchema).min(1),
+    })
+    .strict(),
+]);
+
+export const AuthKeySchema = z
+  .object({
+    key: z.string().min(1, 'must not be empty (is its environment variable set?)').optional(),
+    key_sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'expected 64 hex characters').optional(),
+    tenant: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "." or "-"'),
+    role: z.enum(['admin', 'tenant']).default('tenant'),
+    rpm: z.number().int().positive().optional(),
+    monthly_budget_usd: z.number().nonnegative().optional(),
+    webhook_secret: z.string().optional(),
+  })
+  .strict()
+  .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');
+
+export const GatewayConfigSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        body_limit: ByteSizeSchema.default('1mb'),
+        sync_timeout_s: z.number().positive().default(300),
+        /** How long SIGTERM waits for running jobs. Default 30. */
+        shutdown_grace_s: z.number().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+        prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('sluice'),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({ disabled: z.boolean().default(false), keys: z.array(AuthKeySchema).default([]) })
+      .strict()
+      .prefault({}),
+    providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lowercase letters, digits, "_" or "-"'), ProviderConfigSchema),
+    routes: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/, 'route names may not contain "/"'), RouteSchema).default({}),
+    pricing: z.record(TargetSchema, z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict()).default({}),
+    breaker: z
+      .object({
+        window_s: z.number().positive().default(30),
+        min_requests: z.number().int().min(1).default(5),
+        failure_ratio: z.number().gt(0).max(1).default(0.5),
+        cooldown_s: z.number().positive().default(30),
+        max_cooldown_s: z.number().positive().default(600),
+      })
+      .strict()
+      .prefault({}),
+    webhooks: z
+      .object({
+        secret: z.string().optional(),
+        timeout_ms: z.number().int().positive().default(15_000),
+        allow_private_networks: z.boolean().default(false),
+        retry_schedule_s: z.array(z.number().nonnegative()).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        default_deadline_s: z.number().int().positive().default(86_400),
+        retention_s: z.number().int().positive().default(604_800),
+        /** `max_tokens` assumed for cost estimates when a job names none. Default 1024. */
+        default_max_tokens: z.number().int().positive().default(1024),
+      })
+      .strict()
+      .prefault({}),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    log_content: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.auth.disabled && !LOOPBACK_HOSTS.has(config.server.host)) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'disabled'], message: 'true is only allowed when server.host is 127.0.0.1, ::1 or localhost' });
+    }
+    if (!config.auth.disabled && config.auth.keys.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'keys'], message: 'no API keys configured (add keys, or set auth.disabled on a loopback host)' });
+    }
+    for (const [name, route] of Object.entries(config.routes)) {
+      const targets = Array.isArray(route) ? route : route.targets;
+      targets.forEach((target, index) => {
+        const provider = target.slice(0, target.indexOf('/'));
+        if (!(provider in config.providers)) {
+          const path = Array.isArray(route) ? ['routes', name, index] : ['routes', name, 'targets', index];
+          ctx.addIssue({ code: 'custom', path, message: `unknown provider "${provider}"` });
+        }
+      });
+    }
+  });
+
+/** The config as written (before defaults). */
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
+/** The config after validation and defaults. */
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
+export type RouteConfig = z.infer<typeof RouteSchema>;
+export type AuthKeyConfig = z.infer<typeof AuthKeySchema>;

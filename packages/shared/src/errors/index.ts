@@ -1,0 +1,2 @@
+export { SluiceError, type SluiceErrorOptions } from './sluice-error.ts';
+export { ConfigError } from './config-error.ts';

@@ -1,0 +1,10 @@
+export * from './config/index.ts';
+export * from './errors/index.ts';
+export * from './logging/index.ts';
+export * from './redis/index.ts';
+export * from './queues/index.ts';
+export * from './jobs/index.ts';
+export * from './schemas/index.ts';
+export * from './routing/index.ts';
+export * from './pricing/index.ts';
+export { onShutdown } from './process/shutdown.ts';

@@ -1,0 +1,231 @@
+import type { Redis } from 'ioredis';
+import type { Attempt, JobRecord, JobStatus } from './job-types.ts';
+import { JOB_STATUSES } from './job-types.ts';
+
+/**
+ * Sets the status only when the current one is among the allowed ones, writing the other fields in
+ * the same step: two processes can never both finish a job (a cancel racing a success, say).
+ * Returns the status found, so a refused caller knows what won.
+ */
+const TRANSITION = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return false end
+if not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return {0, current} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
+return {1, current}
+`;
+
+/** Appends one attempt as its own field, so concurrent writers never overwrite each other's attempts. */
+const APPEND_ATTEMPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local index = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1) - 1
+redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[1])
+return index
+`;
+
+const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'webhook', 'metadata'] as const;
+
+/** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
+export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts'>>;
+
+export interface ListOptions {
+  status?: JobStatus;
+  /** Page size, 1..100. */
+  limit: number;
+  /** Job id cursor: return jobs older than this one. */
+  after?: string;
+}
+
+export interface JobPage {
+  data: JobRecord[];
+  has_more: boolean;
+}
+
+export interface TransitionResult {
+  ok: boolean;
+  /** The status before the call; null when the job does not exist. */
+  previous: JobStatus | null;
+}
+
+export interface JobStore {
+  create(record: JobRecord): Promise<void>;
+  get(id: string): Promise<JobRecord | null>;
+  /** The job only if it belongs to `tenant`: another tenant's id reads as absent. */
+  getForTenant(id: string, tenant: string): Promise<JobRecord | null>;
+  transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields): Promise<TransitionResult>;
+  update(id: string, fields: JobFields): Promise<void>;
+  appendAttempt(id: string, attempt: Attempt): Promise<void>;
+  list(tenant: string, options: ListOptions): Promise<JobPage>;
+  remove(id: string, tenant: string): Promise<void>;
+}
+
+export interface JobStoreOptions {
+  /** Key prefix, e.g. `sluice`. */
+  prefix: string;
+  /** Seconds a job record is kept after it was created. */
+  retentionSeconds: number;
+}
+
+/** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
+interface ScriptedRedis {
+  sluiceJobTransition(key: string, from: string, to: string, ...fields: string[]): Promise<[number, string] | null>;
+  sluiceJobAppendAttempt(key: string, attempt: string): Promise<number>;
+}
+
+function withScripts(redis: Redis): ScriptedRedis {
+  if (!('sluiceJobTransition' in redis)) {
+    redis.defineCommand('sluiceJobTransition', { numberOfKeys: 1, lua: TRANSITION });
+    redis.defineCommand('sluiceJobAppendAttempt', { numberOfKeys: 1, lua: APPEND_ATTEMPT });
+  }
+  return redis as unknown as ScriptedRedis;
+}
+
+export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
+  const scripts = withScripts(redis);
+  const jobKey = (id: string): string => `${options.prefix}:job:${id}`;
+  const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
+  const retentionMs = options.retentionSeconds * 1000;
+
+  const serialize = (fields: JobFields): string[] => {
+    const flat: string[] = [];
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      const isJson = (JSON_FIELDS as readonly string[]).includes(name) || value === null;
+      flat.push(name, isJson ? JSON.stringify(value) : String(value));
+    }
+    return flat;
+  };
+
+  const read = async (id: string): Promise<JobRecord | null> => {
+    const hash = await redis.hgetall(jobKey(id));
+    return hash.status === undefined ? null : parseRecord(hash);
+  };
+
+  return {
+    async create(record) {
+      const { id, tenant, status, attempts: _attempts, ...fields } = record;
+      const key = jobKey(id);
+      const now = Date.now();
+      // One round trip on the submit path. The index is another key (another cluster slot), so this
+      // is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
+      await redis
+        .pipeline()
+        .hset(key, 'id', id, 'tenant', tenant, 'status', status, ...serialize(fields))
+        .pexpire(key, retentionMs)
+        .zadd(indexKey(tenant), now, id)
+        .zremrangebyscore(indexKey(tenant), '-inf', now - retentionMs)
+        .pexpire(indexKey(tenant), retentionMs)
+        .exec()
+        .then(throwOnExecError);
+    },
+
+    get: read,
+
+    async getForTenant(id, tenant) {
+      const record = await read(id);
+      return record !== null && record.tenant === tenant ? record : null;
+    },
+
+    async transition(id, from, to, fields = {}) {
+      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, ...serialize(fields));
+      if (outcome === null) return { ok: false, previous: null };
+      return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
+    },
+
+    async update(id, fields) {
+      const flat = serialize(fields);
+      if (flat.length > 0) await redis.hset(jobKey(id), ...flat);
+    },
+
+    async appendAttempt(id, attempt) {
+      await scripts.sluiceJobAppendAttempt(jobKey(id), JSON.stringify(attempt));
+    },
+
+    async list(tenant, { status, limit, after }) {
+      let max = '+inf';
+      if (after !== undefined) {
+        const score = await redis.zscore(indexKey(tenant), after);
+        if (score === null) return { data: [], has_more: false };
+        max = `(${score}`;
+      }
+      const data: JobRecord[] = [];
+      // Read ids newest first in chunks; a status filter may need several chunks to fill a page.
+      const chunk = Math.max(limit + 1, 50);
+      let offset = 0;
+      for (;;) {
+        const ids = await redis.zrevrangebyscore(indexKey(tenant), max, '-inf', 'LIMIT', offset, chunk);
+        offset += ids.length;
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hgetall(jobKey(id));
+        const rows = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        for (const [error, hash] of rows) {
+          if (error || hash === null || typeof hash !== 'object') continue;
+          const fields = hash as Record<string, string>;
+          if (fields.status === undefined) continue; // expired record, index not yet trimmed
+          const record = parseRecord(fields);
+          if (record.tenant !== tenant || (status !== undefined && record.status !== status)) continue;
+          if (data.length === limit) return { data, has_more: true };
+          data.push(record);
+        }
+        if (ids.length < chunk) return { data, has_more: false };
+      }
+    },
+
+    async remove(id, tenant) {
+      await redis.pipeline().del(jobKey(id)).zrem(indexKey(tenant), id).exec();
+    },
+  };
+}
+
+function throwOnExecError(results: [Error | null, unknown][] | null): void {
+  const failure = results?.find(([error]) => error !== null);
+  if (failure?.[0]) throw failure[0];
+}
+
+function parseRecord(hash: Record<string, string>): JobRecord {
+  const json = <T>(name: string, fallback: T): T => {
+    const value = hash[name];
+    return value === undefined ? fallback : (JSON.parse(value) as T);
+  };
+  const number = (name: string): number | null => {
+    const value = hash[name];
+    return value === undefined || value === 'null' ? null : Number(value);
+  };
+  const text = (name: string): string | null => {
+    const value = hash[name];
+    return value === undefined || value === 'null' ? null : value;
+  };
+  const attemptCount = Number(hash.attempt_count ?? 0);
+  const attempts = [];
+  for (let index = 0; index < attemptCount; index += 1) {
+    const value = hash[`attempt:${index}`];
+    if (value !== undefined) attempts.push(JSON.parse(value) as Attempt);
+  }
+  const status = hash.status as JobStatus;
+  if (!JOB_STATUSES.includes(status)) throw new Error(`job ${hash.id} has an unknown status "${status}"`);
+  return {
+    id: hash.id ?? '',
+    tenant: hash.tenant ?? '',
+    status,
+    model: hash.model ?? '',
+    priority: (hash.priority ?? 'normal') as JobRecord['priority'],
+    tier: (hash.tier ?? 'standard') as JobRecord['tier'],
+    created_at: number('created_at') ?? 0,
+    started_at: number('started_at'),
+    completed_at: number('completed_at'),
+    expires_at: number('expires_at') ?? 0,
+    request: json('request', { messages: [], params: {} }),
+    routing: json('routing', { route: '', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] }),
+    target: number('target') ?? 0,
+    provider: text('provider'),
+    provider_model: text('provider_model'),
+    result: json('result', null),
+    error: json('error', null),
+    usage: json('usage', null),
+    cost_usd: number('cost_usd'),
+    attempts,
+    webhook: json('webhook', null),
+    batch_id: text('batch_id'),
+    metadata: json('metadata', {}),
+  };
+}

@@ -1,0 +1,135 @@
+import type { ChatCompletion, ChatMessage, Usage } from '../schemas/chat.ts';
+import type { Priority, Tier } from '../schemas/job-request.ts';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'expired'];
+export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
+
+export type AttemptOutcome = 'succeeded' | 'retryable_error' | 'fatal_error' | 'timeout' | 'rate_limited' | 'canceled';
+
+export interface Attempt {
+  provider: string;
+  model: string;
+  started_at: number;
+  latency_ms: number;
+  outcome: AttemptOutcome;
+  status_code: number | null;
+  error: string | null;
+}
+
+export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'context_too_long' | 'over_budget' | 'unsupported_parameter';
+
+export interface RoutingCandidate {
+  provider: string;
+  model: string;
+  est_cost_usd: number | null;
+  eligible: boolean;
+  reason: IneligibleReason | null;
+}
+
+export interface Failover {
+  from: string;
+  to: string;
+  reason: string;
+  at: number;
+}
+
+export interface RoutingDecision {
+  route: string;
+  strategy: 'ordered' | 'cheapest';
+  tier: Tier;
+  candidates: RoutingCandidate[];
+  failovers: Failover[];
+}
+
+export interface JobError {
+  type: string;
+  code: string;
+  message: string;
+}
+
+/** What a job keeps of the client's request: the provider-bound part only. */
+export interface StoredRequest {
+  messages: ChatMessage[];
+  params: Record<string, unknown>;
+}
+
+/** The job record in Redis, as the store reads it back. */
+export interface JobRecord {
+  id: string;
+  tenant: string;
+  status: JobStatus;
+  model: string;
+  priority: Priority;
+  tier: Tier;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  expires_at: number;
+  request: StoredRequest;
+  routing: RoutingDecision;
+  /** Index into routing.candidates of the target the job is queued on. */
+  target: number;
+  provider: string | null;
+  provider_model: string | null;
+  result: ChatCompletion | null;
+  error: JobError | null;
+  usage: Usage | null;
+  cost_usd: number | null;
+  attempts: Attempt[];
+  webhook: { url: string } | null;
+  batch_id: string | null;
+  metadata: Record<string, string>;
+}
+
+/** The job object of the HTTP API (DESIGN.md §3). */
+export interface JobObject {
+  id: string;
+  object: 'job';
+  status: JobStatus;
+  model: string;
+  priority: Priority;
+  tier: Tier;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  expires_at: number;
+  provider: string | null;
+  provider_model: string | null;
+  result: ChatCompletion | null;
+  error: JobError | null;
+  usage: Usage | null;
+  cost_usd: number | null;
+  attempts: Attempt[];
+  routing: RoutingDecision;
+  webhook: { url: string; status: 'pending' | 'delivered' | 'failed'; deliveries: unknown[] } | null;
+  batch_id: string | null;
+  metadata: Record<string, string>;
+}
+
+export function toJobObject(record: JobRecord): JobObject {
+  return {
+    id: record.id,
+    object: 'job',
+    status: record.status,
+    model: record.model,
+    priority: record.priority,
+    tier: record.tier,
+    created_at: record.created_at,
+    started_at: record.started_at,
+    completed_at: record.completed_at,
+    expires_at: record.expires_at,
+    provider: record.provider,
+    provider_model: record.provider_model,
+    result: record.result,
+    error: record.error,
+    usage: record.usage,
+    cost_usd: record.cost_usd,
+    attempts: record.attempts,
+    routing: record.routing,
+    webhook: record.webhook ? { url: record.webhook.url, status: 'pending', deliveries: [] } : null,
+    batch_id: record.batch_id,
+    metadata: record.metadata,
+  };
+}

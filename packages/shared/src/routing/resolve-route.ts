@@ -1,0 +1,86 @@
+import type { GatewayConfig } from '../config/schema.ts';
+import { SluiceError } from '../errors/sluice-error.ts';
+import type { RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+import type { ChatMessage } from '../schemas/chat.ts';
+import type { Tier } from '../schemas/job-request.ts';
+
+/** A model name that is neither a route nor a `provider/model` of a configured provider. */
+export class UnknownModelError extends SluiceError {
+  constructor(model: string, known: string[]) {
+    super(`model "${model}" is not a route or a "provider/model" target; routes: ${known.join(', ') || 'none'}`, { code: 'model_not_found' });
+    this.name = 'UnknownModelError';
+  }
+}
+
+/** Splits `provider/model`; the model part may itself contain "/" (e.g. `together/meta-llama/Llama-3`). */
+export function parseTarget(target: string): { provider: string; model: string } {
+  const slash = target.indexOf('/');
+  return { provider: target.slice(0, slash), model: target.slice(slash + 1) };
+}
+
+/** Rough prompt token count (4 characters per token) for estimates before a provider counts. */
+export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
+  let characters = 0;
+  for (const message of messages) {
+    const content = message.content;
+    if (typeof content === 'string') characters += content.length;
+    else if (Array.isArray(content)) characters += JSON.stringify(content).length;
+    characters += 16; // role and message framing
+  }
+  return Math.ceil(characters / 4);
+}
+
+export interface RouteRequest {
+  model: string;
+  messages: readonly ChatMessage[];
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  tier: Tier;
+  fallbacks: readonly string[];
+}
+
+/** Price per 1M tokens of a target, or null when unknown. */
+export type PriceLookup = (provider: string, model: string) => { input: number; output: number } | null;
+
+/**
+ * Turns a job's `model` into the ordered candidate list: the route's targets, then the request's
+ * fallbacks, each with an estimated cost and whether it can take the job.
+ */
+export function resolveRoute(config: GatewayConfig, request: RouteRequest, price: PriceLookup): RoutingDecision {
+  const route = config.routes[request.model];
+  let targets: string[];
+  let strategy: RoutingDecision['strategy'] = 'ordered';
+  if (route !== undefined) {
+    targets = Array.isArray(route) ? [...route] : [...route.targets];
+    if (!Array.isArray(route)) strategy = route.strategy;
+  } else if (request.model.includes('/') && parseTarget(request.model).provider in config.providers) {
+    targets = [request.model];
+  } else {
+    throw new UnknownModelError(request.model, Object.keys(config.routes));
+  }
+  if (request.tier === 'economy') strategy = 'cheapest';
+
+  const promptTokens = estimatePromptTokens(request.messages);
+  const completionTokens = request.max_completion_tokens ?? request.max_tokens ?? config.jobs.default_max_tokens;
+  const seen = new Set<string>();
+  const candidates: RoutingCandidate[] = [];
+  for (const target of [...targets, ...request.fallbacks]) {
+    if (seen.has(target)) continue;
+    seen.add(target);
+    const { provider, model } = parseTarget(target);
+    const known = provider in config.providers;
+    const prices = known ? price(provider, model) : null;
+    candidates.push({
+      provider,
+      model,
+      est_cost_usd: prices === null ? null : (promptTokens * prices.input + completionTokens * prices.output) / 1_000_000,
+      eligible: known,
+      reason: known ? null : 'unknown_provider',
+    });
+  }
+  if (strategy === 'cheapest') {
+    // Stable sort: unknown prices last, ties keep route order.
+    candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
+  }
+  return { route: request.model, strategy, tier: request.tier, candidates, failovers: [] };
+}

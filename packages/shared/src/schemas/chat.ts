@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/** One content part; text and image parts are checked, others (audio, files) pass to providers that take them. */
+export const ContentPartSchema = z
+  .object({ type: z.string().min(1) })
+  .loose()
+  .superRefine((part, ctx) => {
+    if (part.type === 'text' && typeof part.text !== 'string') {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'text parts need a string "text"' });
+    }
+    const image = part.image_url as { url?: unknown } | undefined;
+    if (part.type === 'image_url' && (typeof image !== 'object' || image === null || typeof image.url !== 'string')) {
+      ctx.addIssue({ code: 'custom', path: ['image_url', 'url'], message: 'image_url parts need a string "image_url.url"' });
+    }
+  });
+export type ContentPart = z.infer<typeof ContentPartSchema>;
+
+const ContentSchema = z.union([z.string(), z.array(ContentPartSchema).min(1)]);
+
+export const ToolCallSchema = z
+  .object({
+    id: z.string().min(1),
+    type: z.literal('function'),
+    function: z.object({ name: z.string().min(1), arguments: z.string() }).loose(),
+  })
+  .loose();
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
+export const ChatMessageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: ContentSchema, name: z.string().optional() }).loose(),
+  z.object({ role: z.literal('developer'), content: ContentSchema, name: z.string().optional() }).loose(),
+  z.object({ role: z.literal('user'), content: ContentSchema, name: z.string().optional() }).loose(),
+  z
+    .object({
+      role: z.literal('assistant'),
+      content: ContentSchema.nullable().optional(),
+      name: z.string().optional(),
+      tool_calls: z.array(ToolCallSchema).optional(),
+      refusal: z.string().nullable().optional(),
+    })
+    .loose(),
+  z.object({ role: z.literal('tool'), content: ContentSchema, tool_call_id: z.string().min(1) }).loose(),
+]);
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const UsageSchema = z
+  .object({
+    prompt_tokens: z.number().int().nonnegative(),
+    completion_tokens: z.number().int().nonnegative(),
+    total_tokens: z.number().int().nonnegative(),
+  })
+  .loose();
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const FinishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+export type FinishReason = z.infer<typeof FinishReasonSchema>;
+
+/** The normalized result of every provider: an OpenAI `chat.completion`. */
+export const ChatCompletionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(
+      z
+        .object({
+          index: z.number().int(),
+          message: z
+            .object({
+              role: z.literal('assistant'),
+              content: z.string().nullable(),
+              tool_calls: z.array(ToolCallSchema).optional(),
+              refusal: z.string().nullable().optional(),
+            })
+            .loose(),
+          finish_reason: FinishReasonSchema.nullable(),
+          logprobs: z.unknown().optional(),
+        })
+        .loose(),
+    ),
+    usage: UsageSchema.optional(),
+    system_fingerprint: z.string().nullable().optional(),
+  })
+  .loose();
+export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;

@@ -1,0 +1,68 @@
+/**
+ * `npm start`: the API and the worker in one process, for a laptop. Finds Redis at redis.url, or
+ * starts a local redis-server under .data/redis when none answers, or says how to get one.
+ */
+import { startApi, type ApiRuntime } from '@sluice/api';
+import {
+  ConfigError,
+  createLogger,
+  loadConfig,
+  onShutdown,
+  pingRedis,
+  redisServerOnPath,
+  startEmbeddedRedis,
+  type EmbeddedRedis,
+} from '@sluice/shared';
+import { startWorker, type WorkerRuntime } from '@sluice/worker';
+
+let loaded;
+try {
+  loaded = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+const { config, source, unsetVariables } = loaded;
+const logger = createLogger({ level: config.log_level, name: 'sluice' });
+logger.info({ config: source, unset_variables: unsetVariables }, 'config loaded');
+
+let embedded: EmbeddedRedis | null = null;
+const redisUrl = new URL(config.redis.url);
+const safeUrl = `${redisUrl.protocol}//${redisUrl.host}`;
+if (!(await pingRedis(config.redis.url))) {
+  if (!redisServerOnPath()) {
+    console.error(
+      `No Redis answers at ${safeUrl} and redis-server is not installed.\n` +
+        'Start one with "docker compose up -d redis", or install redis-server (e.g. "apt-get install redis-server"), ' +
+        'or point REDIS_URL at a running Redis.',
+    );
+    process.exit(1);
+  }
+  try {
+    embedded = await startEmbeddedRedis(config.redis.url, '.data/redis');
+    logger.info({ redis: safeUrl, dir: embedded.dir }, 'no Redis was running: started a local redis-server (data under .data/redis)');
+  } catch (error) {
+    console.error(`No Redis answers at ${safeUrl} and starting a local redis-server failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+let api: ApiRuntime | null = null;
+let worker: WorkerRuntime | null = null;
+try {
+  worker = await startWorker(config, logger.child({ role: 'worker' }));
+  api = await startApi(config, logger.child({ role: 'api' }));
+} catch (error) {
+  logger.fatal({ err: (error as Error).message }, 'cannot start');
+  await embedded?.stop();
+  process.exit(1);
+}
+logger.info(`Sluice is up: ${api.url}  (try: curl ${api.url}/v1/models)`);
+onShutdown(logger, async () => {
+  await api?.close();
+  await worker?.close();
+  await embedded?.stop();
+});

@@ -1,0 +1,104 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/config-error.ts';
+import { loadConfig, parseByteSize, parseConfig } from './load-config.ts';
+
+const writeConfig = (text: string): { dir: string; file: string } => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, text);
+  return { dir, file };
+};
+
+const problemsOf = (run: () => unknown): string[] => {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('uses the built-in mock config when no file exists', () => {
+    const { config, source } = loadConfig({}, mkdtempSync(join(tmpdir(), 'sluice-empty-')));
+    expect(source).toBe('built-in');
+    expect(config.auth.disabled).toBe(true);
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(Object.keys(config.providers)).toEqual(['mock']);
+    expect(config.routes.default).toEqual(['mock/echo']);
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('honours REDIS_URL when the config names no Redis URL', () => {
+    const { config } = loadConfig({ REDIS_URL: 'redis://127.0.0.1:7777' }, mkdtempSync(join(tmpdir(), 'sluice-empty-')));
+    expect(config.redis.url).toBe('redis://127.0.0.1:7777');
+  });
+
+  it('reads ./gateway.yaml, expands ${VAR} and ${VAR:-default}, and applies defaults', () => {
+    const { dir } = writeConfig(`
+server: { port: "\${PORT:-9090}", host: 127.0.0.1 }
+auth:
+  keys:
+    - { key: "\${ADMIN_KEY}", tenant: ops, role: admin }
+providers:
+  local: { type: openai-compatible, base_url: "http://127.0.0.1:\${LOCAL_PORT}/v1", api_key: "\${LOCAL_KEY}", rpm: 60 }
+routes:
+  default: [local/llama3.1]
+`);
+    const { config, unsetVariables } = loadConfig({ ADMIN_KEY: 'k#1: not yaml', LOCAL_PORT: '11434' }, dir);
+    expect(config.server.port).toBe(9090);
+    expect(config.auth.keys[0]?.key).toBe('k#1: not yaml');
+    const local = config.providers.local;
+    expect(local).toMatchObject({ type: 'openai-compatible', base_url: 'http://127.0.0.1:11434/v1', rpm: 60, concurrency: 8, timeout_ms: 60000 });
+    expect(local?.retry).toEqual({ attempts: 3, backoff_ms: 1000, max_backoff_ms: 60000 });
+    expect(unsetVariables).toEqual(['LOCAL_KEY']);
+    expect(config.breaker.cooldown_s).toBe(30);
+  });
+
+  it('names every mistake by path in one error', () => {
+    const { file } = writeConfig(`
+server: { port: eighty }
+auth: { keys: [{ key: abc, tenant: acme, role: superuser }] }
+providers:
+  openai: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1", rpm: "lots" }
+routes:
+  default: [openai/gpt-4o-mini]
+`);
+    const problems = problemsOf(() => loadConfig({ GATEWAY_CONFIG: file }));
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^server\.port: expected number/),
+        expect.stringMatching(/^auth\.keys\.0\.role: /),
+        expect.stringMatching(/^providers\.openai\.rpm: expected number/),
+      ]),
+    );
+  });
+
+  it('refuses auth.disabled off loopback, routes to unknown providers, unknown keys and bad YAML', () => {
+    expect(problemsOf(() => parseConfig({ server: { host: '0.0.0.0' }, auth: { disabled: true }, providers: { mock: { type: 'mock' } } }, {}, 't'))).toEqual([
+      'auth.disabled: true is only allowed when server.host is 127.0.0.1, ::1 or localhost',
+    ]);
+    expect(problemsOf(() => parseConfig({ auth: { disabled: true }, providers: { mock: { type: 'mock' } }, routes: { default: ['mock/a', 'mokc/b'] } }, {}, 't'))).toEqual([
+      'routes.default.1: unknown provider "mokc"',
+    ]);
+    expect(problemsOf(() => parseConfig({ auth: { disabled: true }, providers: { mock: { type: 'mock', colour: 'red' } } }, {}, 't'))[0]).toMatch(/^providers\.mock: Unrecognized key/);
+    expect(problemsOf(() => parseConfig({ providers: { mock: { type: 'mock' } } }, {}, 't'))).toEqual([
+      'auth.keys: no API keys configured (add keys, or set auth.disabled on a loopback host)',
+    ]);
+    expect(problemsOf(() => parseConfig({ auth: { keys: [{ key: '', tenant: 'a' }] }, providers: { mock: { type: 'mock' } } }, {}, 't'))[0]).toMatch(/^auth\.keys\.0\.key: must not be empty/);
+    const { file } = writeConfig('providers: [unclosed\n');
+    expect(problemsOf(() => loadConfig({ GATEWAY_CONFIG: file }))[0]).toMatch(/^YAML: /);
+    expect(problemsOf(() => loadConfig({ GATEWAY_CONFIG: '/nonexistent/gateway.yaml' }))[0]).toMatch(/^cannot read the file/);
+  });
+
+  it('parses byte sizes', () => {
+    expect(parseByteSize('1mb')).toBe(1_048_576);
+    expect(parseByteSize('16kb')).toBe(16_384);
+    expect(parseByteSize(100)).toBe(100);
+  });
+});

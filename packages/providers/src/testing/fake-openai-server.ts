@@ -39,6 +39,8 @@ export interface FakeOpenAIServer {
   setReply(reply: ReplyFunction): void;
   /** Resolves once `count` chat requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** TCP connections accepted so far (keep-alive clients open few). */
+  connectionCount(): number;
   /** Resolves when a request is aborted by the client. */
   waitForAbort(timeoutMs?: number): Promise<RecordedRequest>;
   close(): Promise<void>;
@@ -105,6 +107,8 @@ export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})):
     res.writeHead(planned.status ?? 200, { 'content-type': 'application/json', ...planned.headers });
     res.end(text);
   });
+  let connections = 0;
+  server.on('connection', () => void (connections += 1));
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -126,6 +130,7 @@ export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})):
       }
       return chatRequests();
     },
+    connectionCount: () => connections,
     async waitForAbort(timeoutMs = 10_000) {
       const already = requests.find((request) => request.aborted);
       if (already) return already;

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { newJobId } from './ids.ts';
+import { createJobStore, type JobStore } from './job-store.ts';
+import type { JobRecord } from './job-types.ts';
+
+const record = (tenant: string): JobRecord => ({
+  id: newJobId(), tenant, status: 'queued', model: 'default', priority: 'normal', tier: 'standard',
+  created_at: 1, started_at: null, completed_at: null, expires_at: 2,
+  request: { messages: [{ role: 'user', content: 'hi' }], params: { top_p: 1 } },
+  routing: { route: 'default', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] },
+  target: 0, provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null,
+  attempts: [], webhook: null, batch_id: null, metadata: { a: 'b' },
+});
+
+describe('job store', () => {
+  let redis: Redis;
+  let store: JobStore;
+  const prefix = `t${Date.now().toString(36)}store`;
+  beforeAll(() => {
+    redis = new Redis(inject('redisUrl'));
+    store = createJobStore(redis, { prefix, retentionSeconds: 60 });
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('round-trips a record with a TTL', async () => {
+    const job = record('acme');
+    await store.create(job);
+    expect(await store.get(job.id)).toEqual(job);
+    const ttl = await redis.pttl(`${prefix}:job:${job.id}`);
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(await store.getForTenant(job.id, 'globex')).toBeNull();
+  });
+
+  it('lets exactly one of two racing terminal transitions win', async () => {
+    for (let round = 0; round < 20; round += 1) {
+      const job = record('acme');
+      await store.create(job);
+      await store.transition(job.id, ['queued'], 'running');
+      const [succeeded, canceled] = await Promise.all([
+        store.transition(job.id, ['running'], 'succeeded', { cost_usd: 1 }),
+        store.transition(job.id, ['queued', 'running'], 'canceled'),
+      ]);
+      expect([succeeded.ok, canceled.ok].filter(Boolean)).toHaveLength(1);
+      const final = await store.get(job.id);
+      expect(final?.status).toBe(succeeded.ok ? 'succeeded' : 'canceled');
+      expect(final?.cost_usd).toBe(succeeded.ok ? 1 : null);
+    }
+    expect((await store.transition('job_nothing', ['queued'], 'running')).previous).toBeNull();
+  });
+
+  it('appends concurrent attempts without losing any', async () => {
+    const job = record('acme');
+    await store.create(job);
+    await Promise.all(Array.from({ length: 10 }, (_, index) => store.appendAttempt(job.id, { provider: 'p', model: 'm', started_at: index, latency_ms: 1, outcome: 'succeeded', status_code: 200, error: null })));
+    const attempts = (await store.get(job.id))?.attempts ?? [];
+    expect(attempts.map((attempt) => attempt.started_at).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});

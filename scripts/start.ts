@@ -3,31 +3,10 @@
  * starts a local redis-server under .data/redis when none answers, or says how to get one.
  */
 import { startApi, type ApiRuntime } from '@sluice/api';
-import {
-  ConfigError,
-  createLogger,
-  loadConfig,
-  onShutdown,
-  pingRedis,
-  redisServerOnPath,
-  startEmbeddedRedis,
-  type EmbeddedRedis,
-} from '@sluice/shared';
+import { bootstrap, onShutdown, pingRedis, redisServerOnPath, startEmbeddedRedis, type EmbeddedRedis } from '@sluice/shared';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
 
-let loaded;
-try {
-  loaded = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  throw error;
-}
-const { config, source, unsetVariables } = loaded;
-const logger = createLogger({ level: config.log_level, name: 'sluice' });
-logger.info({ config: source, unset_variables: unsetVariables }, 'config loaded');
+const { config, logger } = bootstrap('sluice');
 
 let embedded: EmbeddedRedis | null = null;
 const redisUrl = new URL(config.redis.url);

@@ -100,13 +100,15 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       );
       const latencyMs = Date.now() - startedAt;
       const usage = completion.usage ?? null;
-      const costUsd = costOf(usage, deps.price(candidate.provider, candidate.model));
+      const target = `${candidate.provider}/${candidate.model}`;
+      const cost = costOf(usage, deps.price(candidate.provider, candidate.model), target);
       await store.appendAttempt(record.id, attemptRecord(candidate, startedAt, latencyMs, 'succeeded', statusCode, null));
       const finished = await store.transition(record.id, ['running'], 'succeeded', {
         completed_at: seconds(Date.now()),
         result: completion,
         usage,
-        cost_usd: costUsd,
+        cost_usd: cost.usd,
+        cost_details: cost.details,
         error: null,
       });
       logger.info(
@@ -118,7 +120,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
           queue_wait_ms: queueWaitMs,
           prompt_tokens: usage?.prompt_tokens ?? null,
           completion_tokens: usage?.completion_tokens ?? null,
-          cost_usd: costUsd,
+          cost_usd: cost.usd,
           outcome: finished.ok ? 'succeeded' : finished.previous,
           reason: finished.ok ? null : 'status changed during the call',
         },

@@ -31,7 +31,9 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const cancels = await createCancelRegistry(redis, prefix, logger);
   const processJob = createJobProcessor({ config, store, adapters, cancels, price: createPriceLookup(config), logger });
 
-  const workers = Object.entries(config.providers).map(([id, provider]) => {
+  // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
+  const pools = [...adapters.keys()].flatMap((id) => (config.providers[id] ? [[id, config.providers[id]] as const] : []));
+  const workers = pools.map(([id, provider]) => {
     const worker = new Worker<QueuedJobData>(bullQueueName(providerQueueName(id)), processJob, {
       connection: redis,
       prefix,
@@ -44,7 +46,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
     worker.on('error', (error) => logger.error({ err: error.message, provider: id }, 'worker error'));
     return worker;
   });
-  logger.info({ providers: Object.keys(config.providers) }, 'worker pools started');
+  logger.info({ providers: pools.map(([id]) => id) }, 'worker pools started');
 
   return {
     async close(graceMs = config.server.shutdown_grace_s * 1000) {

@@ -3,4 +3,4 @@ export * from './provider-error.ts';
 export * from './registry.ts';
 export * from './http/index.ts';
 export { createMockAdapter } from './mock/adapter.ts';
-export { createOpenAICompatibleAdapter, parseChatResponse } from './openai-compatible/adapter.ts';
+export { createOpenAICompatibleAdapter } from './openai-compatible/adapter.ts';

@@ -8,3 +8,4 @@ export * from './schemas/index.ts';
 export * from './routing/index.ts';
 export * from './pricing/index.ts';
 export { onShutdown } from './process/shutdown.ts';
+export { bootstrap } from './process/bootstrap.ts';

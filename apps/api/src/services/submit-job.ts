@@ -22,7 +22,8 @@ export async function submitJob(deps: ApiDeps, principal: Principal, request: Jo
       status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', param: 'webhook',
     });
   }
-  const routing = resolveRoute(config, request, deps.price);
+  const stored = splitJobRequest(request);
+  const routing = resolveRoute(config, { ...request, params: stored.params }, deps.price);
   const target = routing.candidates.findIndex((candidate) => candidate.eligible);
   const candidate = routing.candidates[target];
   if (candidate === undefined) {
@@ -43,7 +44,7 @@ export async function submitJob(deps: ApiDeps, principal: Principal, request: Jo
     started_at: null,
     completed_at: null,
     expires_at: now + (request.deadline_s ?? config.jobs.default_deadline_s),
-    request: splitJobRequest(request),
+    request: stored,
     routing,
     target,
     provider: null,
@@ -52,6 +53,7 @@ export async function submitJob(deps: ApiDeps, principal: Principal, request: Jo
     error: null,
     usage: null,
     cost_usd: null,
+    cost_details: null,
     attempts: [],
     webhook: request.webhook ?? null,
     batch_id: null,

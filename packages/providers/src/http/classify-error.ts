@@ -1,7 +1,7 @@
 import { ProviderError, type ProviderErrorKind } from '../provider-error.ts';
 import { parseRetryAfter, type Headers } from './retry-after.ts';
 
-const CONTEXT_LENGTH = /context_length_exceeded|maximum context length|context window|prompt is too long|too many tokens|input is too long|exceeds the (model'?s )?(maximum|context)/i;
+const CONTEXT_LENGTH = /context_length_exceeded|maximum context length|context window|prompt is too long|too many tokens|input is too long|exceeds the (model'?s )?(maximum|context)|exceeds the maximum number of tokens/i;
 const QUOTA = /insufficient_quota|billing/i;
 
 /** Pulls a human message out of the common error shapes (`{error: {message}}`, `{error: "..."}`, `{message}`). */

@@ -1,1 +1,1 @@
-export * from './fake-openai-server.ts';
+export * from './fake-provider-server.ts';

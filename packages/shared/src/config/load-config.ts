@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/config-error.ts';
 import { expandEnv } from './expand-env.ts';
-import { GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.ts';
+import { GatewayConfigSchema, providerDisabledReason, type GatewayConfig, type GatewayConfigInput } from './schema.ts';
 
 /** The config Sluice runs with when no file is found: the offline `mock` provider, auth off on loopback. */
 export const BUILTIN_CONFIG: GatewayConfigInput = {
@@ -20,6 +20,8 @@ export interface LoadedConfig {
   source: string;
   /** Environment variables referenced without a default and not set. */
   unsetVariables: string[];
+  /** Things that work but deserve a look (a provider disabled for want of a key), by path. */
+  warnings: string[];
 }
 
 /** Formats zod issues as `path: message` lines, one per problem. */
@@ -46,7 +48,11 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string
   }
   const result = GatewayConfigSchema.safeParse(tree);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
-  return { config: result.data, source, unsetVariables: [...unset] };
+  const warnings = Object.entries(result.data.providers).flatMap(([id, provider]) => {
+    const reason = providerDisabledReason(provider);
+    return reason === null ? [] : [`providers.${id}: ${reason}; the provider is disabled and routes skip it`];
+  });
+  return { config: result.data, source, unsetVariables: [...unset], warnings };
 }
 
 /**

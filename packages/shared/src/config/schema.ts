@@ -46,7 +46,59 @@ export const OpenAICompatibleProviderSchema = z
   .object({ type: z.literal('openai-compatible'), ...providerBase, base_url: z.url({ protocol: /^https?$/ }) })
   .strict();
 
-export const ProviderConfigSchema = z.discriminatedUnion('type', [MockProviderSchema, OpenAICompatibleProviderSchema]);
+/** Vendor types need a key; an empty one (its variable unset) disables the provider instead of failing start-up. */
+const vendorKey = z.string().default('');
+
+export const OpenAIProviderSchema = z
+  .object({
+    type: z.literal('openai'),
+    ...providerBase,
+    base_url: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
+    api_key: vendorKey,
+    /** Sent as `OpenAI-Organization`. */
+    organization: z.string().optional(),
+    /** Sent as `OpenAI-Project`. */
+    project: z.string().optional(),
+  })
+  .strict();
+
+export const AnthropicProviderSchema = z
+  .object({
+    type: z.literal('anthropic'),
+    ...providerBase,
+    base_url: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
+    api_key: vendorKey,
+    /** Sent as `anthropic-version`. Default `2023-06-01`. */
+    anthropic_version: z.string().default('2023-06-01'),
+    /** `max_tokens` when a job names none (the Messages API requires one). Default 4096. */
+    default_max_tokens: z.number().int().positive().default(4096),
+  })
+  .strict();
+
+export const GeminiProviderSchema = z
+  .object({
+    type: z.literal('gemini'),
+    ...providerBase,
+    base_url: z.url({ protocol: /^https?$/ }).default('https://generativelanguage.googleapis.com/v1beta'),
+    api_key: vendorKey,
+  })
+  .strict();
+
+export const ProviderConfigSchema = z.discriminatedUnion('type', [
+  MockProviderSchema,
+  OpenAICompatibleProviderSchema,
+  OpenAIProviderSchema,
+  AnthropicProviderSchema,
+  GeminiProviderSchema,
+]);
+
+/** Provider types that cannot work without an API key. */
+export const KEYED_PROVIDER_TYPES: ReadonlySet<string> = new Set(['openai', 'anthropic', 'gemini']);
+
+/** Why a configured provider cannot take jobs, or null when it can. */
+export function providerDisabledReason(provider: { type: string; api_key?: string | undefined }): string | null {
+  return KEYED_PROVIDER_TYPES.has(provider.type) && !provider.api_key ? 'api_key is empty' : null;
+}
 
 const TargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 

@@ -9,7 +9,7 @@ const record = (tenant: string): JobRecord => ({
   created_at: 1, started_at: null, completed_at: null, expires_at: 2,
   request: { messages: [{ role: 'user', content: 'hi' }], params: { top_p: 1 } },
   routing: { route: 'default', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] },
-  target: 0, provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null,
+  target: 0, provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null,
   attempts: [], webhook: null, batch_id: null, metadata: { a: 'b' },
 });
 

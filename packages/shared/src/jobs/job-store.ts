@@ -23,7 +23,7 @@ redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[1])
 return index
 `;
 
-const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'webhook', 'metadata'] as const;
+const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata'] as const;
 
 /** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
 export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts'>>;
@@ -223,6 +223,7 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     error: json('error', null),
     usage: json('usage', null),
     cost_usd: number('cost_usd'),
+    cost_details: json('cost_details', null),
     attempts,
     webhook: json('webhook', null),
     batch_id: text('batch_id'),

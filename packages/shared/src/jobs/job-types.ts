@@ -18,7 +18,7 @@ export interface Attempt {
   error: string | null;
 }
 
-export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'context_too_long' | 'over_budget' | 'unsupported_parameter';
+export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'provider_disabled' | 'context_too_long' | 'over_budget' | 'unsupported_parameter';
 
 export interface RoutingCandidate {
   provider: string;
@@ -41,6 +41,16 @@ export interface RoutingDecision {
   tier: Tier;
   candidates: RoutingCandidate[];
   failovers: Failover[];
+}
+
+/** How `cost_usd` was reached, or why it is null. */
+export interface CostDetails {
+  /** `config`, `bundled:<price table version>` or `mock`; null when no price is known. */
+  price_source: string | null;
+  input_usd_per_1m: number | null;
+  output_usd_per_1m: number | null;
+  /** Why cost_usd is null (`no_price: …`, `no_usage: …`); null when it is not. */
+  reason: string | null;
 }
 
 export interface JobError {
@@ -77,6 +87,7 @@ export interface JobRecord {
   error: JobError | null;
   usage: Usage | null;
   cost_usd: number | null;
+  cost_details: CostDetails | null;
   attempts: Attempt[];
   webhook: { url: string } | null;
   batch_id: string | null;
@@ -101,6 +112,7 @@ export interface JobObject {
   error: JobError | null;
   usage: Usage | null;
   cost_usd: number | null;
+  cost_details: CostDetails | null;
   attempts: Attempt[];
   routing: RoutingDecision;
   webhook: { url: string; status: 'pending' | 'delivered' | 'failed'; deliveries: unknown[] } | null;
@@ -126,6 +138,7 @@ export function toJobObject(record: JobRecord): JobObject {
     error: record.error,
     usage: record.usage,
     cost_usd: record.cost_usd,
+    cost_details: record.cost_details,
     attempts: record.attempts,
     routing: record.routing,
     webhook: record.webhook ? { url: record.webhook.url, status: 'pending', deliveries: [] } : null,

@@ -1,1 +1,2 @@
 export * from './prices.ts';
+export * from './price-table.ts';

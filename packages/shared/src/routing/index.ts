@@ -1,1 +1,2 @@
 export * from './resolve-route.ts';
+export * from './parameter-support.ts';

@@ -1,6 +1,8 @@
-import type { GatewayConfig } from '../config/schema.ts';
+import { providerDisabledReason, type GatewayConfig } from '../config/schema.ts';
+import type { PriceLookup } from '../pricing/prices.ts';
 import { SluiceError } from '../errors/sluice-error.ts';
-import type { RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+import type { IneligibleReason, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+import { unsupportedParameters } from './parameter-support.ts';
 import type { ChatMessage } from '../schemas/chat.ts';
 import type { Tier } from '../schemas/job-request.ts';
 
@@ -37,10 +39,10 @@ export interface RouteRequest {
   max_completion_tokens?: number;
   tier: Tier;
   fallbacks: readonly string[];
+  /** The provider-bound parameters, checked against each target's wire format. */
+  params: Record<string, unknown>;
 }
 
-/** Price per 1M tokens of a target, or null when unknown. */
-export type PriceLookup = (provider: string, model: string) => { input: number; output: number } | null;
 
 /**
  * Turns a job's `model` into the ordered candidate list: the route's targets, then the request's
@@ -68,14 +70,14 @@ export function resolveRoute(config: GatewayConfig, request: RouteRequest, price
     if (seen.has(target)) continue;
     seen.add(target);
     const { provider, model } = parseTarget(target);
-    const known = provider in config.providers;
-    const prices = known ? price(provider, model) : null;
+    const reason = ineligibility(config, provider, request.params);
+    const prices = reason === 'unknown_provider' ? null : price(provider, model);
     candidates.push({
       provider,
       model,
       est_cost_usd: prices === null ? null : (promptTokens * prices.input + completionTokens * prices.output) / 1_000_000,
-      eligible: known,
-      reason: known ? null : 'unknown_provider',
+      eligible: reason === null,
+      reason,
     });
   }
   if (strategy === 'cheapest') {
@@ -83,4 +85,13 @@ export function resolveRoute(config: GatewayConfig, request: RouteRequest, price
     candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
   }
   return { route: request.model, strategy, tier: request.tier, candidates, failovers: [] };
+}
+
+/** Why a provider cannot take this request at all, whatever its health. */
+function ineligibility(config: GatewayConfig, provider: string, params: Record<string, unknown>): IneligibleReason | null {
+  const settings = config.providers[provider];
+  if (settings === undefined) return 'unknown_provider';
+  if (providerDisabledReason(settings) !== null) return 'provider_disabled';
+  if (unsupportedParameters(settings.type, params).length > 0) return 'unsupported_parameter';
+  return null;
 }

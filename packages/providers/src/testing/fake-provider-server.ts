@@ -27,17 +27,21 @@ export interface RecordedRequest {
   answered: boolean;
 }
 
+export type WireFormat = 'openai' | 'anthropic' | 'gemini';
+
 export type ReplyFunction = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
-export interface FakeOpenAIServer {
-  /** Base URL including `/v1`. */
+export interface FakeProviderServer {
+  /** The base URL to configure: `…/v1` for OpenAI, the origin for Anthropic, `…/v1beta` for Gemini. */
   url: string;
+  /** The wire format the default replies speak. */
+  format: WireFormat;
   requests: RecordedRequest[];
   /** Replies used in order before `reply` takes over again. */
   script(...replies: FakeReply[]): void;
   /** Replaces the default reply. */
   setReply(reply: ReplyFunction): void;
-  /** Resolves once `count` chat requests have arrived. */
+  /** Resolves once `count` completion requests (POSTs) have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   /** TCP connections accepted so far (keep-alive clients open few). */
   connectionCount(): number;
@@ -46,24 +50,68 @@ export interface FakeOpenAIServer {
   close(): Promise<void>;
 }
 
+type Message = { role: string; content: unknown; parts?: { text?: string }[] };
+
+/** The last user text of a request in any of the three formats. */
+export function lastUserText(request: RecordedRequest): string {
+  const body = (request.body ?? {}) as { messages?: Message[]; contents?: Message[] };
+  const turns = body.messages ?? body.contents ?? [];
+  const last = [...turns].reverse().find((turn) => turn.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  const blocks = (Array.isArray(last.content) ? last.content : (last.parts ?? [])) as { text?: unknown }[];
+  return blocks.map((block) => (typeof block.text === 'string' ? block.text : '')).join('');
+}
+
 /** A chat.completion in OpenAI's documented shape that echoes the last user message. */
 export function echoCompletion(request: RecordedRequest): Record<string, unknown> {
-  const body = request.body as { model?: string; messages?: { role: string; content: unknown }[] };
-  const last = [...(body.messages ?? [])].reverse().find((message) => message.role === 'user');
-  const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
+  const body = request.body as { model?: string };
   return {
     id: `chatcmpl-fake${request.receivedAt}`,
     object: 'chat.completion',
     created: Math.floor(request.receivedAt / 1000),
     model: body.model ?? 'unknown',
     system_fingerprint: 'fp_fake',
-    choices: [{ index: 0, message: { role: 'assistant', content: `fake: ${text}`, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: `fake: ${lastUserText(request)}`, refusal: null }, logprobs: null, finish_reason: 'stop' }],
     usage: { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 },
   };
 }
 
-/** A real HTTP server on 127.0.0.1 speaking OpenAI's chat-completions wire format, with scripted faults. */
-export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})): Promise<FakeOpenAIServer> {
+/** A Messages API reply in Anthropic's documented shape. */
+export function echoAnthropic(request: RecordedRequest): Record<string, unknown> {
+  const body = request.body as { model?: string };
+  return {
+    id: `msg_fake${request.receivedAt}`,
+    type: 'message',
+    role: 'assistant',
+    model: body.model ?? 'unknown',
+    content: [{ type: 'text', text: `fake: ${lastUserText(request)}` }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 9, output_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  };
+}
+
+/** A generateContent reply in Gemini's documented shape. */
+export function echoGemini(request: RecordedRequest): Record<string, unknown> {
+  const model = /models\/([^:]+):/.exec(request.path)?.[1] ?? 'unknown';
+  return {
+    candidates: [{ content: { parts: [{ text: `fake: ${lastUserText(request)}` }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 12, totalTokenCount: 21 },
+    modelVersion: model,
+    responseId: `fake${request.receivedAt}`,
+  };
+}
+
+const ECHO: Record<WireFormat, (request: RecordedRequest) => Record<string, unknown>> = { openai: echoCompletion, anthropic: echoAnthropic, gemini: echoGemini };
+const BASE_PATH: Record<WireFormat, string> = { openai: '/v1', anthropic: '', gemini: '/v1beta' };
+
+/**
+ * A real HTTP server on 127.0.0.1 speaking one provider wire format, with scripted faults. POSTs
+ * get the format's echo reply unless a scripted or default reply says otherwise; GETs (the probes'
+ * model listings) get a small list.
+ */
+export async function startFakeProvider(format: WireFormat, defaultReply: ReplyFunction = () => ({})): Promise<FakeProviderServer> {
   const requests: RecordedRequest[] = [];
   const scripted: FakeReply[] = [];
   const events = new EventEmitter();
@@ -101,7 +149,7 @@ export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})):
     if (planned.hang) return;
     if (planned.delayMs) await new Promise((resolve) => setTimeout(resolve, planned.delayMs));
     if (res.destroyed) return;
-    const payload = planned.body === undefined ? (req.url?.includes('/models') ? { object: 'list', data: [{ id: 'fake-model', object: 'model' }] } : echoCompletion(recorded)) : planned.body;
+    const payload = planned.body === undefined ? (req.method === 'GET' ? { object: 'list', data: [{ id: 'fake-model', object: 'model' }] } : ECHO[format](recorded)) : planned.body;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     recorded.answered = true;
     res.writeHead(planned.status ?? 200, { 'content-type': 'application/json', ...planned.headers });
@@ -114,10 +162,11 @@ export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})):
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
 
-  const chatRequests = (): RecordedRequest[] => requests.filter((request) => request.path.endsWith('/chat/completions'));
+  const chatRequests = (): RecordedRequest[] => requests.filter((request) => request.method === 'POST');
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${port}${BASE_PATH[format]}`,
+    format,
     requests,
     script: (...replies) => void scripted.push(...replies),
     setReply: (next) => void (reply = next),
@@ -143,3 +192,7 @@ export async function startFakeOpenAI(defaultReply: ReplyFunction = () => ({})):
     },
   };
 }
+
+/** The OpenAI-format fake (`url` ends in `/v1`). */
+export const startFakeOpenAI = (defaultReply?: ReplyFunction): Promise<FakeProviderServer> => startFakeProvider('openai', defaultReply);
+export type FakeOpenAIServer = FakeProviderServer;

@@ -1,0 +1,34 @@
+import type { ChatRequest, ProviderConfig } from '@sluice/shared';
+import { createHttpClient } from '../http/http-client.ts';
+import { callJson, parseWireBody } from '../http/json-call.ts';
+import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { toAnthropicRequest } from './convert-request.ts';
+import { fromAnthropicMessage } from './convert-response.ts';
+import { AnthropicMessageSchema } from './wire-schemas.ts';
+
+type AnthropicConfig = Extract<ProviderConfig, { type: 'anthropic' }>;
+
+/** Anthropic's Messages API (`POST /v1/messages`, `x-api-key`, `anthropic-version`). */
+export function anthropicFromConfig(id: string, config: AnthropicConfig): ProviderAdapter {
+  const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...config.headers,
+    'x-api-key': config.api_key,
+    'anthropic-version': config.anthropic_version,
+  };
+  return {
+    id,
+    type: 'anthropic',
+    async complete(request: ChatRequest, call: CallOptions = {}) {
+      const body = toAnthropicRequest(request, config.default_max_tokens);
+      const response = await callJson(http, id, 'POST', '/v1/messages', { body, headers, signal: call.signal });
+      return { completion: fromAnthropicMessage(parseWireBody(id, response, AnthropicMessageSchema)), statusCode: response.status };
+    },
+    async probe(call: CallOptions = {}) {
+      // Listing one model costs no tokens and proves the key, the network and the API answer.
+      await callJson(http, id, 'GET', '/v1/models?limit=1', { headers, signal: call.signal });
+    },
+    close: () => http.close(),
+  };
+}

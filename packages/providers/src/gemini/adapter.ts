@@ -1,0 +1,29 @@
+import type { ChatRequest, ProviderConfig } from '@sluice/shared';
+import { createHttpClient } from '../http/http-client.ts';
+import { callJson, parseWireBody } from '../http/json-call.ts';
+import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { toGeminiRequest } from './convert-request.ts';
+import { fromGeminiResponse } from './convert-response.ts';
+import { GeminiResponseSchema } from './wire-schemas.ts';
+
+type GeminiConfig = Extract<ProviderConfig, { type: 'gemini' }>;
+
+/** Google's Gemini API (`POST {base_url}/models/{model}:generateContent`, `x-goog-api-key`). */
+export function geminiFromConfig(id: string, config: GeminiConfig): ProviderAdapter {
+  const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
+  const headers: Record<string, string> = { accept: 'application/json', ...config.headers, 'x-goog-api-key': config.api_key };
+  return {
+    id,
+    type: 'gemini',
+    async complete(request: ChatRequest, call: CallOptions = {}) {
+      const model = request.model.replace(/^models\//, '');
+      const path = `/models/${encodeURIComponent(model)}:generateContent`;
+      const response = await callJson(http, id, 'POST', path, { body: toGeminiRequest(request), headers, signal: call.signal });
+      return { completion: fromGeminiResponse(parseWireBody(id, response, GeminiResponseSchema), model), statusCode: response.status };
+    },
+    async probe(call: CallOptions = {}) {
+      await callJson(http, id, 'GET', '/models?pageSize=1', { headers, signal: call.signal });
+    },
+    close: () => http.close(),
+  };
+}

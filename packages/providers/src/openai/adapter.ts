@@ -1,0 +1,19 @@
+import type { ProviderConfig } from '@sluice/shared';
+import { createOpenAICompatibleAdapter } from '../openai-compatible/adapter.ts';
+import type { ProviderAdapter } from '../provider-adapter.ts';
+
+/** OpenAI itself: the OpenAI-compatible wire format plus organization and project headers. */
+export function openAIFromConfig(id: string, config: Extract<ProviderConfig, { type: 'openai' }>): ProviderAdapter {
+  const headers: Record<string, string> = { ...config.headers };
+  if (config.organization) headers['openai-organization'] = config.organization;
+  if (config.project) headers['openai-project'] = config.project;
+  return createOpenAICompatibleAdapter({
+    id,
+    type: 'openai',
+    baseUrl: config.base_url,
+    apiKey: config.api_key,
+    headers,
+    timeoutMs: config.timeout_ms,
+    connections: config.concurrency,
+  });
+}

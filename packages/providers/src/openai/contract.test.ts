@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { OpenAIProviderSchema } from '@sluice/shared';
+import errors from '../openai-compatible/__fixtures__/errors.json' with { type: 'json' };
+import success from '../openai-compatible/__fixtures__/success.json' with { type: 'json' };
+import toolCall from '../openai-compatible/__fixtures__/tool-call.json' with { type: 'json' };
+import { providerContract } from '../testing/contract-suite.ts';
+import { startFakeProvider } from '../testing/fake-provider-server.ts';
+import { openAIFromConfig } from './adapter.ts';
+
+const config = (baseUrl: string, timeoutMs: number) =>
+  OpenAIProviderSchema.parse({ type: 'openai', base_url: baseUrl, api_key: 'sk-contract', timeout_ms: timeoutMs, organization: 'org-1', project: 'proj_1' });
+
+providerContract('openai', {
+  format: 'openai',
+  createAdapter: (baseUrl, timeoutMs) => openAIFromConfig('openai', config(baseUrl, timeoutMs)),
+  fixtures: { success, toolCall, errors },
+  successUsage: { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 },
+  completionPath: '/v1/chat/completions',
+  expectAuthenticated: (request) => expect(request.headers.authorization).toBe('Bearer sk-contract'),
+});
+
+describe('openai adapter', () => {
+  it('sends organization and project headers, and the request body unchanged', async () => {
+    const fake = await startFakeProvider('openai');
+    const adapter = openAIFromConfig('openai', config(fake.url, 1000));
+    await adapter.complete({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], params: { seed: 3, response_format: { type: 'json_object' } } });
+    const seen = fake.requests[0];
+    expect(seen?.headers['openai-organization']).toBe('org-1');
+    expect(seen?.headers['openai-project']).toBe('proj_1');
+    expect(seen?.body).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], seed: 3, response_format: { type: 'json_object' } });
+    await adapter.close();
+    await fake.close();
+  });
+  it('defaults base_url to api.openai.com', () => {
+    expect(OpenAIProviderSchema.parse({ type: 'openai', api_key: 'k' }).base_url).toBe('https://api.openai.com/v1');
+  });
+});

@@ -11,6 +11,8 @@ describe('worker retries on one target', () => {
       makeConfig({
         providers: { p: { type: 'openai-compatible', base_url: fake.url, concurrency: 1, timeout_ms: 300, retry: { attempts: 3, backoff_ms: 20, max_backoff_ms: 100 } } },
         routes: { default: ['p/m'] },
+        // Retries alone here: the breaker (test/reliability) would otherwise open after these failures.
+        breaker: { min_requests: 1000 },
       }),
     );
   });

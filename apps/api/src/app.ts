@@ -7,7 +7,9 @@ import { errorHandler, notFoundHandler } from './middleware/errors.ts';
 import { requestId } from './middleware/request-id.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { deadLettersRouter } from './routes/dead-letters.ts';
 import { modelsRouter } from './routes/models.ts';
+import { providersRouter } from './routes/providers.ts';
 
 /** Builds the HTTP app from its dependencies; no env reads, no listening. */
 export function createApp(deps: ApiDeps): Express {
@@ -21,6 +23,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: parseByteSize(deps.config.server.body_limit), strict: false }));
   app.use(jobsRouter(deps));
   app.use(modelsRouter(deps));
+  app.use(providersRouter(deps));
+  app.use(deadLettersRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

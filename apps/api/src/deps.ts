@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { GatewayConfig, JobStore, Logger, PriceLookup, QueuedJobData, Redis } from '@sluice/shared';
+import type { Breaker, CircuitView, GatewayConfig, JobStore, Logger, PriceLookup, QueuedJobData, RateLimiter, Redis, SpendLedger } from '@sluice/shared';
 import type { Authenticator } from './middleware/auth.ts';
 
 /** Everything the HTTP app needs, built by main.ts (or a test): createApp reads no env and opens nothing. */
@@ -9,7 +9,12 @@ export interface ApiDeps {
   store: JobStore;
   /** One producer per provider queue, by provider id. */
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  deadLetters: Queue;
   auth: Authenticator;
   price: PriceLookup;
+  breaker: Breaker;
+  circuits: CircuitView;
+  limiter: RateLimiter;
+  spend: SpendLedger;
   logger: Logger;
 }

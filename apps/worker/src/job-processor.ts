@@ -1,30 +1,21 @@
-import type { Job } from 'bullmq';
-import { ProviderError, type ProviderAdapter } from '@sluice/providers';
+import { RateLimitError, type Job } from 'bullmq';
+import { ProviderError } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
   costOf,
+  estimatePromptTokens,
   isTerminal,
+  repairEntry,
+  requeueJob,
   type Attempt,
   type AttemptOutcome,
-  type GatewayConfig,
   type JobRecord,
-  type JobStore,
-  type Logger,
-  type PriceLookup,
   type QueuedJobData,
+  type RoutingCandidate,
 } from '@sluice/shared';
-import type { CancelRegistry } from './cancel-registry.ts';
-
-export interface JobProcessorDeps {
-  config: GatewayConfig;
-  store: JobStore;
-  adapters: ReadonlyMap<string, ProviderAdapter>;
-  cancels: CancelRegistry;
-  price: PriceLookup;
-  logger: Logger;
-}
-
-const seconds = (ms: number): number => Math.floor(ms / 1000);
+import { backoffDelay } from './backoff.ts';
+import { failJob, failover, jobFields, seconds, settleSpend } from './job-outcomes.ts';
+import type { WorkerContext } from './worker-context.ts';
 
 const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
   fatal: 'fatal_error',
@@ -41,55 +32,95 @@ function asProviderError(error: unknown, provider: string): ProviderError {
   return new ProviderError(`${provider}: ${(error as Error)?.message ?? String(error)}`, { kind: 'retryable', provider, status: null, cause: error });
 }
 
-/**
- * Runs one BullMQ job of a provider queue: reads the job record, calls the provider once, and
- * writes the outcome. A retryable failure is rethrown so BullMQ retries it with backoff; the
- * record, not BullMQ, is what clients read.
- */
-export function createJobProcessor(deps: JobProcessorDeps) {
-  const { store, adapters, cancels, logger } = deps;
+const attemptOf = (candidate: RoutingCandidate, startedAt: number, latencyMs: number, outcome: AttemptOutcome, statusCode: number | null, error: string | null): Attempt => ({
+  provider: candidate.provider,
+  model: candidate.model,
+  started_at: seconds(startedAt),
+  latency_ms: latencyMs,
+  outcome,
+  status_code: statusCode,
+  error,
+});
 
-  const eventFields = (record: JobRecord, attempt: number) => ({
-    job_id: record.id,
-    tenant: record.tenant,
-    route: record.routing.route,
-    attempt,
-  });
+/** Tokens a job may use: its prompt estimate plus its completion limit, charged to `tpm` before the call. */
+function estimatedTokens(record: JobRecord, defaultMaxTokens: number): number {
+  const params = record.request.params;
+  const limit = Number(params.max_completion_tokens ?? params.max_tokens ?? defaultMaxTokens);
+  return estimatePromptTokens(record.request.messages) + (Number.isFinite(limit) ? limit : defaultMaxTokens);
+}
+
+/**
+ * Runs one entry of a provider queue: checks the record still names it, the deadline, the circuit
+ * and the rate limits, calls the provider once, then settles the outcome: success, a retry entry with
+ * backoff, a failover to the next target, a rate-limit pause, or failure.
+ */
+export function createJobProcessor(context: WorkerContext) {
+  const { store, adapters, cancels, logger, config } = context;
 
   return async function processJob(job: Job<QueuedJobData>): Promise<void> {
     const data = QueuedJobDataSchema.parse(job.data);
+    const entry = job.id ?? '';
     const record = await store.get(data.id);
     if (record === null) {
       logger.warn({ job_id: data.id }, 'job record is gone (retention passed?); dropping the queue entry');
       return;
     }
-    if (isTerminal(record.status)) return; // canceled (or finished) while it waited
+    if (isTerminal(record.status)) return; // canceled, expired or finished while it waited
+    if (record.queue_job_id !== entry) {
+      // A stale entry (the job moved on). If a crash kept the record's own entry from being written, write it now.
+      if (await repairEntry(context.queues, record)) logger.warn({ ...jobFields(record), stale: entry }, 're-created a lost queue entry');
+      return;
+    }
     const now = Date.now();
-    const attemptNumber = job.attemptsMade + 1;
-    const fields = eventFields(record, attemptNumber);
     if (seconds(now) >= record.expires_at) {
       const expired = await store.transition(record.id, ['queued', 'running'], 'expired', {
         completed_at: seconds(now),
+        running_since: null,
         error: { type: 'job_error', code: 'deadline_exceeded', message: 'the job did not finish before expires_at' },
-      });
-      if (expired.ok) logger.info({ ...fields, outcome: 'expired', reason: 'deadline_exceeded' }, 'job expired');
+      }, entry);
+      if (expired.ok) {
+        await settleSpend(context, record, null);
+        logger.info({ ...jobFields(record), outcome: 'expired', reason: 'deadline_exceeded' }, 'job expired');
+      }
       return;
     }
-    const candidate = record.routing.candidates[data.target];
+    const candidate = record.routing.candidates[record.target];
     const adapter = candidate ? adapters.get(candidate.provider) : undefined;
-    if (!candidate || !adapter) {
-      await store.transition(record.id, ['queued', 'running'], 'failed', {
-        completed_at: seconds(now),
-        error: { type: 'provider_error', code: 'unknown_provider', message: `target ${data.target} names no configured provider` },
-      });
+    const provider = candidate ? config.providers[candidate.provider] : undefined;
+    if (!candidate || !adapter || !provider) {
+      await failJob(context, record, { type: 'provider_error', code: 'unknown_provider', message: `target ${record.target} names no enabled provider` }, entry, false);
       return;
+    }
+    const fields = { ...jobFields(record), provider: candidate.provider, model: candidate.model, attempt: record.attempts.length + 1 };
+
+    if ((await context.circuits.openProviders()).has(candidate.provider)) {
+      // Picked between the circuit opening and the queue pause taking effect.
+      await failover(context, record, { reason: 'circuit_open', exhaust: false, guard: entry, lastError: `${candidate.provider} circuit open` });
+      return;
+    }
+
+    const queue = context.queues.get(candidate.provider);
+    const limitKey = `provider:${candidate.provider}`;
+    const limits = { rpm: provider.rpm, tpm: provider.tpm, windowMs: provider.rate_window_s * 1000 };
+    const rateMember = `${entry}:${job.attemptsStarted}:${now}`;
+    const waitMs = await context.limiter.acquire(limitKey, limits, rateMember, estimatedTokens(record, config.jobs.default_max_tokens));
+    if (waitMs > 0 && queue) {
+      await queue.rateLimit(waitMs);
+      throw new RateLimitError();
+    }
+
+    if (record.status === 'running' && record.running_since !== null) {
+      // The worker that ran this entry died mid-call (BullMQ's stall check handed it to us).
+      await store.appendAttempt(record.id, attemptOf(candidate, record.running_since, now - record.running_since, 'interrupted', null, 'worker stopped during the call'));
+      logger.warn({ ...fields, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
     }
     const running = await store.transition(record.id, ['queued', 'running'], 'running', {
       started_at: record.started_at ?? seconds(now),
       provider: candidate.provider,
       provider_model: candidate.model,
-    });
-    if (!running.ok) return; // canceled between the read and now
+      running_since: now,
+    }, entry);
+    if (!running.ok) return; // canceled or moved between the read and now
     const queueWaitMs = Math.max(0, now - job.timestamp);
     const { signal, release } = cancels.track(record.id);
     const startedAt = Date.now();
@@ -100,22 +131,26 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       );
       const latencyMs = Date.now() - startedAt;
       const usage = completion.usage ?? null;
-      const target = `${candidate.provider}/${candidate.model}`;
-      const cost = costOf(usage, deps.price(candidate.provider, candidate.model), target);
-      await store.appendAttempt(record.id, attemptRecord(candidate, startedAt, latencyMs, 'succeeded', statusCode, null));
+      const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
+      await Promise.all([
+        store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null)),
+        context.breaker.record(candidate.provider, true, latencyMs),
+        usage && provider.tpm ? context.limiter.correct(limitKey, rateMember, usage.total_tokens) : undefined,
+      ]);
+      // Guarded by the entry: a job is billed once, however many times a crash made it run.
       const finished = await store.transition(record.id, ['running'], 'succeeded', {
         completed_at: seconds(Date.now()),
+        running_since: null,
         result: completion,
         usage,
         cost_usd: cost.usd,
         cost_details: cost.details,
         error: null,
-      });
+      }, entry);
+      if (finished.ok) await settleSpend(context, record, cost.usd);
       logger.info(
         {
           ...fields,
-          provider: candidate.provider,
-          model: candidate.model,
           latency_ms: latencyMs,
           queue_wait_ms: queueWaitMs,
           prompt_tokens: usage?.prompt_tokens ?? null,
@@ -127,39 +162,75 @@ export function createJobProcessor(deps: JobProcessorDeps) {
         'job finished',
       );
     } catch (caught) {
+      if (caught instanceof RateLimitError) throw caught;
       const error = asProviderError(caught, candidate.provider);
       const latencyMs = Date.now() - startedAt;
       const outcome = OUTCOMES[error.kind];
-      await store.appendAttempt(record.id, attemptRecord(candidate, startedAt, latencyMs, outcome, error.status, error.message));
-      const base = { ...fields, provider: candidate.provider, model: candidate.model, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, outcome, reason: error.code };
+      const base = { ...fields, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, outcome, reason: error.code, status_code: error.status };
+      await store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, outcome, error.status, error.message));
       if (error.kind === 'canceled') {
-        logger.info(base, 'provider call aborted: job canceled');
+        logger.info(base, 'provider call aborted: job canceled or expired');
         return;
       }
-      const attemptsLeft = (job.opts.attempts ?? 1) - attemptNumber;
-      if (error.retryable && attemptsLeft > 0) {
-        await store.transition(record.id, ['running'], 'queued');
-        logger.warn({ ...base, err: error.message, attempts_left: attemptsLeft }, 'provider call failed; retrying with backoff');
-        throw error;
-      }
-      const failed = await store.transition(record.id, ['running'], 'failed', {
-        completed_at: seconds(Date.now()),
-        error: { type: 'provider_error', code: error.retryable ? 'all_targets_failed' : error.code, message: error.message },
-      });
-      if (failed.ok) logger.warn({ ...base, err: error.message }, 'job failed');
+      await settleFailure(context, { record, job, entry, error, candidate, base, retry: provider.retry });
     } finally {
       release();
     }
   };
 }
 
-function attemptRecord(
-  candidate: { provider: string; model: string },
-  startedAt: number,
-  latencyMs: number,
-  outcome: AttemptOutcome,
-  statusCode: number | null,
-  error: string | null,
-): Attempt {
-  return { provider: candidate.provider, model: candidate.model, started_at: seconds(startedAt), latency_ms: latencyMs, outcome, status_code: statusCode, error };
+interface FailureContext {
+  record: JobRecord;
+  job: Job<QueuedJobData>;
+  entry: string;
+  error: ProviderError;
+  candidate: RoutingCandidate;
+  base: Record<string, unknown>;
+  retry: { attempts: number; backoff_ms: number; max_backoff_ms: number };
+}
+
+/** The one place a provider error becomes what happens next to the job. */
+async function settleFailure(context: WorkerContext, failure: FailureContext): Promise<void> {
+  const { record, job, entry, error, candidate, base, retry } = failure;
+  const { logger, breaker } = context;
+  const provider = candidate.provider;
+  switch (error.kind) {
+    case 'rate_limited': {
+      // The provider's 429 pauses its whole queue for the retry-after; the job's attempts are not spent.
+      const pauseMs = error.retryAfterMs ?? backoffDelay(1, retry, null);
+      await context.store.transition(record.id, ['running'], 'queued', { running_since: null }, entry);
+      await context.queues.get(provider)?.rateLimit(pauseMs);
+      logger.warn({ ...base, retry_after_ms: pauseMs }, 'provider rate limit: queue paused for its retry-after');
+      throw new RateLimitError();
+    }
+    case 'fatal':
+      await failJob(context, record, { type: 'provider_error', code: error.code, message: error.message }, entry, false);
+      return;
+    case 'context_length':
+      logger.warn(base, 'prompt too long for this model');
+      await failover(context, record, { reason: 'context_length_exceeded', exhaust: true, guard: entry, lastError: error.message });
+      return;
+    case 'auth': {
+      // 401/403: the provider is misconfigured for every job, not just this one.
+      if (await breaker.forceOpen(provider, 'auth_error')) context.onCircuitOpened(provider);
+      logger.error(base, 'provider refused our credentials: circuit opened');
+      await failover(context, record, { reason: 'auth_error', exhaust: true, guard: entry, lastError: error.message });
+      return;
+    }
+    default: {
+      if (await breaker.record(provider, false, error.status === null ? null : Number(base.latency_ms))) context.onCircuitOpened(provider);
+      if ((await context.circuits.openProviders(true)).has(provider)) {
+        await failover(context, record, { reason: 'circuit_open', exhaust: false, guard: entry, lastError: error.message });
+        return;
+      }
+      const tries = record.tries + 1;
+      if (tries < retry.attempts) {
+        const delayMs = backoffDelay(tries, retry, error.retryAfterMs);
+        await requeueJob(context.store, context.queues, record, { target: record.target, tries, from: ['running'], delayMs });
+        logger.warn({ ...base, err: error.message, attempts_left: retry.attempts - tries, backoff_ms: delayMs, bull_attempt: job.attemptsStarted }, 'provider call failed; retrying with backoff');
+        return;
+      }
+      await failover(context, record, { reason: 'retries_exhausted', exhaust: true, guard: entry, lastError: error.message });
+    }
+  }
 }

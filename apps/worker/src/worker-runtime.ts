@@ -1,54 +1,88 @@
-import { Worker } from 'bullmq';
-import { createAdapters, ProviderError } from '@sluice/providers';
+import { Worker, type Job } from 'bullmq';
+import { createAdapters } from '@sluice/providers';
 import {
   bullQueueName,
+  createBreaker,
+  createCircuitView,
   createJobStore,
   createPriceLookup,
+  createRateLimiter,
   createRedis,
+  createSpendLedger,
+  DEAD_LETTER_QUEUE,
+  isTerminal,
+  openProviderQueue,
+  openQueue,
   providerQueueName,
   waitUntilReady,
   type GatewayConfig,
   type Logger,
   type QueuedJobData,
 } from '@sluice/shared';
-import { backoffDelay } from './backoff.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
+import { startHousekeeping, type Housekeeping } from './housekeeping.ts';
+import { failover } from './job-outcomes.ts';
 import { createJobProcessor } from './job-processor.ts';
+import type { WorkerContext } from './worker-context.ts';
 
 export interface WorkerRuntime {
+  housekeeping: Housekeeping;
   /** Stops taking jobs, lets running ones finish for up to `graceMs`, then closes every connection. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Starts one BullMQ Worker per configured provider (its pool), sharing one Redis connection. */
+/** Starts one BullMQ Worker per enabled provider (its pool) and the housekeeping loop, on one Redis connection. */
 export async function startWorker(config: GatewayConfig, logger: Logger): Promise<WorkerRuntime> {
   const redis = createRedis(config.redis.url, { role: 'worker', connectionName: 'sluice-worker' });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
   const prefix = config.redis.prefix;
-  const store = createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s });
   const adapters = createAdapters(config);
-  const cancels = await createCancelRegistry(redis, prefix, logger);
-  const processJob = createJobProcessor({ config, store, adapters, cancels, price: createPriceLookup(config), logger });
-
   // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
-  const pools = [...adapters.keys()].flatMap((id) => (config.providers[id] ? [[id, config.providers[id]] as const] : []));
-  const workers = pools.map(([id, provider]) => {
+  const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
+  const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
+  const breaker = createBreaker(redis, prefix, config.breaker);
+  let housekeeping: Housekeeping | null = null;
+  const context: WorkerContext = {
+    config,
+    redis,
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
+    adapters,
+    queues,
+    deadLetters: openQueue(redis, prefix, DEAD_LETTER_QUEUE),
+    cancels: await createCancelRegistry(redis, prefix, logger),
+    price: createPriceLookup(config),
+    breaker,
+    circuits: createCircuitView(breaker, providers),
+    limiter: createRateLimiter(redis, prefix),
+    spend: createSpendLedger(redis, prefix),
+    logger,
+    onCircuitOpened: (provider) => void housekeeping?.circuitOpened(provider),
+  };
+  for (const queue of [...queues.values(), context.deadLetters]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const processJob = createJobProcessor(context);
+
+  const workers = providers.map((id) => {
     const worker = new Worker<QueuedJobData>(bullQueueName(providerQueueName(id)), processJob, {
       connection: redis,
       prefix,
-      concurrency: provider.concurrency,
-      settings: {
-        backoffStrategy: (attemptsMade, _type, error) =>
-          backoffDelay(attemptsMade, provider.retry, error instanceof ProviderError ? error.retryAfterMs : null),
-      },
+      concurrency: config.providers[id]?.concurrency ?? 1,
+      lockDuration: config.jobs.lock_duration_ms,
+      stalledInterval: config.jobs.stalled_interval_ms,
+      // A job whose worker dies twice mid-call fails the entry; the failed handler moves the job on.
+      maxStalledCount: 2,
     });
     worker.on('error', (error) => logger.error({ err: error.message, provider: id }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (job !== undefined) void recoverFailedEntry(context, job, error);
+    });
     return worker;
   });
-  logger.info({ providers: pools.map(([id]) => id) }, 'worker pools started');
+  housekeeping = startHousekeeping(context);
+  logger.info({ providers }, 'worker pools started');
 
   return {
+    housekeeping,
     async close(graceMs = config.server.shutdown_grace_s * 1000) {
       logger.info({ grace_ms: graceMs }, 'worker stopping: finishing running jobs');
       const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);
@@ -58,10 +92,27 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
         logger.warn('grace period over: closing with jobs still running; they will be re-run after their lock expires');
         await Promise.all(workers.map((worker) => worker.close(true)));
       }
-      await cancels.close();
+      await housekeeping?.stop();
+      await context.cancels.close();
+      await Promise.all([...queues.values(), context.deadLetters].map((queue) => queue.close()));
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');
     },
   };
+}
+
+/**
+ * An entry BullMQ failed itself (its worker died mid-call twice, or the processor hit an error of its
+ * own): the job must not stay `running` forever, so it moves on as if this target were used up.
+ */
+async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData>, error: Error): Promise<void> {
+  try {
+    const record = await context.store.get(job.data.id);
+    if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
+    context.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    await failover(context, record, { reason: 'worker_lost', exhaust: true, guard: record.queue_job_id, lastError: error.message });
+  } catch (caught) {
+    context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
+  }
 }

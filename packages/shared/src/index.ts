@@ -7,5 +7,6 @@ export * from './jobs/index.ts';
 export * from './schemas/index.ts';
 export * from './routing/index.ts';
 export * from './pricing/index.ts';
+export * from './reliability/index.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { bootstrap } from './process/bootstrap.ts';

@@ -5,7 +5,8 @@ import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
-import { submitJob } from '../services/submit-job.ts';
+import { readIdempotencyKey } from '../services/idempotency.ts';
+import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
 
 const ListQuerySchema = z
   .object({
@@ -40,8 +41,13 @@ export function jobsRouter(deps: ApiDeps): Router {
   };
 
   router.post('/v1/jobs', async (req, res) => {
-    const request = validate(JobRequestSchema, jsonBody(req));
-    const record = await submitJob(deps, principalOf(res), request);
+    const principal = principalOf(res);
+    const body = jsonBody(req);
+    const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
+    await enforceTenantRate(deps, principal);
+    const request = validate(JobRequestSchema, body);
+    const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));
   });
 
@@ -78,7 +84,11 @@ export function jobsRouter(deps: ApiDeps): Router {
     // Running: every worker hears the id and aborts the provider call it holds.
     const candidate = record.routing.candidates[record.target];
     const queue = candidate ? queues.get(candidate.provider) : undefined;
-    await Promise.all([queue?.remove(record.id).catch(() => 0), deps.redis.publish(cancelChannel(deps.config.redis.prefix), record.id)]);
+    await Promise.all([
+      queue?.remove(record.queue_job_id).catch(() => 0),
+      deps.redis.publish(cancelChannel(deps.config.redis.prefix), record.id),
+      record.reserved_usd > 0 ? deps.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
+    ]);
     deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
     res.json(toJobObject((await store.get(record.id)) ?? record));
   });

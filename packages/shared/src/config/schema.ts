@@ -23,8 +23,12 @@ const providerBase = {
   timeout_ms: z.number().int().positive().default(60_000),
   /** Jobs one worker process runs at once for this provider. Default 8. */
   concurrency: z.number().int().min(1).max(1000).default(8),
+  /** Requests per `rate_window_s`, across every worker process (a sliding window). */
   rpm: z.number().int().positive().optional(),
+  /** Tokens per `rate_window_s`: charged with each job's estimate, corrected with real usage. */
   tpm: z.number().int().positive().optional(),
+  /** The window `rpm` and `tpm` are counted over. Default 60 (shorter only to test). */
+  rate_window_s: z.number().positive().default(60),
   headers: z.record(z.string(), z.string()).default({}),
   retry: RetrySchema.prefault({}),
   /** Largest prompt + completion, in tokens, for context-length routing. */
@@ -177,6 +181,14 @@ export const GatewayConfigSchema = z
         retention_s: z.number().int().positive().default(604_800),
         /** `max_tokens` assumed for cost estimates when a job names none. Default 1024. */
         default_max_tokens: z.number().int().positive().default(1024),
+        /** How long a worker's lock on a running job lasts before another worker may take it over. Default 30000. */
+        lock_duration_ms: z.number().int().min(1000).default(30_000),
+        /** How often workers look for jobs whose worker died (BullMQ stall check). Default 30000. */
+        stalled_interval_ms: z.number().int().min(500).default(30_000),
+        /** How often a worker runs its housekeeping: expiry, breaker probes, queue pause/move. Default 1000. */
+        sweep_interval_ms: z.number().int().min(50).default(1000),
+        /** How long an `Idempotency-Key` returns the same job. Default 86400. */
+        idempotency_ttl_s: z.number().int().positive().default(86_400),
       })
       .strict()
       .prefault({}),

@@ -8,11 +8,12 @@ import { JOB_STATUSES } from './job-types.ts';
  * Returns the status found, so a refused caller knows what won.
  */
 const TRANSITION = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return false end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
-return {1, current}
+local current = redis.call('HMGET', KEYS[1], 'status', 'queue_job_id')
+if not current[1] then return false end
+if not string.find(',' .. ARGV[1] .. ',', ',' .. current[1] .. ',', 1, true) then return {0, current[1]} end
+if ARGV[3] ~= '' and ARGV[3] ~= current[2] then return {0, current[1]} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+return {1, current[1]}
 `;
 
 /** Appends one attempt as its own field, so concurrent writers never overwrite each other's attempts. */
@@ -23,7 +24,7 @@ redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[1])
 return index
 `;
 
-const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata'] as const;
+const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted'] as const;
 
 /** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
 export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts'>>;
@@ -52,11 +53,21 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | null>;
   /** The job only if it belongs to `tenant`: another tenant's id reads as absent. */
   getForTenant(id: string, tenant: string): Promise<JobRecord | null>;
-  transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields): Promise<TransitionResult>;
+  /**
+   * Sets the status only when it is one of `from` (and, given `queueJobId`, only while that BullMQ
+   * job is still the record's live one), writing `fields` in the same step.
+   */
+  transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields, queueJobId?: string): Promise<TransitionResult>;
   update(id: string, fields: JobFields): Promise<void>;
   appendAttempt(id: string, attempt: Attempt): Promise<void>;
   list(tenant: string, options: ListOptions): Promise<JobPage>;
   remove(id: string, tenant: string): Promise<void>;
+  /** Ids whose `expires_at` has passed, oldest first. */
+  dueForExpiry(nowSeconds: number, limit: number): Promise<string[]>;
+  /** (Re)schedules a job's deadline check, e.g. when a dead letter is replayed with a new deadline. */
+  scheduleExpiry(id: string, expiresAt: number): Promise<void>;
+  /** Forgets ids in the expiry index (they ended, or were just expired). */
+  clearExpiry(ids: readonly string[]): Promise<void>;
 }
 
 export interface JobStoreOptions {
@@ -68,7 +79,7 @@ export interface JobStoreOptions {
 
 /** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
 interface ScriptedRedis {
-  sluiceJobTransition(key: string, from: string, to: string, ...fields: string[]): Promise<[number, string] | null>;
+  sluiceJobTransition(key: string, from: string, to: string, guard: string, ...fields: string[]): Promise<[number, string] | null>;
   sluiceJobAppendAttempt(key: string, attempt: string): Promise<number>;
 }
 
@@ -85,6 +96,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   const jobKey = (id: string): string => `${options.prefix}:job:${id}`;
   const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
   const retentionMs = options.retentionSeconds * 1000;
+  const expiryKey = `${options.prefix}:expiry`;
 
   const serialize = (fields: JobFields): string[] => {
     const flat: string[] = [];
@@ -115,6 +127,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
         .zadd(indexKey(tenant), now, id)
         .zremrangebyscore(indexKey(tenant), '-inf', now - retentionMs)
         .pexpire(indexKey(tenant), retentionMs)
+        .zadd(expiryKey, record.expires_at, id)
         .exec()
         .then(throwOnExecError);
     },
@@ -126,8 +139,8 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       return record !== null && record.tenant === tenant ? record : null;
     },
 
-    async transition(id, from, to, fields = {}) {
-      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, ...serialize(fields));
+    async transition(id, from, to, fields = {}, queueJobId = '') {
+      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, queueJobId, ...serialize(fields));
       if (outcome === null) return { ok: false, previous: null };
       return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
     },
@@ -172,7 +185,19 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     },
 
     async remove(id, tenant) {
-      await redis.pipeline().del(jobKey(id)).zrem(indexKey(tenant), id).exec();
+      await redis.pipeline().del(jobKey(id)).zrem(indexKey(tenant), id).zrem(expiryKey, id).exec();
+    },
+
+    async dueForExpiry(nowSeconds, limit) {
+      return redis.zrangebyscore(expiryKey, '-inf', nowSeconds, 'LIMIT', 0, limit);
+    },
+
+    async scheduleExpiry(id, expiresAt) {
+      await redis.zadd(expiryKey, expiresAt, id);
+    },
+
+    async clearExpiry(ids) {
+      if (ids.length > 0) await redis.zrem(expiryKey, ...ids);
     },
   };
 }
@@ -217,6 +242,11 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     request: json('request', { messages: [], params: {} }),
     routing: json('routing', { route: '', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] }),
     target: number('target') ?? 0,
+    queue_job_id: hash.queue_job_id ?? '',
+    tries: number('tries') ?? 0,
+    exhausted: json('exhausted', []),
+    reserved_usd: number('reserved_usd') ?? 0,
+    running_since: number('running_since'),
     provider: text('provider'),
     provider_model: text('provider_model'),
     result: json('result', null),

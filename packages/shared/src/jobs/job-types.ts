@@ -6,7 +6,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'expired'];
 export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
 
-export type AttemptOutcome = 'succeeded' | 'retryable_error' | 'fatal_error' | 'timeout' | 'rate_limited' | 'canceled';
+export type AttemptOutcome = 'succeeded' | 'retryable_error' | 'fatal_error' | 'timeout' | 'rate_limited' | 'canceled' | 'interrupted';
 
 export interface Attempt {
   provider: string;
@@ -81,6 +81,16 @@ export interface JobRecord {
   routing: RoutingDecision;
   /** Index into routing.candidates of the target the job is queued on. */
   target: number;
+  /** The id of the one live BullMQ job that carries this record; any other entry is stale. */
+  queue_job_id: string;
+  /** Attempts made on the current target. */
+  tries: number;
+  /** Candidate indexes whose retries this job used up (or that refused it for good). */
+  exhausted: number[];
+  /** Estimated USD reserved against the tenant's budget at submit, settled when the job ends. */
+  reserved_usd: number;
+  /** Unix ms the current provider call started; set while running, to tell an interrupted run. */
+  running_since: number | null;
   provider: string | null;
   provider_model: string | null;
   result: ChatCompletion | null;

@@ -59,3 +59,21 @@ export function bundledPrice(type: string, model: string): { input: number; outp
   }
   return best === null ? null : (table[best] ?? null);
 }
+
+/** Context windows (prompt + completion tokens) of model families, longest prefix wins; config `context_window` overrides. */
+const CONTEXT_WINDOWS: Record<string, Record<string, number>> = {
+  openai: { 'gpt-5': 400_000, 'gpt-4.1': 1_047_576, 'gpt-4o': 128_000, o1: 200_000, o3: 200_000, 'o4-mini': 200_000, 'gpt-4-turbo': 128_000, 'gpt-3.5-turbo': 16_385 },
+  anthropic: { claude: 200_000 },
+  gemini: { 'gemini-2.5': 1_048_576, 'gemini-2.0': 1_048_576, 'gemini-1.5-pro': 2_097_152, 'gemini-1.5-flash': 1_048_576 },
+};
+
+/** A model's known context window, or null when Sluice does not know it (then no context check is made). */
+export function bundledContextWindow(type: string, model: string): number | null {
+  const table = CONTEXT_WINDOWS[type];
+  if (table === undefined) return null;
+  let best: string | null = null;
+  for (const family of Object.keys(table)) {
+    if (model.startsWith(family) && (best === null || family.length > best.length)) best = family;
+  }
+  return best === null ? null : (table[best] ?? null);
+}

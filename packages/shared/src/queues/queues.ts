@@ -1,7 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ProviderConfig } from '../config/schema.ts';
 import type { Priority, Tier } from '../schemas/job-request.ts';
 
 /** The logical name of a provider's queue, as shown to operators and in metrics. */
@@ -26,22 +25,46 @@ export const QueuedJobDataSchema = z.object({
   id: z.string().min(1),
   /** Index into the record's routing candidates. */
   target: z.number().int().min(0),
+  /** Attempts already made on this target before this entry (retries re-enqueue with one more). */
+  tries: z.number().int().min(0).default(0),
 });
 export type QueuedJobData = z.infer<typeof QueuedJobDataSchema>;
 
 export const PROVIDER_JOB_NAME = 'complete';
 
-/** BullMQ options for a job on a provider queue. */
-export function providerJobOptions(jobId: string, priority: Priority, tier: Tier, provider: ProviderConfig): JobsOptions {
+/** Logical names of the queues that are not provider pools. */
+export const DEAD_LETTER_QUEUE = 'dead-letter';
+
+/**
+ * The BullMQ job id of a record's `sequence`-th queue entry. Retries and failovers enqueue a new
+ * entry with the next sequence, so a record has exactly one live entry and any other is stale.
+ */
+export const queueJobId = (jobId: string, sequence: number): string => `${jobId}.${sequence}`;
+
+/** The sequence after a queue job id's, for the next entry of the same record. */
+export function nextQueueJobId(current: string, jobId: string): string {
+  const sequence = Number(current.slice(current.lastIndexOf('.') + 1));
+  return queueJobId(jobId, Number.isFinite(sequence) ? sequence + 1 : 1);
+}
+
+/**
+ * BullMQ options for an entry on a provider queue. BullMQ makes one attempt: the worker owns retries,
+ * backoff and failover, re-enqueueing a new entry, so the record always names the live one.
+ */
+export function providerJobOptions(jobId: string, priority: Priority, tier: Tier, delayMs = 0): JobsOptions {
   return {
     jobId,
     priority: bullPriority(priority, tier),
-    attempts: provider.retry.attempts,
-    backoff: { type: 'sluice' },
+    ...(delayMs > 0 ? { delay: delayMs } : {}),
     // The job record is the truth polling reads; finished BullMQ jobs are dead weight in Redis.
     removeOnComplete: true,
     removeOnFail: true,
   };
+}
+
+/** Opens any Sluice queue by its logical name on a shared command connection. */
+export function openQueue<T = unknown>(redis: Redis, prefix: string, logicalName: string): Queue<T> {
+  return new Queue<T>(bullQueueName(logicalName), { connection: redis, prefix });
 }
 
 /** Opens a provider queue on a shared command connection. */

@@ -1,2 +1,3 @@
 export * from './resolve-route.ts';
 export * from './parameter-support.ts';
+export * from './choose-target.ts';

@@ -1,5 +1,6 @@
 import { providerDisabledReason, type GatewayConfig } from '../config/schema.ts';
 import type { PriceLookup } from '../pricing/prices.ts';
+import { bundledContextWindow } from '../pricing/price-table.ts';
 import { SluiceError } from '../errors/sluice-error.ts';
 import type { IneligibleReason, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
 import { unsupportedParameters } from './parameter-support.ts';
@@ -70,7 +71,7 @@ export function resolveRoute(config: GatewayConfig, request: RouteRequest, price
     if (seen.has(target)) continue;
     seen.add(target);
     const { provider, model } = parseTarget(target);
-    const reason = ineligibility(config, provider, request.params);
+    const reason = ineligibility(config, provider, request.params) ?? contextCheck(config, provider, model, promptTokens + completionTokens);
     const prices = reason === 'unknown_provider' ? null : price(provider, model);
     candidates.push({
       provider,
@@ -85,6 +86,14 @@ export function resolveRoute(config: GatewayConfig, request: RouteRequest, price
     candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
   }
   return { route: request.model, strategy, tier: request.tier, candidates, failovers: [] };
+}
+
+/** `context_too_long` when the prompt estimate plus the completion limit pass the model's known window. */
+function contextCheck(config: GatewayConfig, provider: string, model: string, tokens: number): IneligibleReason | null {
+  const settings = config.providers[provider];
+  if (settings === undefined) return null;
+  const window = settings.context_window ?? bundledContextWindow(settings.type, model);
+  return window !== null && tokens > window ? 'context_too_long' : null;
 }
 
 /** Why a provider cannot take this request at all, whatever its health. */

@@ -1,0 +1,81 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject, type JobRecord } from '@sluice/shared';
+import { ApiError, notFound } from '../api-error.ts';
+import type { ApiDeps } from '../deps.ts';
+import { principalOf, requireAdmin } from '../middleware/auth.ts';
+import { validate } from '../middleware/validate.ts';
+
+const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    after: z.string().regex(JOB_ID_PATTERN, 'expected a job id').optional(),
+  })
+  .strict();
+
+interface DeadLetterData {
+  id: string;
+  tenant: string;
+  failed_at: number;
+}
+
+/** How many dead letters a list scans for one page (newest first); older ones need `after`. */
+const SCAN = 1000;
+
+/**
+ * `GET /v1/dead-letters`: jobs that exhausted every target, newest first (an admin sees every
+ * tenant's, a tenant its own). `POST /v1/dead-letters/{id}/replay` (admin): the job runs again from
+ * its first healthy target with a fresh deadline, keeping its attempt history.
+ */
+export function deadLettersRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const { store, deadLetters } = deps;
+
+  router.get('/v1/dead-letters', async (req, res) => {
+    const query = validate(ListQuerySchema, req.query, 'query');
+    const principal = principalOf(res);
+    const entries = (await deadLetters.getJobs(['wait', 'prioritized', 'delayed'], 0, SCAN - 1, false))
+      .filter((job) => job !== undefined)
+      .map((job) => job.data as DeadLetterData)
+      .filter((entry) => principal.role === 'admin' || entry.tenant === principal.tenant)
+      .sort((a, b) => b.failed_at - a.failed_at || (a.id < b.id ? 1 : -1));
+    const start = query.after === undefined ? 0 : entries.findIndex((entry) => entry.id === query.after) + 1;
+    const page = start === 0 && query.after !== undefined ? [] : entries.slice(start, start + query.limit);
+    const records = await Promise.all(page.map((entry) => store.get(entry.id)));
+    const data = records.filter((record): record is JobRecord => record !== null).map((record) => ({ ...toJobObject(record), tenant: record.tenant }));
+    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + query.limit < entries.length });
+  });
+
+  router.post('/v1/dead-letters/:id/replay', requireAdmin, async (req, res) => {
+    const id = String(req.params.id);
+    const entry = JOB_ID_PATTERN.test(id) ? await deadLetters.getJob(id) : undefined;
+    const record = entry === undefined ? null : await store.get(id);
+    if (entry === undefined || record === null) throw notFound('dead_letter', id);
+    if (record.status !== 'failed') {
+      throw new ApiError(`Job ${id} is ${record.status}; only failed jobs can be replayed`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
+    }
+    const open = await deps.circuits.openProviders(true);
+    const choice = chooseTarget(record.routing.candidates, [], open);
+    const candidate = choice === null ? undefined : record.routing.candidates[choice.index];
+    if (choice === null || candidate === undefined) {
+      throw new ApiError(`Job ${id} has no routable target left in the current config`, { status: 409, type: 'invalid_request_error', code: 'no_eligible_target', param: 'id' });
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = now + Math.max(1, record.expires_at - record.created_at);
+    const reserved = candidate.est_cost_usd ?? 0;
+    const moved = await requeueJob(store, deps.queues, record, {
+      target: choice.index,
+      tries: 0,
+      from: ['failed'],
+      reason: 'replay',
+      exhausted: [],
+      fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved },
+    });
+    if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
+    await Promise.all([store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), entry.remove()]);
+    deps.logger.info({ job_id: id, tenant: record.tenant, by: principalOf(res).tenant, provider: candidate.provider, model: candidate.model }, 'dead letter replayed');
+    res.status(202).location(`/v1/jobs/${id}`).json(toJobObject((await store.get(id)) ?? record));
+  });
+
+  return router;
+}

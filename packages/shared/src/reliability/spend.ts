@@ -1,0 +1,51 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Reserves an estimate against a monthly budget in one step: no two API processes can both pass the
+ * check with the last dollar. Returns {1, spent} when reserved, {0, spent} when over budget.
+ */
+const RESERVE = `
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+local budget = tonumber(ARGV[2])
+if budget >= 0 and spent + amount > budget then return {0, tostring(spent)} end
+local total = redis.call('INCRBYFLOAT', KEYS[1], amount)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, total}
+`;
+
+interface ScriptedRedis {
+  sluiceSpendReserve(key: string, amount: number, budget: number, ttlSeconds: number): Promise<[number, string]>;
+}
+
+/** Calendar month (UTC) of a unix-seconds time, `YYYY-MM`. */
+export const monthOf = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString().slice(0, 7);
+
+export interface SpendLedger {
+  /** Reserves `amountUsd` for the month of `at`; false (nothing reserved) when it would pass `budgetUsd`. */
+  reserve(tenant: string, at: number, amountUsd: number, budgetUsd: number | undefined): Promise<{ ok: boolean; spentUsd: number }>;
+  /** Moves the month's spend by `deltaUsd` (real cost minus the reservation, or minus the reservation alone). */
+  adjust(tenant: string, at: number, deltaUsd: number): Promise<void>;
+  spent(tenant: string, at: number): Promise<number>;
+}
+
+/** Per-tenant monthly spend in USD, reserved at submit and settled with the real cost when a job ends. */
+export function createSpendLedger(redis: Redis, prefix: string): SpendLedger {
+  if (!('sluiceSpendReserve' in redis)) redis.defineCommand('sluiceSpendReserve', { numberOfKeys: 1, lua: RESERVE });
+  const scripts = redis as unknown as ScriptedRedis;
+  const key = (tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
+  const ttlSeconds = 62 * 86_400;
+  return {
+    async reserve(tenant, at, amountUsd, budgetUsd) {
+      const [ok, spent] = await scripts.sluiceSpendReserve(key(tenant, at), amountUsd, budgetUsd ?? -1, ttlSeconds);
+      return { ok: ok === 1, spentUsd: Number(spent) };
+    },
+    async adjust(tenant, at, deltaUsd) {
+      if (deltaUsd === 0) return;
+      await redis.pipeline().incrbyfloat(key(tenant, at), deltaUsd).expire(key(tenant, at), ttlSeconds).exec();
+    },
+    async spent(tenant, at) {
+      return Number((await redis.get(key(tenant, at))) ?? 0);
+    },
+  };
+}

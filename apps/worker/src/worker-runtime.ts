@@ -71,6 +71,9 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       stalledInterval: config.jobs.stalled_interval_ms,
       // A job whose worker dies twice mid-call fails the entry; the failed handler moves the job on.
       maxStalledCount: 2,
+      // Never reached: rpm/tpm are our sliding windows. BullMQ honours queue.rateLimit() (a provider's
+      // 429 pausing the whole queue) only on queues that have a limiter.
+      limiter: { max: 1_000_000_000, duration: 1000 },
     });
     worker.on('error', (error) => logger.error({ err: error.message, provider: id }, 'worker error'));
     worker.on('failed', (job, error) => {

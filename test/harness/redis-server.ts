@@ -24,11 +24,21 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Starts `redis-server` on a free loopback port with its own temp dir; nothing persisted. */
-export async function startRedisServer(extraArgs: string[] = []): Promise<TestRedis & { port: number }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs], {
+export interface RedisServerOptions {
+  /** Extra redis-server arguments (they win over the defaults: `--appendonly yes` turns AOF on). */
+  args?: string[];
+  /** Reuse a port and data dir, e.g. to restart a stopped server on the same data. */
+  port?: number;
+  dir?: string;
+  /** Keep the data dir when stopping (to restart on it). */
+  keepDir?: boolean;
+}
+
+/** Starts `redis-server` on a free loopback port with its own temp dir; nothing persisted unless asked. */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<TestRedis & { port: number; dir: string }> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sluice-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...(options.args ?? [])], {
     stdio: 'ignore',
   });
   const url = `redis://127.0.0.1:${port}`;
@@ -41,6 +51,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<TestRe
   return {
     url,
     port,
+    dir,
     origin: 'redis-server',
     async stop() {
       if (child.exitCode === null) {
@@ -48,7 +59,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<TestRe
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,21 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createBreaker,
-  createCircuitView,
-  createJobStore,
-  createPriceLookup,
-  createRateLimiter,
-  createRedis,
-  createSpendLedger,
-  DEAD_LETTER_QUEUE,
-  openProviderQueue,
-  openQueue,
-  waitUntilReady,
-  type GatewayConfig,
-  type Logger,
-} from '@sluice/shared';
+import { closeServices, createRedis, openServices, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
@@ -33,25 +19,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
   const redis = createRedis(config.redis.url, { role: 'command', connectionName: 'sluice-api' });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
-  const prefix = config.redis.prefix;
-  const queues = new Map(Object.keys(config.providers).map((id) => [id, openProviderQueue(redis, prefix, id)]));
-  const deadLetters = openQueue(redis, prefix, DEAD_LETTER_QUEUE);
-  for (const queue of [...queues.values(), deadLetters]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
-  const breaker = createBreaker(redis, prefix, config.breaker);
-  const deps: ApiDeps = {
-    config,
-    redis,
-    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
-    queues,
-    deadLetters,
-    auth: createAuthenticator(config),
-    price: createPriceLookup(config),
-    breaker,
-    circuits: createCircuitView(breaker, Object.keys(config.providers)),
-    limiter: createRateLimiter(redis, prefix),
-    spend: createSpendLedger(redis, prefix),
-    logger,
-  };
+  const deps: ApiDeps = { ...openServices(config, redis, logger, Object.keys(config.providers)), auth: createAuthenticator(config) };
   const server = createApp(deps).listen(config.server.port, config.server.host);
   await once(server, 'listening');
   // Slow clients must not hold sockets forever; keep-alive outlives typical client pools.
@@ -71,7 +39,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await Promise.all([...queues.values(), deadLetters].map((queue) => queue.close()));
+      await closeServices(deps);
       await redis.quit().catch(() => redis.disconnect());
       logger.info('api stopped');
     },

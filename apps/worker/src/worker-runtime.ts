@@ -2,17 +2,10 @@ import { Worker, type Job } from 'bullmq';
 import { createAdapters } from '@sluice/providers';
 import {
   bullQueueName,
-  createBreaker,
-  createCircuitView,
-  createJobStore,
-  createPriceLookup,
-  createRateLimiter,
+  closeServices,
   createRedis,
-  createSpendLedger,
-  DEAD_LETTER_QUEUE,
   isTerminal,
-  openProviderQueue,
-  openQueue,
+  openServices,
   providerQueueName,
   waitUntilReady,
   type GatewayConfig,
@@ -40,26 +33,13 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const adapters = createAdapters(config);
   // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
   const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
-  const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
-  const breaker = createBreaker(redis, prefix, config.breaker);
   let housekeeping: Housekeeping | null = null;
   const context: WorkerContext = {
-    config,
-    redis,
-    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
+    ...openServices(config, redis, logger, providers),
     adapters,
-    queues,
-    deadLetters: openQueue(redis, prefix, DEAD_LETTER_QUEUE),
     cancels: await createCancelRegistry(redis, prefix, logger),
-    price: createPriceLookup(config),
-    breaker,
-    circuits: createCircuitView(breaker, providers),
-    limiter: createRateLimiter(redis, prefix),
-    spend: createSpendLedger(redis, prefix),
-    logger,
     onCircuitOpened: (provider) => void housekeeping?.circuitOpened(provider),
   };
-  for (const queue of [...queues.values(), context.deadLetters]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   const processJob = createJobProcessor(context);
 
   const workers = providers.map((id) => {
@@ -97,7 +77,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       }
       await housekeeping?.stop();
       await context.cancels.close();
-      await Promise.all([...queues.values(), context.deadLetters].map((queue) => queue.close()));
+      await closeServices(context);
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');

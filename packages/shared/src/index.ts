@@ -10,3 +10,4 @@ export * from './pricing/index.ts';
 export * from './reliability/index.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { bootstrap } from './process/bootstrap.ts';
+export * from './gateway-services.ts';

@@ -1,0 +1,54 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { GatewayConfig } from './config/schema.ts';
+import { createJobStore, type JobStore } from './jobs/job-store.ts';
+import type { Logger } from './logging/logger.ts';
+import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
+import { DEAD_LETTER_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
+import { createBreaker, type Breaker } from './reliability/breaker.ts';
+import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
+import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
+import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
+
+/** The Redis-backed services both the API and the worker use, on one connection. */
+export interface GatewayServices {
+  config: GatewayConfig;
+  redis: Redis;
+  store: JobStore;
+  /** A producer per provider queue, by provider id. */
+  queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  deadLetters: Queue;
+  price: PriceLookup;
+  breaker: Breaker;
+  circuits: CircuitView;
+  limiter: RateLimiter;
+  spend: SpendLedger;
+  logger: Logger;
+}
+
+/** Opens the services for `providers` (the API: every configured one; a worker: the enabled ones). */
+export function openServices(config: GatewayConfig, redis: Redis, logger: Logger, providers: readonly string[]): GatewayServices {
+  const prefix = config.redis.prefix;
+  const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
+  const deadLetters = openQueue(redis, prefix, DEAD_LETTER_QUEUE);
+  for (const queue of [...queues.values(), deadLetters]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const breaker = createBreaker(redis, prefix, config.breaker);
+  return {
+    config,
+    redis,
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
+    queues,
+    deadLetters,
+    price: createPriceLookup(config),
+    breaker,
+    circuits: createCircuitView(breaker, providers),
+    limiter: createRateLimiter(redis, prefix),
+    spend: createSpendLedger(redis, prefix),
+    logger,
+  };
+}
+
+/** Closes the queues the services opened (not the Redis connection, which the caller owns). */
+export async function closeServices(services: GatewayServices): Promise<void> {
+  await Promise.all([...services.queues.values(), services.deadLetters].map((queue) => queue.close()));
+}

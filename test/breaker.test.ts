@@ -84,7 +84,7 @@ describe('circuit breaker, queue pause and failover', () => {
       const view = await providerView(api, 'a');
       return view.circuit.state === 'closed' && !view.paused;
     }, 10_000, 'A closed by the probe');
-    expect(gateway.logs.some((line) => line.includes('circuit closed'))).toBe(true);
+    await eventually(() => gateway.logs.some((line) => line.includes('circuit closed')), 5_000, 'circuit closed log line');
     const after = await api.post('/v1/jobs', { model: 'default', messages: userMessage('after recovery') });
     const job = await api.waitForJob(after.body.id);
     expect(job).toMatchObject({ status: 'succeeded', provider: 'a' });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 describe('submit → queue → provider → poll', () => {
   let fake: FakeOpenAIServer;
@@ -97,7 +97,8 @@ describe('submit → queue → provider → poll', () => {
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'local', messages: userMessage('log me') });
     await api.waitForJob(submitted.body.id);
-    const finished = gateway.logs.map((line) => JSON.parse(line)).find((line) => line.job_id === submitted.body.id && line.msg === 'job finished');
+    // The line is written just after the status flips, so the poll can see `succeeded` first.
+    const finished = await eventually(() => gateway.logs.map((line) => JSON.parse(line)).find((line) => line.job_id === submitted.body.id && line.msg === 'job finished'), 5_000, 'job finished log line');
     expect(finished).toMatchObject({ tenant: 'acme', route: 'local', provider: 'local', model: 'llama3.1', attempt: 1, outcome: 'succeeded', prompt_tokens: 9, completion_tokens: 12 });
     expect(typeof finished.latency_ms).toBe('number');
     expect(typeof finished.queue_wait_ms).toBe('number');

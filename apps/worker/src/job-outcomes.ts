@@ -20,16 +20,20 @@ export async function settleSpend(context: WorkerContext, record: JobRecord, cos
 
 /** Ends a job as failed; when every target is exhausted it also goes to the dead-letter queue. */
 export async function failJob(context: WorkerContext, record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {
+  // The dead letter is written first, so a client that sees `failed` also finds it in the list.
+  const letter = deadLetter
+    ? await context.deadLetters.add(
+        DEAD_LETTER_QUEUE,
+        { id: record.id, tenant: record.tenant, model: record.model, error, failed_at: seconds(Date.now()) },
+        { jobId: record.id, removeOnComplete: true, removeOnFail: true },
+      )
+    : null;
   const failed = await context.store.transition(record.id, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
-  if (!failed.ok) return;
-  await settleSpend(context, record, null);
-  if (deadLetter) {
-    await context.deadLetters.add(
-      DEAD_LETTER_QUEUE,
-      { id: record.id, tenant: record.tenant, model: record.model, error, failed_at: seconds(Date.now()) },
-      { jobId: record.id, removeOnComplete: true, removeOnFail: true },
-    );
+  if (!failed.ok) {
+    await letter?.remove().catch(() => undefined);
+    return;
   }
+  await settleSpend(context, record, null);
   context.logger.warn({ ...jobFields(record), outcome: 'failed', reason: error.code, err: error.message, dead_letter: deadLetter }, 'job failed');
 }
 

@@ -5,6 +5,7 @@ import { closeServices, createRedis, openServices, waitUntilReady, type GatewayC
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
+import { createJobWatcher } from './services/job-watcher.ts';
 
 export interface ApiRuntime {
   server: Server;
@@ -19,7 +20,11 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
   const redis = createRedis(config.redis.url, { role: 'command', connectionName: 'sluice-api' });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
-  const deps: ApiDeps = { ...openServices(config, redis, logger, Object.keys(config.providers)), auth: createAuthenticator(config) };
+  const deps: ApiDeps = {
+    ...openServices(config, redis, logger, Object.keys(config.providers)),
+    auth: createAuthenticator(config),
+    watcher: createJobWatcher(redis, config.redis.prefix, logger),
+  };
   const server = createApp(deps).listen(config.server.port, config.server.host);
   await once(server, 'listening');
   // Slow clients must not hold sockets forever; keep-alive outlives typical client pools.
@@ -38,8 +43,11 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Long-polls and event streams end with the process rather than hold it for a minute.
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
       });
       await closeServices(deps);
+      await deps.watcher.close();
       await redis.quit().catch(() => redis.disconnect());
       logger.info('api stopped');
     },

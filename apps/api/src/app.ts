@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './middleware/errors.ts';
 import { requestId } from './middleware/request-id.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { chatCompletionsRouter } from './routes/chat-completions.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { modelsRouter } from './routes/models.ts';
 import { providersRouter } from './routes/providers.ts';
@@ -22,6 +23,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', requireAuth(deps.auth));
   app.use(express.json({ limit: parseByteSize(deps.config.server.body_limit), strict: false }));
   app.use(jobsRouter(deps));
+  app.use(chatCompletionsRouter(deps));
   app.use(modelsRouter(deps));
   app.use(providersRouter(deps));
   app.use(deadLettersRouter(deps));

@@ -1,7 +1,10 @@
 import type { GatewayServices } from '@sluice/shared';
 import type { Authenticator } from './middleware/auth.ts';
+import type { JobWatcher } from './services/job-watcher.ts';
 
 /** Everything the HTTP app needs, built by main.ts (or a test): createApp reads no env and opens nothing. */
 export interface ApiDeps extends GatewayServices {
   auth: Authenticator;
+  /** Wakes requests waiting on a job's status (long-poll, SSE, synchronous chat). */
+  watcher: JobWatcher;
 }

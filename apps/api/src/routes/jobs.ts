@@ -7,6 +7,15 @@ import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
+import { waitForJob } from '../services/wait-for-job.ts';
+import { streamJobEvents } from './job-events.ts';
+
+const GetQuerySchema = z
+  .object({
+    /** Seconds to wait for a terminal status (long-poll); 0 answers at once. */
+    wait: z.coerce.number().min(0).max(60, 'wait is at most 60 seconds').default(0),
+  })
+  .strict();
 
 const ListQuerySchema = z
   .object({
@@ -59,7 +68,20 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
-    res.json(toJobObject(await loadJob(req.params.id, principalOf(res).tenant)));
+    const { wait } = validate(GetQuerySchema, req.query, 'query');
+    const tenant = principalOf(res).tenant;
+    if (wait === 0) {
+      res.json(toJobObject(await loadJob(req.params.id, tenant)));
+      return;
+    }
+    if (!JOB_ID_PATTERN.test(req.params.id)) throw notFound('job', req.params.id);
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+    res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
+  });
+
+  router.get('/v1/jobs/:id/events', async (req, res) => {
+    await streamJobEvents(deps, req, res, await loadJob(req.params.id, principalOf(res).tenant));
   });
 
   router.post('/v1/jobs/:id/cancel', async (req, res) => {

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Attempt, JobRecord, JobStatus } from './job-types.ts';
 import { JOB_STATUSES } from './job-types.ts';
+import { jobEventsChannel } from './channels.ts';
 
 /**
- * Sets the status only when the current one is among the allowed ones, writing the other fields in
+ * Sets the status only when the current one is among the allowed ones (publishing the new status
+ * on the job's channel, which long-polls, SSE streams and synchronous calls wait on), writing the other fields in
  * the same step: two processes can never both finish a job (a cancel racing a success, say).
  * Returns the status found, so a refused caller knows what won.
  */
@@ -12,7 +14,8 @@ local current = redis.call('HMGET', KEYS[1], 'status', 'queue_job_id')
 if not current[1] then return false end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. current[1] .. ',', 1, true) then return {0, current[1]} end
 if ARGV[3] ~= '' and ARGV[3] ~= current[2] then return {0, current[1]} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 5))
+redis.call('PUBLISH', ARGV[4], ARGV[2])
 return {1, current[1]}
 `;
 
@@ -79,7 +82,7 @@ export interface JobStoreOptions {
 
 /** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
 interface ScriptedRedis {
-  sluiceJobTransition(key: string, from: string, to: string, guard: string, ...fields: string[]): Promise<[number, string] | null>;
+  sluiceJobTransition(key: string, from: string, to: string, guard: string, channel: string, ...fields: string[]): Promise<[number, string] | null>;
   sluiceJobAppendAttempt(key: string, attempt: string): Promise<number>;
 }
 
@@ -140,7 +143,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     },
 
     async transition(id, from, to, fields = {}, queueJobId = '') {
-      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, queueJobId, ...serialize(fields));
+      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, queueJobId, jobEventsChannel(options.prefix, id), ...serialize(fields));
       if (outcome === null) return { ok: false, previous: null };
       return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
     },

@@ -25,7 +25,7 @@ const chatParameters = {
   tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string().min(1) }).loose().optional() }).loose()).optional(),
   tool_choice: z.union([z.string(), z.object({ type: z.string() }).loose()]).optional(),
   user: z.string().max(256).optional(),
-  stream: z.literal(false, 'streaming is not supported: jobs return whole completions').optional(),
+  stream: z.literal(false, 'stream: true is not supported yet: Sluice returns whole completions (omit stream or send false)').optional(),
 };
 
 /** Sluice's own job fields; they never reach a provider. */

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { JobRequestSchema, type JobRecord } from '@sluice/shared';
+import { ApiError } from '../api-error.ts';
+import type { ApiDeps } from '../deps.ts';
+import { principalOf } from '../middleware/auth.ts';
+import { validate } from '../middleware/validate.ts';
+import { readIdempotencyKey } from '../services/idempotency.ts';
+import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
+import { waitForJob } from '../services/wait-for-job.ts';
+import { jsonBody } from './jobs.ts';
+
+/** What a job that did not succeed answers to a synchronous caller, in OpenAI's error shape. */
+function failureOf(record: JobRecord): ApiError {
+  const message = record.error?.message ?? `job ${record.id} ended ${record.status}`;
+  if (record.status === 'failed' && record.error?.code === 'provider_fatal') {
+    return new ApiError(message, { status: 400, type: 'invalid_request_error', code: 'provider_rejected_request' });
+  }
+  if (record.status === 'failed') return new ApiError(message, { status: 502, type: 'api_error', code: record.error?.code ?? 'provider_error' });
+  if (record.status === 'canceled') return new ApiError(message, { status: 409, type: 'invalid_request_error', code: 'job_canceled' });
+  if (record.status === 'expired') return new ApiError(message, { status: 504, type: 'api_error', code: 'timeout' });
+  return new ApiError(`The job did not finish within server.sync_timeout_s; poll GET /v1/jobs/${record.id} for its result`, {
+    status: 504, type: 'api_error', code: 'timeout',
+  });
+}
+
+/**
+ * `POST /v1/chat/completions`: OpenAI-compatible and synchronous. The request becomes an ordinary job
+ * at high priority (same routing, failover and cost) and the call waits for it, up to
+ * `server.sync_timeout_s`, woken by the job's status channel.
+ */
+export function chatCompletionsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const timeoutS = deps.config.server.sync_timeout_s;
+
+  router.post('/v1/chat/completions', async (req, res) => {
+    const principal = principalOf(res);
+    const body = jsonBody(req);
+    const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
+    await enforceTenantRate(deps, principal);
+    const request = validate(JobRequestSchema, { priority: 'high', deadline_s: Math.ceil(timeoutS), ...(body as Record<string, unknown>) });
+    const { record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+    const done = await waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal);
+    res.setHeader('x-sluice-job-id', done.id);
+    if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
+    if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);
+    res.setHeader('x-sluice-cost-usd', done.cost_usd === null ? 'unknown' : String(done.cost_usd));
+    res.json(done.result);
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import { jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
+
+export type StatusListener = (status: string) => void;
+
+export interface JobWatcher {
+  /** Calls `listener` with each new status of the job until the returned function is called. */
+  watch(jobId: string, listener: StatusListener): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/**
+ * One subscriber connection per API process, shared by every request waiting on a job: a channel is
+ * subscribed while at least one request listens to it, so waiting costs no polling of Redis.
+ */
+export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
+  const listeners = new Map<string, Set<StatusListener>>();
+  const subscriptions = new Map<string, Promise<unknown>>();
+  subscriber.on('message', (channel: string, status: string) => {
+    for (const listener of listeners.get(channel) ?? []) listener(status);
+  });
+  return {
+    async watch(jobId, listener) {
+      const channel = jobEventsChannel(prefix, jobId);
+      let set = listeners.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(channel, set);
+        subscriptions.set(channel, subscriber.subscribe(channel));
+      }
+      set.add(listener);
+      // Every watcher waits for the subscription, so none re-reads the job before events can arrive.
+      await subscriptions.get(channel);
+      return () => {
+        const current = listeners.get(channel);
+        if (current === undefined) return;
+        current.delete(listener);
+        if (current.size === 0) {
+          listeners.delete(channel);
+          subscriptions.delete(channel);
+          void subscriber.unsubscribe(channel).catch(() => undefined);
+        }
+      };
+    },
+    async close() {
+      subscriber.disconnect();
+    },
+  };
+}

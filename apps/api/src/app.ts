@@ -11,6 +11,7 @@ import { chatCompletionsRouter } from './routes/chat-completions.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { modelsRouter } from './routes/models.ts';
 import { providersRouter } from './routes/providers.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
 
 /** Builds the HTTP app from its dependencies; no env reads, no listening. */
 export function createApp(deps: ApiDeps): Express {
@@ -27,6 +28,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(modelsRouter(deps));
   app.use(providersRouter(deps));
   app.use(deadLettersRouter(deps));
+  app.use(webhooksRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,4 +1,4 @@
-import { cancelChannel, type CircuitState } from '@sluice/shared';
+import { announceJobEnded, cancelChannel, type CircuitState } from '@sluice/shared';
 import { moveQueuedJobs } from './circuit-mover.ts';
 import { jobFields, seconds, settleSpend } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
@@ -82,6 +82,7 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
       await context.queues.get(candidate?.provider ?? '')?.remove(record.queue_job_id).catch(() => 0);
       if (outcome.previous === 'running') await redis.publish(cancelChannel(prefix), id);
       await settleSpend(context, record, null);
+      await announceJobEnded(context, id);
       logger.info({ ...jobFields(record), provider: candidate?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');
     }
     await context.store.clearExpiry(ids);

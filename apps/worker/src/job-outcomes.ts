@@ -1,4 +1,5 @@
 import {
+  announceJobEnded,
   chooseTarget,
   DEAD_LETTER_QUEUE,
   requeueJob,
@@ -34,6 +35,7 @@ export async function failJob(context: WorkerContext, record: JobRecord, error: 
     return;
   }
   await settleSpend(context, record, null);
+  await announceJobEnded(context, record.id);
   context.logger.warn({ ...jobFields(record), outcome: 'failed', reason: error.code, err: error.message, dead_letter: deadLetter }, 'job failed');
 }
 

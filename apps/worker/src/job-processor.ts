@@ -2,6 +2,7 @@ import { RateLimitError, type Job } from 'bullmq';
 import { ProviderError } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
+  announceJobEnded,
   costOf,
   estimatePromptTokens,
   isTerminal,
@@ -80,6 +81,7 @@ export function createJobProcessor(context: WorkerContext) {
       }, entry);
       if (expired.ok) {
         await settleSpend(context, record, null);
+        await announceJobEnded(context, record.id);
         logger.info({ ...jobFields(record), outcome: 'expired', reason: 'deadline_exceeded' }, 'job expired');
       }
       return;
@@ -147,7 +149,10 @@ export function createJobProcessor(context: WorkerContext) {
         cost_details: cost.details,
         error: null,
       }, entry);
-      if (finished.ok) await settleSpend(context, record, cost.usd);
+      if (finished.ok) {
+        await settleSpend(context, record, cost.usd);
+        await announceJobEnded(context, record.id);
+      }
       logger.info(
         {
           ...fields,

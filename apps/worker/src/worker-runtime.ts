@@ -16,6 +16,7 @@ import { createCancelRegistry } from './cancel-registry.ts';
 import { startHousekeeping, type Housekeeping } from './housekeeping.ts';
 import { failover } from './job-outcomes.ts';
 import { createJobProcessor } from './job-processor.ts';
+import { startWebhookDeliverer } from './webhook-deliverer.ts';
 import type { WorkerContext } from './worker-context.ts';
 
 export interface WorkerRuntime {
@@ -62,6 +63,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
     return worker;
   });
   housekeeping = startHousekeeping(context);
+  const deliverer = startWebhookDeliverer(context);
   logger.info({ providers }, 'worker pools started');
 
   return {
@@ -76,6 +78,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
         await Promise.all(workers.map((worker) => worker.close(true)));
       }
       await housekeeping?.stop();
+      await deliverer.close();
       await context.cancels.close();
       await closeServices(context);
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));

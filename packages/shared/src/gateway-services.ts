@@ -4,7 +4,8 @@ import type { GatewayConfig } from './config/schema.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from './logging/logger.ts';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
-import { DEAD_LETTER_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
+import type { JobRecord } from './jobs/job-types.ts';
+import { DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
 import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
@@ -18,6 +19,10 @@ export interface GatewayServices {
   /** A producer per provider queue, by provider id. */
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
   deadLetters: Queue;
+  /** Deliveries of signed webhooks. */
+  webhooks: Queue;
+  /** Set where batches are kept: counts a finished child (see batches). */
+  onBatchChildEnded?: (record: JobRecord) => Promise<void>;
   price: PriceLookup;
   breaker: Breaker;
   circuits: CircuitView;
@@ -31,7 +36,8 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
   const prefix = config.redis.prefix;
   const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
   const deadLetters = openQueue(redis, prefix, DEAD_LETTER_QUEUE);
-  for (const queue of [...queues.values(), deadLetters]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const webhooks = openQueue(redis, prefix, WEBHOOK_QUEUE);
+  for (const queue of [...queues.values(), deadLetters, webhooks]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   const breaker = createBreaker(redis, prefix, config.breaker);
   return {
     config,
@@ -39,6 +45,7 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
     store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
     queues,
     deadLetters,
+    webhooks,
     price: createPriceLookup(config),
     breaker,
     circuits: createCircuitView(breaker, providers),
@@ -50,5 +57,5 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
 
 /** Closes the queues the services opened (not the Redis connection, which the caller owns). */
 export async function closeServices(services: GatewayServices): Promise<void> {
-  await Promise.all([...services.queues.values(), services.deadLetters].map((queue) => queue.close()));
+  await Promise.all([...services.queues.values(), services.deadLetters, services.webhooks].map((queue) => queue.close()));
 }

@@ -11,3 +11,5 @@ export * from './reliability/index.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { bootstrap } from './process/bootstrap.ts';
 export * from './gateway-services.ts';
+export * from './security/network.ts';
+export * from './lifecycle/job-ended.ts';

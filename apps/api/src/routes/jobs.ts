@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { cancelChannel, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
+import { announceJobEnded, cancelChannel, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -111,6 +111,7 @@ export function jobsRouter(deps: ApiDeps): Router {
       deps.redis.publish(cancelChannel(deps.config.redis.prefix), record.id),
       record.reserved_usd > 0 ? deps.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
     ]);
+    await announceJobEnded(deps, record.id);
     deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
     res.json(toJobObject((await store.get(record.id)) ?? record));
   });

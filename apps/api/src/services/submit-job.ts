@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   chooseTarget,
+  isPrivateLiteralUrl,
   isRoutable,
+  webhookSecretFor,
   newJobId,
   PROVIDER_JOB_NAME,
   providerJobOptions,
@@ -33,6 +35,20 @@ const secondsToNextMonth = (now: Date): number => {
   const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
   return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
 };
+
+/** A webhook needs a signing secret, and (unless private networks are allowed) a URL that is not a private IP literal. */
+export function checkWebhook(deps: ApiDeps, principal: Principal, url: string): void {
+  if (webhookSecretFor(deps.config, principal.tenant) === null) {
+    throw new ApiError('No webhook signing secret is configured for this tenant (auth.keys[].webhook_secret or webhooks.secret)', {
+      status: 400, type: 'invalid_request_error', code: 'webhook_secret_missing', param: 'webhook',
+    });
+  }
+  if (!deps.config.webhooks.allow_private_networks && isPrivateLiteralUrl(url)) {
+    throw new ApiError(`Webhook URL ${new URL(url).host} is a loopback, private, link-local or reserved address; these are refused`, {
+      status: 400, type: 'invalid_request_error', code: 'webhook_url_not_allowed', param: 'webhook.url',
+    });
+  }
+}
 
 /** Enforces the tenant's `rpm` across every API process (sliding window in Redis). */
 export async function enforceTenantRate(deps: ApiDeps, principal: Principal): Promise<void> {
@@ -73,11 +89,7 @@ const budgetExceeded = (principal: Principal, remaining: number): ApiError =>
  */
 export async function submitJob(deps: ApiDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
   const { config, store, queues, logger } = deps;
-  if (request.webhook !== undefined) {
-    throw new ApiError('Webhook delivery is not available yet; poll GET /v1/jobs/{id} for the result', {
-      status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', param: 'webhook',
-    });
-  }
+  if (request.webhook !== undefined) checkWebhook(deps, principal, request.webhook.url);
   const id = newJobId();
   let release = async (): Promise<void> => undefined;
   if (options.idempotencyKey) {
@@ -151,6 +163,8 @@ async function createAndEnqueue(deps: ApiDeps, principal: Principal, request: Jo
     cost_details: null,
     attempts: [],
     webhook: request.webhook ?? null,
+    webhook_status: request.webhook ? 'pending' : null,
+    deliveries: [],
     batch_id: null,
     metadata: request.metadata,
   };

@@ -104,6 +104,9 @@ export function providerDisabledReason(provider: { type: string; api_key?: strin
   return KEYED_PROVIDER_TYPES.has(provider.type) && !provider.api_key ? 'api_key is empty' : null;
 }
 
+/** A Standard Webhooks signing secret: `whsec_` + base64 of the key. */
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
+
 const TargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
 export const RouteSchema = z.union([
@@ -124,7 +127,8 @@ export const AuthKeySchema = z
     role: z.enum(['admin', 'tenant']).default('tenant'),
     rpm: z.number().int().positive().optional(),
     monthly_budget_usd: z.number().nonnegative().optional(),
-    webhook_secret: z.string().optional(),
+    /** Signs this tenant's webhooks instead of `webhooks.secret`. */
+    webhook_secret: z.string().regex(WEBHOOK_SECRET, 'expected "whsec_" followed by base64').optional(),
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');
@@ -168,10 +172,16 @@ export const GatewayConfigSchema = z
       .prefault({}),
     webhooks: z
       .object({
-        secret: z.string().optional(),
+        /** Signs every tenant's webhooks that has no `webhook_secret` of its own. */
+        secret: z.string().regex(WEBHOOK_SECRET, 'expected "whsec_" followed by base64').optional(),
+        /** A delivery not answered 2xx within this counts as failed. Default 15000. */
         timeout_ms: z.number().int().positive().default(15_000),
+        /** Allow webhook URLs on loopback, private, link-local and reserved addresses. Default false. */
         allow_private_networks: z.boolean().default(false),
-        retry_schedule_s: z.array(z.number().nonnegative()).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+        /** Seconds before each retry of a failed delivery. */
+        retry_schedule_s: z.array(z.number().nonnegative()).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+        /** Deliveries in flight per worker process. Default 16. */
+        concurrency: z.number().int().min(1).max(1000).default(16),
       })
       .strict()
       .prefault({}),
@@ -222,3 +232,9 @@ export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type AuthKeyConfig = z.infer<typeof AuthKeySchema>;
+
+/** The secret that signs a tenant's webhooks: its own `webhook_secret`, else `webhooks.secret`, else null. */
+export function webhookSecretFor(config: GatewayConfig, tenant: string): string | null {
+  const own = config.auth.keys.find((key) => key.tenant === tenant && key.webhook_secret !== undefined)?.webhook_secret;
+  return own ?? config.webhooks.secret ?? null;
+}

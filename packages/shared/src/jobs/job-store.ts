@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Attempt, JobRecord, JobStatus } from './job-types.ts';
+import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { JOB_STATUSES } from './job-types.ts';
 import { jobEventsChannel } from './channels.ts';
 
@@ -19,18 +19,18 @@ redis.call('PUBLISH', ARGV[4], ARGV[2])
 return {1, current[1]}
 `;
 
-/** Appends one attempt as its own field, so concurrent writers never overwrite each other's attempts. */
-const APPEND_ATTEMPT = `
+/** Appends one entry (an attempt, a webhook delivery) as its own field, so concurrent writers never overwrite each other. */
+const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local index = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1) - 1
-redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[1])
+local index = redis.call('HINCRBY', KEYS[1], ARGV[1] .. '_count', 1) - 1
+redis.call('HSET', KEYS[1], ARGV[1] .. ':' .. index, ARGV[2])
 return index
 `;
 
 const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted'] as const;
 
 /** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
-export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts'>>;
+export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts' | 'deliveries'>>;
 
 export interface ListOptions {
   status?: JobStatus;
@@ -63,6 +63,7 @@ export interface JobStore {
   transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields, queueJobId?: string): Promise<TransitionResult>;
   update(id: string, fields: JobFields): Promise<void>;
   appendAttempt(id: string, attempt: Attempt): Promise<void>;
+  appendDelivery(id: string, delivery: WebhookDelivery): Promise<void>;
   list(tenant: string, options: ListOptions): Promise<JobPage>;
   remove(id: string, tenant: string): Promise<void>;
   /** Ids whose `expires_at` has passed, oldest first. */
@@ -83,13 +84,13 @@ export interface JobStoreOptions {
 /** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
 interface ScriptedRedis {
   sluiceJobTransition(key: string, from: string, to: string, guard: string, channel: string, ...fields: string[]): Promise<[number, string] | null>;
-  sluiceJobAppendAttempt(key: string, attempt: string): Promise<number>;
+  sluiceJobAppend(key: string, list: string, entry: string): Promise<number>;
 }
 
 function withScripts(redis: Redis): ScriptedRedis {
   if (!('sluiceJobTransition' in redis)) {
     redis.defineCommand('sluiceJobTransition', { numberOfKeys: 1, lua: TRANSITION });
-    redis.defineCommand('sluiceJobAppendAttempt', { numberOfKeys: 1, lua: APPEND_ATTEMPT });
+    redis.defineCommand('sluiceJobAppend', { numberOfKeys: 1, lua: APPEND });
   }
   return redis as unknown as ScriptedRedis;
 }
@@ -118,7 +119,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
 
   return {
     async create(record) {
-      const { id, tenant, status, attempts: _attempts, ...fields } = record;
+      const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = record;
       const key = jobKey(id);
       const now = Date.now();
       // One round trip on the submit path. The index is another key (another cluster slot), so this
@@ -154,7 +155,11 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     },
 
     async appendAttempt(id, attempt) {
-      await scripts.sluiceJobAppendAttempt(jobKey(id), JSON.stringify(attempt));
+      await scripts.sluiceJobAppend(jobKey(id), 'attempt', JSON.stringify(attempt));
+    },
+
+    async appendDelivery(id, delivery) {
+      await scripts.sluiceJobAppend(jobKey(id), 'delivery', JSON.stringify(delivery));
     },
 
     async list(tenant, { status, limit, after }) {
@@ -223,12 +228,16 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     const value = hash[name];
     return value === undefined || value === 'null' ? null : value;
   };
-  const attemptCount = Number(hash.attempt_count ?? 0);
-  const attempts = [];
-  for (let index = 0; index < attemptCount; index += 1) {
-    const value = hash[`attempt:${index}`];
-    if (value !== undefined) attempts.push(JSON.parse(value) as Attempt);
-  }
+  const list = <T>(name: string): T[] => {
+    const entries: T[] = [];
+    const count = Number(hash[`${name}_count`] ?? 0);
+    for (let index = 0; index < count; index += 1) {
+      const value = hash[`${name}:${index}`];
+      if (value !== undefined) entries.push(JSON.parse(value) as T);
+    }
+    return entries;
+  };
+  const attempts = list<Attempt>('attempt');
   const status = hash.status as JobStatus;
   if (!JOB_STATUSES.includes(status)) throw new Error(`job ${hash.id} has an unknown status "${status}"`);
   return {
@@ -259,6 +268,8 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     cost_details: json('cost_details', null),
     attempts,
     webhook: json('webhook', null),
+    webhook_status: (text('webhook_status') ?? null) as JobRecord['webhook_status'],
+    deliveries: list<WebhookDelivery>('delivery'),
     batch_id: text('batch_id'),
     metadata: json('metadata', {}),
   };

@@ -18,6 +18,21 @@ export interface Attempt {
   error: string | null;
 }
 
+export type WebhookStatus = 'pending' | 'delivered' | 'failed';
+
+/** One attempt to deliver a job's webhook. */
+export interface WebhookDelivery {
+  /** The Standard Webhooks `webhook-id`: the same for every attempt of one event. */
+  webhook_id: string;
+  event: string;
+  attempt: number;
+  at: number;
+  latency_ms: number;
+  status_code: number | null;
+  outcome: 'delivered' | 'failed' | 'gone' | 'refused';
+  error: string | null;
+}
+
 export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'provider_disabled' | 'context_too_long' | 'over_budget' | 'unsupported_parameter';
 
 export interface RoutingCandidate {
@@ -100,6 +115,8 @@ export interface JobRecord {
   cost_details: CostDetails | null;
   attempts: Attempt[];
   webhook: { url: string } | null;
+  webhook_status: WebhookStatus | null;
+  deliveries: WebhookDelivery[];
   batch_id: string | null;
   metadata: Record<string, string>;
 }
@@ -125,7 +142,7 @@ export interface JobObject {
   cost_details: CostDetails | null;
   attempts: Attempt[];
   routing: RoutingDecision;
-  webhook: { url: string; status: 'pending' | 'delivered' | 'failed'; deliveries: unknown[] } | null;
+  webhook: { url: string; status: WebhookStatus; deliveries: WebhookDelivery[] } | null;
   batch_id: string | null;
   metadata: Record<string, string>;
 }
@@ -151,7 +168,7 @@ export function toJobObject(record: JobRecord): JobObject {
     cost_details: record.cost_details,
     attempts: record.attempts,
     routing: record.routing,
-    webhook: record.webhook ? { url: record.webhook.url, status: 'pending', deliveries: [] } : null,
+    webhook: record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null,
     batch_id: record.batch_id,
     metadata: record.metadata,
   };

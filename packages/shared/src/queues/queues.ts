@@ -34,6 +34,8 @@ export const PROVIDER_JOB_NAME = 'complete';
 
 /** Logical names of the queues that are not provider pools. */
 export const DEAD_LETTER_QUEUE = 'dead-letter';
+export const WEBHOOK_QUEUE = 'webhooks';
+export const BATCH_QUEUE = 'batches';
 
 /**
  * The BullMQ job id of a record's `sequence`-th queue entry. Retries and failovers enqueue a new

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { JobsOptions } from 'bullmq';
+import type { GatewayServices } from '../gateway-services.ts';
+import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
+
+/** What the `webhooks` queue carries: one event for one URL, signed at each attempt. */
+export interface WebhookJobData {
+  job_id: string;
+  tenant: string;
+  url: string;
+  /** The Standard Webhooks `webhook-id`, the same on every attempt and redelivery. */
+  webhook_id: string;
+  event: string;
+  /** The exact body, fixed when the event happened. */
+  payload: string;
+}
+
+export const WEBHOOK_JOB_NAME = 'deliver';
+
+/** `msg_` + 22 url-safe characters. */
+export const newWebhookId = (): string => `msg_${randomBytes(16).toString('base64url')}`;
+
+/** BullMQ options of a delivery: one attempt plus one per `retry_schedule_s` entry; exhausted ones stay listed. */
+export function webhookJobOptions(services: GatewayServices, webhookId: string): JobsOptions {
+  return {
+    jobId: webhookId,
+    attempts: services.config.webhooks.retry_schedule_s.length + 1,
+    backoff: { type: 'webhook' },
+    removeOnComplete: true,
+    removeOnFail: false,
+  };
+}
+
+/** Queues the webhook of a job that just reached a terminal status. */
+export async function enqueueJobWebhook(services: GatewayServices, record: JobRecord, webhookId = newWebhookId()): Promise<void> {
+  if (record.webhook === null) return;
+  const event = `job.${record.status}`;
+  const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data: toJobObject(record) });
+  const data: WebhookJobData = { job_id: record.id, tenant: record.tenant, url: record.webhook.url, webhook_id: webhookId, event, payload };
+  await services.store.update(record.id, { webhook_status: 'pending' });
+  await services.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(services, webhookId));
+}
+
+/**
+ * Everything that follows a job's terminal status, wherever it was reached (worker, API cancel,
+ * expiry sweep): its webhook, and its batch's counts.
+ */
+export async function announceJobEnded(services: GatewayServices, jobId: string): Promise<void> {
+  try {
+    const record = await services.store.get(jobId);
+    if (record === null) return;
+    if (record.webhook !== null) await enqueueJobWebhook(services, record);
+    if (record.batch_id !== null && services.onBatchChildEnded) await services.onBatchChildEnded(record);
+  } catch (error) {
+    services.logger.error({ job_id: jobId, err: (error as Error).message }, 'could not announce the end of a job (webhook or batch count)');
+  }
+}

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { SluiceError, UnknownModelError, type Logger } from '@sluice/shared';
+import { JobRejectedError, SluiceError, UnknownModelError, type Logger } from '@sluice/shared';
 import { ApiError } from '../api-error.ts';
 
 const REDIS_DOWN = /Stream isn't writeable|Connection is closed|ECONNREFUSED|Reached the max retries per request|enableOfflineQueue|ETIMEDOUT|ECONNRESET/;
@@ -7,6 +7,11 @@ const REDIS_DOWN = /Stream isn't writeable|Connection is closed|ECONNREFUSED|Rea
 /** The one place errors become HTTP answers. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof JobRejectedError) {
+    return new ApiError(error.message, {
+      status: error.status, type: error.status === 429 ? 'rate_limit_error' : 'invalid_request_error', code: error.code, param: error.param, retryAfter: error.retryAfter,
+    });
+  }
   if (error instanceof UnknownModelError) {
     return new ApiError(error.message, { status: 400, type: 'invalid_request_error', code: error.code, param: 'model' });
   }

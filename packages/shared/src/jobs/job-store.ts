@@ -53,6 +53,8 @@ export interface TransitionResult {
 
 export interface JobStore {
   create(record: JobRecord): Promise<void>;
+  /** Writes many records in one round trip (batch children). */
+  createMany(records: readonly JobRecord[]): Promise<void>;
   get(id: string): Promise<JobRecord | null>;
   /** The job only if it belongs to `tenant`: another tenant's id reads as absent. */
   getForTenant(id: string, tenant: string): Promise<JobRecord | null>;
@@ -117,24 +119,32 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     return hash.status === undefined ? null : parseRecord(hash);
   };
 
-  return {
-    async create(record) {
+  const createMany = async (records: readonly JobRecord[]): Promise<void> => {
+    // One round trip for any number of jobs. The index is another key (another cluster slot), so
+    // this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
+    const now = Date.now();
+    const pipeline = redis.pipeline();
+    const tenants = new Set<string>();
+    for (const record of records) {
       const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = record;
       const key = jobKey(id);
-      const now = Date.now();
-      // One round trip on the submit path. The index is another key (another cluster slot), so this
-      // is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
-      await redis
-        .pipeline()
+      pipeline
         .hset(key, 'id', id, 'tenant', tenant, 'status', status, ...serialize(fields))
         .pexpire(key, retentionMs)
         .zadd(indexKey(tenant), now, id)
-        .zremrangebyscore(indexKey(tenant), '-inf', now - retentionMs)
-        .pexpire(indexKey(tenant), retentionMs)
-        .zadd(expiryKey, record.expires_at, id)
-        .exec()
-        .then(throwOnExecError);
+        .zadd(expiryKey, record.expires_at, id);
+      tenants.add(tenant);
+    }
+    for (const tenant of tenants) pipeline.zremrangebyscore(indexKey(tenant), '-inf', now - retentionMs).pexpire(indexKey(tenant), retentionMs);
+    throwOnExecError(await pipeline.exec());
+  };
+
+  return {
+    async create(record) {
+      await createMany([record]);
     },
+
+    createMany,
 
     get: read,
 
@@ -271,6 +281,7 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     webhook_status: (text('webhook_status') ?? null) as JobRecord['webhook_status'],
     deliveries: list<WebhookDelivery>('delivery'),
     batch_id: text('batch_id'),
+    custom_id: text('custom_id'),
     metadata: json('metadata', {}),
   };
 }

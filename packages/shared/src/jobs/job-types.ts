@@ -118,6 +118,8 @@ export interface JobRecord {
   webhook_status: WebhookStatus | null;
   deliveries: WebhookDelivery[];
   batch_id: string | null;
+  /** The batch line's `custom_id`, for batch children. */
+  custom_id: string | null;
   metadata: Record<string, string>;
 }
 
@@ -144,6 +146,7 @@ export interface JobObject {
   routing: RoutingDecision;
   webhook: { url: string; status: WebhookStatus; deliveries: WebhookDelivery[] } | null;
   batch_id: string | null;
+  custom_id: string | null;
   metadata: Record<string, string>;
 }
 
@@ -170,6 +173,7 @@ export function toJobObject(record: JobRecord): JobObject {
     routing: record.routing,
     webhook: record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null,
     batch_id: record.batch_id,
+    custom_id: record.custom_id,
     metadata: record.metadata,
   };
 }

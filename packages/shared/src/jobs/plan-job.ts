@@ -1,0 +1,163 @@
+import { SluiceError } from '../errors/sluice-error.ts';
+import type { GatewayServices } from '../gateway-services.ts';
+import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
+import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
+import { resolveRoute } from '../routing/resolve-route.ts';
+import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+import type { JobRecord, RoutingCandidate, RoutingDecision } from './job-types.ts';
+
+/** Who a job is for: the tenant and what limits its spending. */
+export interface Submitter {
+  tenant: string;
+  monthlyBudgetUsd?: number | undefined;
+}
+
+/** A job Sluice will not accept: no target can take it (400) or the budget is spent (429). */
+export class JobRejectedError extends SluiceError {
+  readonly status: 400 | 429;
+  readonly param: string | null;
+  readonly retryAfter: number | undefined;
+  constructor(message: string, options: { code: string; status: 400 | 429; param?: string | null; retryAfter?: number }) {
+    super(message, { code: options.code });
+    this.name = 'JobRejectedError';
+    this.status = options.status;
+    this.param = options.param ?? null;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+const secondsToNextMonth = (now: Date): number => {
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
+};
+
+const budgetExceeded = (submitter: Submitter, remaining: number): JobRejectedError =>
+  new JobRejectedError(`Monthly budget of $${submitter.monthlyBudgetUsd} for tenant ${submitter.tenant} is exhausted ($${Math.max(0, remaining).toFixed(6)} left)`, {
+    code: 'budget_exceeded', status: 429, retryAfter: secondsToNextMonth(new Date()),
+  });
+
+/** Marks candidates whose circuit is open or whose estimate passes the tenant's remaining budget. */
+async function applyHealthAndBudget(services: GatewayServices, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
+  const open = await services.circuits.openProviders();
+  const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await services.spend.spent(submitter.tenant, now));
+  for (const candidate of routing.candidates) {
+    if (!candidate.eligible) continue;
+    if ((candidate.est_cost_usd ?? 0) > remaining) Object.assign(candidate, { eligible: false, reason: 'over_budget' });
+    else if (open.has(candidate.provider)) Object.assign(candidate, { eligible: false, reason: 'circuit_open' });
+  }
+  if (remaining !== Infinity && routing.candidates.some((c) => c.reason === 'over_budget') && !routing.candidates.some(isRoutable)) {
+    throw budgetExceeded(submitter, remaining);
+  }
+  return open;
+}
+
+export interface PlanOptions {
+  id: string;
+  batchId?: string;
+  customId?: string;
+  /** Reserve the estimate against the budget now (false when the caller reserved a batch's total). */
+  reserve?: boolean;
+}
+
+export interface PlannedJob {
+  record: JobRecord;
+  candidate: RoutingCandidate;
+  /** Every remaining target is down: the job waits on the first one's paused queue. */
+  waiting: boolean;
+}
+
+/**
+ * Routes a validated request into a job record: candidates with estimates and reasons, the first
+ * healthy target, the deadline, and (by default) the estimate reserved against the tenant's budget.
+ */
+export async function planJob(services: GatewayServices, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
+  const { config } = services;
+  const stored = splitJobRequest(request);
+  const now = Math.floor(Date.now() / 1000);
+  const routing = resolveRoute(config, { ...request, params: stored.params }, services.price);
+  const open = await applyHealthAndBudget(services, submitter, routing, now);
+  const choice = chooseTarget(routing.candidates, [], open);
+  const candidate = choice === null ? undefined : routing.candidates[choice.index];
+  if (choice === null || candidate === undefined) {
+    const reasons = routing.candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
+    throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})`, { code: 'no_eligible_target', status: 400, param: 'model' });
+  }
+  const reserved = candidate.est_cost_usd ?? 0;
+  if ((options.reserve ?? true) && (submitter.monthlyBudgetUsd !== undefined || reserved > 0)) {
+    const reservation = await services.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
+    if (!reservation.ok) throw budgetExceeded(submitter, (submitter.monthlyBudgetUsd ?? 0) - reservation.spentUsd);
+  }
+  const record: JobRecord = {
+    id: options.id,
+    tenant: submitter.tenant,
+    status: 'queued',
+    model: request.model,
+    priority: request.priority,
+    tier: request.tier,
+    created_at: now,
+    started_at: null,
+    completed_at: null,
+    expires_at: now + (request.deadline_s ?? config.jobs.default_deadline_s),
+    request: stored,
+    routing,
+    target: choice.index,
+    queue_job_id: queueJobId(options.id, 0),
+    tries: 0,
+    exhausted: [],
+    reserved_usd: reserved,
+    running_since: null,
+    provider: null,
+    provider_model: null,
+    result: null,
+    error: null,
+    usage: null,
+    cost_usd: null,
+    cost_details: null,
+    attempts: [],
+    webhook: request.webhook ?? null,
+    webhook_status: request.webhook ? 'pending' : null,
+    deliveries: [],
+    batch_id: options.batchId ?? null,
+    custom_id: options.customId ?? null,
+    metadata: request.metadata,
+  };
+  return { record, candidate, waiting: choice.waiting };
+}
+
+/**
+ * Writes job records, then their queue entries (one bulk add per provider queue). The records go
+ * first so a worker never meets an entry without one; when an add fails the records are removed and
+ * their reservations released, so nothing polls a job that never runs.
+ */
+export async function enqueueJobs(services: GatewayServices, records: readonly JobRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await services.store.createMany(records);
+  const byProvider = new Map<string, JobRecord[]>();
+  for (const record of records) {
+    const provider = record.routing.candidates[record.target]?.provider ?? '';
+    byProvider.set(provider, [...(byProvider.get(provider) ?? []), record]);
+  }
+  try {
+    for (const [provider, group] of byProvider) {
+      const queue = services.queues.get(provider);
+      if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
+      const entries = group.map((record) => ({
+        name: PROVIDER_JOB_NAME,
+        data: { id: record.id, target: record.target, tries: 0 },
+        opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
+      }));
+      if (entries.length === 1 && entries[0]) await queue.add(entries[0].name, entries[0].data, entries[0].opts);
+      else await queue.addBulk(entries);
+    }
+  } catch (error) {
+    await Promise.all(
+      records.map((record) =>
+        Promise.all([
+          services.store.remove(record.id, record.tenant),
+          record.reserved_usd > 0 ? services.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
+        ]),
+      ),
+    ).catch(() => undefined);
+    throw error;
+  }
+}

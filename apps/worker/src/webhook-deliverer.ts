@@ -63,15 +63,22 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const startedAt = Date.now();
-    const record = (delivery: Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>) =>
-      store.appendDelivery(data.job_id, {
+    const onJob = (data.kind ?? 'job') === 'job';
+    // Deliveries of a job's event are recorded on the job; a batch's only in the log and the queue.
+    const record = async (delivery: Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>): Promise<void> => {
+      if (!onJob) return;
+      await store.appendDelivery(data.job_id, {
         webhook_id: data.webhook_id, event: data.event, attempt, at: Math.floor(startedAt / 1000), latency_ms: Date.now() - startedAt, ...delivery,
       });
+    };
+    const setStatus = async (status: 'delivered' | 'failed'): Promise<void> => {
+      if (onJob) await store.update(data.job_id, { webhook_status: status });
+    };
     const fields = { job_id: data.job_id, tenant: data.tenant, webhook_id: data.webhook_id, event: data.event, attempt };
     const secret = webhookSecretFor(config, data.tenant);
     if (secret === null) {
       await record({ status_code: null, outcome: 'refused', error: 'no webhook secret configured' });
-      await store.update(data.job_id, { webhook_status: 'failed' });
+      await setStatus('failed');
       throw new UnrecoverableError('no webhook secret configured');
     }
     const url = new URL(data.url);
@@ -80,7 +87,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
       // An IP literal never goes through DNS, so it is checked here.
       const error = new WebhookAddressError(host, host);
       await record({ status_code: null, outcome: 'refused', error: error.message });
-      await store.update(data.job_id, { webhook_status: 'failed' });
+      await setStatus('failed');
       logger.warn({ ...fields, outcome: 'refused', reason: error.message }, 'webhook refused');
       throw new UnrecoverableError(error.message);
     }
@@ -107,25 +114,25 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
       const refused = error instanceof WebhookAddressError || cause instanceof WebhookAddressError;
       const message = refused ? ((cause as Error | undefined)?.message ?? (error as Error).message) : (error as Error).message;
       await record({ status_code: null, outcome: refused ? 'refused' : 'failed', error: message });
-      if (refused || lastAttempt) await store.update(data.job_id, { webhook_status: 'failed' });
+      if (refused || lastAttempt) await setStatus('failed');
       logger.warn({ ...fields, outcome: refused ? 'refused' : 'failed', reason: message }, 'webhook delivery failed');
       throw refused ? new UnrecoverableError(message) : error;
     }
     if (statusCode >= 200 && statusCode < 300) {
       await record({ status_code: statusCode, outcome: 'delivered', error: null });
-      await store.update(data.job_id, { webhook_status: 'delivered' });
+      await setStatus('delivered');
       logger.info({ ...fields, outcome: 'delivered', status_code: statusCode, latency_ms: Date.now() - startedAt }, 'webhook delivered');
       return;
     }
     if (statusCode === 410) {
       await record({ status_code: 410, outcome: 'gone', error: 'receiver answered 410 Gone: no more retries' });
-      await store.update(data.job_id, { webhook_status: 'failed' });
+      await setStatus('failed');
       logger.warn({ ...fields, outcome: 'gone', status_code: 410 }, 'webhook receiver is gone; delivery stopped');
       throw new UnrecoverableError('410 Gone');
     }
     const reason = statusCode >= 300 && statusCode < 400 ? `redirect (${statusCode}) not followed` : `receiver answered ${statusCode}`;
     await record({ status_code: statusCode, outcome: 'failed', error: reason });
-    if (lastAttempt) await store.update(data.job_id, { webhook_status: 'failed' });
+    if (lastAttempt) await setStatus('failed');
     logger.warn({ ...fields, outcome: 'failed', status_code: statusCode, retries_left: (job.opts.attempts ?? 1) - attempt }, 'webhook delivery failed');
     throw new Error(reason);
   };

@@ -12,6 +12,7 @@ import {
   type Logger,
   type QueuedJobData,
 } from '@sluice/shared';
+import { startBatchProcessor } from './batch-processor.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
 import { startHousekeeping, type Housekeeping } from './housekeeping.ts';
 import { failover } from './job-outcomes.ts';
@@ -64,6 +65,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   });
   housekeeping = startHousekeeping(context);
   const deliverer = startWebhookDeliverer(context);
+  const batchProcessor = startBatchProcessor(context);
   logger.info({ providers }, 'worker pools started');
 
   return {
@@ -79,6 +81,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       }
       await housekeeping?.stop();
       await deliverer.close();
+      await batchProcessor.close();
       await context.cancels.close();
       await closeServices(context);
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));

@@ -4,8 +4,9 @@ import type { GatewayConfig } from './config/schema.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from './logging/logger.ts';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
-import type { JobRecord } from './jobs/job-types.ts';
-import { DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
+import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
+import { createFileStore, type FileStore } from './files/file-store.ts';
+import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
 import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
@@ -21,8 +22,10 @@ export interface GatewayServices {
   deadLetters: Queue;
   /** Deliveries of signed webhooks. */
   webhooks: Queue;
-  /** Set where batches are kept: counts a finished child (see batches). */
-  onBatchChildEnded?: (record: JobRecord) => Promise<void>;
+  /** Batch expansion, cancellation and finalizing. */
+  batchQueue: Queue;
+  batches: BatchStore;
+  files: FileStore;
   price: PriceLookup;
   breaker: Breaker;
   circuits: CircuitView;
@@ -37,7 +40,8 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
   const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
   const deadLetters = openQueue(redis, prefix, DEAD_LETTER_QUEUE);
   const webhooks = openQueue(redis, prefix, WEBHOOK_QUEUE);
-  for (const queue of [...queues.values(), deadLetters, webhooks]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const batchQueue = openQueue(redis, prefix, BATCH_QUEUE);
+  for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   const breaker = createBreaker(redis, prefix, config.breaker);
   return {
     config,
@@ -46,6 +50,9 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
     queues,
     deadLetters,
     webhooks,
+    batchQueue,
+    batches: createBatchStore(redis, prefix, config.jobs.retention_s),
+    files: createFileStore(redis, prefix, config.jobs.retention_s),
     price: createPriceLookup(config),
     breaker,
     circuits: createCircuitView(breaker, providers),
@@ -57,5 +64,5 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
 
 /** Closes the queues the services opened (not the Redis connection, which the caller owns). */
 export async function closeServices(services: GatewayServices): Promise<void> {
-  await Promise.all([...services.queues.values(), services.deadLetters, services.webhooks].map((queue) => queue.close()));
+  await Promise.all([...services.queues.values(), services.deadLetters, services.webhooks, services.batchQueue].map((queue) => queue.close()));
 }

@@ -13,3 +13,5 @@ export { bootstrap } from './process/bootstrap.ts';
 export * from './gateway-services.ts';
 export * from './security/network.ts';
 export * from './lifecycle/job-ended.ts';
+export * from './batches/index.ts';
+export * from './files/file-store.ts';

@@ -140,6 +140,8 @@ export const GatewayConfigSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
         body_limit: ByteSizeSchema.default('1mb'),
+        /** Largest file `POST /v1/files` takes. Default 100mb. */
+        file_limit: ByteSizeSchema.default('100mb'),
         sync_timeout_s: z.number().positive().default(300),
         /** How long SIGTERM waits for running jobs. Default 30. */
         shutdown_grace_s: z.number().positive().default(30),

@@ -5,6 +5,9 @@ import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
 
 /** What the `webhooks` queue carries: one event for one URL, signed at each attempt. */
 export interface WebhookJobData {
+  /** Whose event: a job's (its deliveries are recorded on it) or a batch's. */
+  kind?: 'job' | 'batch';
+  /** The job or batch id. */
   job_id: string;
   tenant: string;
   url: string;
@@ -31,6 +34,16 @@ export function webhookJobOptions(services: GatewayServices, webhookId: string):
   };
 }
 
+/** Queues a batch's `batch.<status>` event. */
+export async function enqueueBatchWebhook(services: GatewayServices, batch: { id: string; tenant: string; status: string; webhook: { url: string } | null }, data: unknown): Promise<void> {
+  if (batch.webhook === null) return;
+  const webhookId = newWebhookId();
+  const event = `batch.${batch.status}`;
+  const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data });
+  const job: WebhookJobData = { kind: 'batch', job_id: batch.id, tenant: batch.tenant, url: batch.webhook.url, webhook_id: webhookId, event, payload };
+  await services.webhooks.add(WEBHOOK_JOB_NAME, job, webhookJobOptions(services, webhookId));
+}
+
 /** Queues the webhook of a job that just reached a terminal status. */
 export async function enqueueJobWebhook(services: GatewayServices, record: JobRecord, webhookId = newWebhookId()): Promise<void> {
   if (record.webhook === null) return;
@@ -50,8 +63,29 @@ export async function announceJobEnded(services: GatewayServices, jobId: string)
     const record = await services.store.get(jobId);
     if (record === null) return;
     if (record.webhook !== null) await enqueueJobWebhook(services, record);
-    if (record.batch_id !== null && services.onBatchChildEnded) await services.onBatchChildEnded(record);
+    if (record.batch_id !== null) await batchChildEnded(services, record);
   } catch (error) {
     services.logger.error({ job_id: jobId, err: (error as Error).message }, 'could not announce the end of a job (webhook or batch count)');
+  }
+}
+
+/** What the `batches` queue carries. */
+export interface BatchJobData {
+  batch_id: string;
+  action: 'expand' | 'cancel' | 'finalize';
+}
+
+/** Queues one step of a batch; the job id makes a repeated request for the same step a no-op. */
+export async function enqueueBatchStep(services: GatewayServices, batchId: string, action: BatchJobData['action']): Promise<void> {
+  const data: BatchJobData = { batch_id: batchId, action };
+  await services.batchQueue.add(action, data, { jobId: `${action}.${batchId}`, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 });
+}
+
+/** Counts a finished child in its batch's request_counts; the last one starts the finalizing. */
+async function batchChildEnded(services: GatewayServices, record: JobRecord): Promise<void> {
+  const batchId = record.batch_id;
+  if (batchId === null) return;
+  if (await services.batches.childEnded(batchId, record.status === 'succeeded' ? 'completed' : 'failed')) {
+    await enqueueBatchStep(services, batchId, 'finalize');
   }
 }

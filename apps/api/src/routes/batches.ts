@@ -1,0 +1,108 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import {
+  BATCH_ID_PATTERN,
+  enqueueBatchStep,
+  InlineBatchRequestSchema,
+  MAX_BATCH_REQUESTS,
+  newBatchId,
+  toBatchObject,
+  type BatchRecord,
+} from '@sluice/shared';
+import { ApiError, notFound } from '../api-error.ts';
+import type { ApiDeps } from '../deps.ts';
+import { principalOf } from '../middleware/auth.ts';
+import { validate } from '../middleware/validate.ts';
+import { checkWebhook } from '../services/submit-job.ts';
+import { jsonBody } from './jobs.ts';
+
+const COMPLETION_WINDOW_S = 86_400;
+
+const CreateBatchSchema = z
+  .object({
+    input_file_id: z.string().min(1).optional(),
+    /** Sluice's extension: the requests inline instead of an uploaded file. */
+    requests: z.array(InlineBatchRequestSchema).min(1).max(MAX_BATCH_REQUESTS).optional(),
+    endpoint: z.literal('/v1/chat/completions', 'only "/v1/chat/completions" is supported').default('/v1/chat/completions'),
+    completion_window: z.literal('24h', 'only "24h" is supported').default('24h'),
+    metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+    webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }) }).strict().optional(),
+  })
+  .strict()
+  .refine((body) => (body.input_file_id === undefined) !== (body.requests === undefined), { message: 'give exactly one of input_file_id or requests', path: ['input_file_id'] });
+
+const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    after: z.string().regex(BATCH_ID_PATTERN, 'expected a batch id').optional(),
+  })
+  .strict();
+
+/**
+ * OpenAI's Batch API: `POST /v1/batches` (an uploaded file or inline `requests`), `GET`, list and
+ * `cancel`. Children are ordinary jobs; the worker expands, cancels and finalizes batches.
+ */
+export function batchesRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  const loadBatch = async (id: string, tenant: string): Promise<BatchRecord> => {
+    const batch = await deps.batches.getForTenant(id, tenant);
+    if (batch === null) throw notFound('batch', id);
+    return batch;
+  };
+
+  router.post('/v1/batches', async (req, res) => {
+    const principal = principalOf(res);
+    const body = validate(CreateBatchSchema, jsonBody(req));
+    if (body.webhook !== undefined) checkWebhook(deps, principal, body.webhook.url);
+    let inputFileId = body.input_file_id ?? null;
+    if (inputFileId !== null) {
+      const file = await deps.files.get(inputFileId, principal.tenant);
+      if (file === null || file.purpose !== 'batch') throw notFound('file', inputFileId);
+    } else {
+      // Inline requests become an input file, so both kinds of batch run the same way.
+      const lines = (body.requests ?? []).map((request) => JSON.stringify({ custom_id: request.custom_id, method: 'POST', url: '/v1/chat/completions', body: request.body }));
+      const ids = new Set((body.requests ?? []).map((request) => request.custom_id));
+      if (ids.size !== lines.length) throw new ApiError('custom_id values must be unique', { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'requests' });
+      inputFileId = (await deps.files.create(principal.tenant, 'inline-requests.jsonl', 'batch', lines.join('\n'))).id;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const batch: BatchRecord = {
+      id: newBatchId(), object: 'batch', endpoint: body.endpoint, errors: null, input_file_id: inputFileId, completion_window: body.completion_window,
+      status: 'validating', output_file_id: null, error_file_id: null, created_at: now, in_progress_at: null, expires_at: now + COMPLETION_WINDOW_S,
+      finalizing_at: null, completed_at: null, failed_at: null, expired_at: null, cancelling_at: null, cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 }, metadata: body.metadata ?? null, webhook: body.webhook ?? null,
+      tenant: principal.tenant, expanded: false,
+    };
+    await deps.batches.create(batch);
+    await enqueueBatchStep(deps, batch.id, 'expand');
+    deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId }, 'batch created');
+    res.json(toBatchObject(batch));
+  });
+
+  router.get('/v1/batches', async (req, res) => {
+    const query = validate(ListQuerySchema, req.query, 'query');
+    const page = await deps.batches.list(principalOf(res).tenant, query.limit, query.after);
+    const data = page.data.map(toBatchObject);
+    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
+  });
+
+  router.get('/v1/batches/:id', async (req, res) => {
+    res.json(toBatchObject(await loadBatch(req.params.id, principalOf(res).tenant)));
+  });
+
+  router.post('/v1/batches/:id/cancel', async (req, res) => {
+    const batch = await loadBatch(req.params.id, principalOf(res).tenant);
+    const now = Math.floor(Date.now() / 1000);
+    if (!(await deps.batches.transition(batch.id, ['validating', 'in_progress'], 'cancelling', { cancelling_at: now }))) {
+      throw new ApiError(`Batch ${batch.id} is ${(await deps.batches.get(batch.id))?.status ?? batch.status} and cannot be cancelled`, {
+        status: 409, type: 'invalid_request_error', code: 'batch_not_cancelable', param: 'id',
+      });
+    }
+    await enqueueBatchStep(deps, batch.id, 'cancel');
+    deps.logger.info({ batch_id: batch.id, tenant: batch.tenant }, 'batch cancelling');
+    res.json(toBatchObject((await deps.batches.get(batch.id)) ?? batch));
+  });
+
+  return router;
+}

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { Worker, type Job } from 'bullmq';
+import {
+  announceJobEnded,
+  bullQueueName,
+  BATCH_QUEUE,
+  cancelChannel,
+  enqueueBatchStep,
+  enqueueBatchWebhook,
+  enqueueJobs,
+  JobRejectedError,
+  JobRequestSchema,
+  parseBatchFile,
+  planJob,
+  toBatchObject,
+  UnknownModelError,
+  type BatchJobData,
+  type BatchLine,
+  type BatchRecord,
+  type JobRecord,
+} from '@sluice/shared';
+import type { WorkerContext } from './worker-context.ts';
+
+/** Children created (and read back when finalizing) per round trip. */
+const CHUNK = 500;
+
+interface LineError {
+  custom_id: string;
+  code: string;
+  message: string;
+}
+
+/** A child's job id, derived from the batch and its line, so a retried expansion recreates nothing. */
+const childJobId = (batchId: string, index: number): string => `job_${createHash('sha256').update(`${batchId}:${index}`).digest('base64url').slice(0, 22)}`;
+
+const errorsKey = (context: WorkerContext, batchId: string): string => `${context.config.redis.prefix}:batch:${batchId}:line-errors`;
+
+/** Batch children run at low priority unless a line says otherwise, and within the batch's window. */
+function childRequest(line: BatchLine, batch: BatchRecord, now: number): unknown {
+  return { priority: 'low', ...line.body, deadline_s: Math.max(1, batch.expires_at - now) };
+}
+
+async function recordLineErrors(context: WorkerContext, batchId: string, errors: LineError[]): Promise<void> {
+  if (errors.length === 0) return;
+  await context.redis
+    .pipeline()
+    .rpush(errorsKey(context, batchId), ...errors.map((error) => JSON.stringify(error)))
+    .expire(errorsKey(context, batchId), context.config.jobs.retention_s)
+    .exec();
+  await context.batches.countFailedLines(batchId, errors.length);
+}
+
+/** Turns each line into a child job (a bad line fails alone), chunk by chunk, resuming where a crash left off. */
+async function expand(context: WorkerContext, batch: BatchRecord): Promise<void> {
+  const { batches, files, store, logger } = context;
+  const content = batch.input_file_id === null ? null : await files.content(batch.input_file_id);
+  if (content === null) {
+    const now = Math.floor(Date.now() / 1000);
+    await batches.transition(batch.id, ['validating'], 'failed', {
+      failed_at: now, errors: JSON.stringify({ object: 'list', data: [{ code: 'file_not_found', message: `input file ${batch.input_file_id} is gone`, line: null, param: 'input_file_id' }] }),
+    });
+    return;
+  }
+  const { lines, problems } = parseBatchFile(content.toString('utf8'));
+  await batches.transition(batch.id, ['validating'], 'in_progress', { in_progress_at: Math.floor(Date.now() / 1000) });
+  const submitter = { tenant: batch.tenant, monthlyBudgetUsd: context.config.auth.keys.find((key) => key.tenant === batch.tenant)?.monthly_budget_usd };
+  const done = Number((await context.redis.hget(`${context.config.redis.prefix}:batch:${batch.id}`, 'expanded_lines')) ?? 0);
+  for (let start = done; start < lines.length; start += CHUNK) {
+    const current = await batches.get(batch.id);
+    if (current === null) return;
+    const chunk = lines.slice(start, start + CHUNK);
+    const ids = chunk.map((_, offset) => childJobId(batch.id, start + offset));
+    if (current.status === 'cancelling') {
+      // Lines not yet started when the batch was cancelled end as cancelled requests.
+      await recordLineErrors(context, batch.id, lines.slice(start).map((line) => ({ custom_id: line.custom_id, code: 'batch_cancelled', message: 'the batch was cancelled before this request started' })));
+      break;
+    }
+    const existing = await Promise.all(ids.map((id) => store.get(id)));
+    const records: JobRecord[] = [];
+    const errors: LineError[] = [];
+    const now = Math.floor(Date.now() / 1000);
+    for (const [offset, line] of chunk.entries()) {
+      if (existing[offset] !== null) continue; // created before a crash
+      const parsed = JobRequestSchema.safeParse(childRequest(line, current, now));
+      if (!parsed.success) {
+        errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') });
+        continue;
+      }
+      if (parsed.data.webhook !== undefined) delete parsed.data.webhook; // the batch has its own
+      try {
+        const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id });
+        records.push(planned.record);
+      } catch (error) {
+        if (!(error instanceof JobRejectedError || error instanceof UnknownModelError)) throw error;
+        errors.push({ custom_id: line.custom_id, code: error.code, message: error.message });
+      }
+    }
+    await enqueueJobs(context, records);
+    // Children made before a crash are listed again; finalizing reads each id once.
+    await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== null), ...records.map((record) => record.id)]);
+    await recordLineErrors(context, batch.id, errors);
+    await batches.update(batch.id, { expanded_lines: start + chunk.length });
+  }
+  await recordLineErrors(context, batch.id, problems.map((problem) => ({ custom_id: '', code: 'invalid_line', message: `line ${problem.line}: ${problem.message}` })));
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, requests: lines.length, invalid_lines: problems.length }, 'batch expanded');
+  if (await batches.expanded(batch.id, lines.length + problems.length)) await enqueueBatchStep(context, batch.id, 'finalize');
+}
+
+/** Cancels every child still queued; running ones finish. The last one to end finalizes the batch. */
+async function cancel(context: WorkerContext, batch: BatchRecord): Promise<void> {
+  const { batches, store, queues, logger } = context;
+  let canceled = 0;
+  for (let start = 0; ; start += CHUNK) {
+    const ids = await batches.children(batch.id, start, CHUNK);
+    if (ids.length === 0) break;
+    for (const record of await Promise.all(ids.map((id) => store.get(id)))) {
+      if (record === null || record.status !== 'queued') continue;
+      const outcome = await store.transition(record.id, ['queued'], 'canceled', {
+        completed_at: Math.floor(Date.now() / 1000),
+        error: { type: 'job_error', code: 'batch_cancelled', message: 'the batch was cancelled' },
+      });
+      if (!outcome.ok) continue;
+      canceled += 1;
+      const candidate = record.routing.candidates[record.target];
+      await queues.get(candidate?.provider ?? '')?.remove(record.queue_job_id).catch(() => 0);
+      if (record.reserved_usd > 0) await context.spend.adjust(record.tenant, record.created_at, -record.reserved_usd);
+      await announceJobEnded(context, record.id);
+    }
+    if (ids.length < CHUNK) break;
+  }
+  await context.redis.publish(cancelChannel(context.config.redis.prefix), batch.id);
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, canceled }, 'batch children canceled');
+}
+
+/** One output or error line in OpenAI's batch format. */
+function outputLine(record: JobRecord): { ok: boolean; line: string } {
+  const id = `batch_req_${record.id.slice(4)}`;
+  if (record.status === 'succeeded' && record.result !== null) {
+    return { ok: true, line: JSON.stringify({ id, custom_id: record.custom_id, response: { status_code: 200, request_id: record.id, body: record.result }, error: null }) };
+  }
+  const error = record.error ?? { type: 'job_error', code: record.status, message: `request ended ${record.status}` };
+  return { ok: false, line: JSON.stringify({ id, custom_id: record.custom_id, response: null, error: { code: error.code, message: error.message } }) };
+}
+
+/** Writes the output and error files, sets the final status, and sends `batch.<status>`. */
+async function finalize(context: WorkerContext, batch: BatchRecord): Promise<void> {
+  const { batches, files, store, logger } = context;
+  const outputs: string[] = [];
+  const failures: string[] = [];
+  const seen = new Set<string>();
+  for (let start = 0; ; start += CHUNK) {
+    const ids = await batches.children(batch.id, start, CHUNK);
+    const fresh = ids.filter((id) => !seen.has(id) && seen.add(id));
+    for (const record of await Promise.all(fresh.map((id) => store.get(id)))) {
+      if (record === null) continue;
+      const { ok, line } = outputLine(record);
+      (ok ? outputs : failures).push(line);
+    }
+    if (ids.length < CHUNK) break;
+  }
+  const lineErrors = await context.redis.lrange(errorsKey(context, batch.id), 0, -1);
+  for (const raw of lineErrors) {
+    const error = JSON.parse(raw) as LineError;
+    failures.push(JSON.stringify({ id: `batch_req_${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}`, custom_id: error.custom_id || null, response: null, error: { code: error.code, message: error.message } }));
+  }
+  const output = outputs.length === 0 ? null : await files.create(batch.tenant, `${batch.id}_output.jsonl`, 'batch_output', `${outputs.join('\n')}\n`);
+  const errorFile = failures.length === 0 ? null : await files.create(batch.tenant, `${batch.id}_error.jsonl`, 'batch_output', `${failures.join('\n')}\n`);
+  const was = await batches.finalizingFrom(batch.id);
+  const now = Math.floor(Date.now() / 1000);
+  const status = was === 'cancelling' ? 'cancelled' : 'completed';
+  await batches.transition(batch.id, ['finalizing'], status, {
+    [status === 'cancelled' ? 'cancelled_at' : 'completed_at']: now,
+    output_file_id: output?.id ?? '',
+    error_file_id: errorFile?.id ?? '',
+  });
+  const final = await batches.get(batch.id);
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, status, completed: outputs.length, failed: failures.length }, 'batch finished');
+  if (final !== null) await enqueueBatchWebhook(context, final, toBatchObject(final));
+}
+
+export interface BatchProcessor {
+  close(): Promise<void>;
+}
+
+/** The `batches` queue's worker: expand, cancel and finalize steps, each idempotent. */
+export function startBatchProcessor(context: WorkerContext): BatchProcessor {
+  const step = async (job: Job<BatchJobData>): Promise<void> => {
+    const batch = await context.batches.get(job.data.batch_id);
+    if (batch === null) return;
+    if (job.data.action === 'expand' && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'cancelling')) await expand(context, batch);
+    else if (job.data.action === 'cancel') await cancel(context, batch);
+    else if (job.data.action === 'finalize' && batch.status === 'finalizing') await finalize(context, batch);
+  };
+  const worker = new Worker<BatchJobData>(bullQueueName(BATCH_QUEUE), step, {
+    connection: context.redis,
+    prefix: context.config.redis.prefix,
+    concurrency: 4,
+  });
+  worker.on('error', (error) => context.logger.error({ err: error.message }, 'batch worker error'));
+  worker.on('failed', (job, error) => context.logger.error({ batch_id: job?.data.batch_id, action: job?.data.action, err: error.message }, 'batch step failed; it is retried'));
+  return { close: () => worker.close() };
+}

@@ -1,0 +1,2 @@
+export * from './batch-input.ts';
+export * from './batch-store.ts';

@@ -16,7 +16,7 @@ async function upload(gateway: Gateway, content: string, key: string = KEYS.acme
   form.append('purpose', purpose);
   form.append('file', new Blob([content], { type: 'application/jsonl' }), 'batch.jsonl');
   const response = await fetch(`${gateway.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 async function waitForBatch(gateway: Gateway, id: string, timeoutMs = 60_000) {

@@ -8,11 +8,14 @@ import { requestId } from './middleware/request-id.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { batchesRouter } from './routes/batches.ts';
+import { bullBoardRouter } from './routes/bull-board.ts';
 import { chatCompletionsRouter } from './routes/chat-completions.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { filesRouter } from './routes/files.ts';
+import { metricsRouter } from './routes/metrics.ts';
 import { modelsRouter } from './routes/models.ts';
 import { providersRouter } from './routes/providers.ts';
+import { usageRouter } from './routes/usage.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
 
 /** Builds the HTTP app from its dependencies; no env reads, no listening. */
@@ -20,9 +23,12 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(helmet());
   app.use(requestId);
+  // Bull Board's page runs its own scripts and styles; every other route gets helmet's strict headers.
+  app.use(helmet({ contentSecurityPolicy: false }), bullBoardRouter(deps));
+  app.use(helmet());
   app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
   app.use('/v1', requireAuth(deps.auth));
   app.use(express.json({ limit: parseByteSize(deps.config.server.body_limit), strict: false }));
   app.use(jobsRouter(deps));
@@ -33,6 +39,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(webhooksRouter(deps));
   app.use(filesRouter(deps));
   app.use(batchesRouter(deps));
+  app.use(usageRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

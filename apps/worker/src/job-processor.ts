@@ -5,6 +5,7 @@ import {
   announceJobEnded,
   costOf,
   estimatePromptTokens,
+  getMetrics,
   isTerminal,
   repairEntry,
   requeueJob,
@@ -124,6 +125,8 @@ export function createJobProcessor(context: WorkerContext) {
     }, entry);
     if (!running.ok) return; // canceled or moved between the read and now
     const queueWaitMs = Math.max(0, now - job.timestamp);
+    const metrics = getMetrics();
+    metrics.queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
     const { signal, release } = cancels.track(record.id);
     const startedAt = Date.now();
     try {
@@ -132,6 +135,8 @@ export function createJobProcessor(context: WorkerContext) {
         { signal, logger },
       );
       const latencyMs = Date.now() - startedAt;
+      metrics.providerLatency.observe({ provider: candidate.provider }, latencyMs / 1000);
+      metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
       const usage = completion.usage ?? null;
       const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
       await Promise.all([
@@ -171,6 +176,8 @@ export function createJobProcessor(context: WorkerContext) {
       const error = asProviderError(caught, candidate.provider);
       const latencyMs = Date.now() - startedAt;
       const outcome = OUTCOMES[error.kind];
+      metrics.providerLatency.observe({ provider: candidate.provider }, latencyMs / 1000);
+      metrics.providerRequests.inc({ provider: candidate.provider, outcome });
       const base = { ...fields, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, outcome, reason: error.code, status_code: error.status };
       await store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, outcome, error.status, error.message));
       if (error.kind === 'canceled') {

@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import {
   bullQueueName,
+  getMetrics,
   isPrivateAddress,
   webhookSecretFor,
   WEBHOOK_QUEUE,
@@ -66,6 +67,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     const onJob = (data.kind ?? 'job') === 'job';
     // Deliveries of a job's event are recorded on the job; a batch's only in the log and the queue.
     const record = async (delivery: Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>): Promise<void> => {
+      getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
       if (!onJob) return;
       await store.appendDelivery(data.job_id, {
         webhook_id: data.webhook_id, event: data.event, attempt, at: Math.floor(startedAt / 1000), latency_ms: Date.now() - startedAt, ...delivery,

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { Worker, type Job } from 'bullmq';
 import { createAdapters } from '@sluice/providers';
 import {
@@ -5,6 +7,7 @@ import {
   closeServices,
   createRedis,
   isTerminal,
+  metricsRegistry,
   openServices,
   providerQueueName,
   waitUntilReady,
@@ -66,6 +69,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   housekeeping = startHousekeeping(context);
   const deliverer = startWebhookDeliverer(context);
   const batchProcessor = startBatchProcessor(context);
+  const metricsServer = config.metrics.worker_port === undefined ? null : await serveWorkerMetrics(config.server.host, config.metrics.worker_port, logger);
   logger.info({ providers }, 'worker pools started');
 
   return {
@@ -82,6 +86,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       await housekeeping?.stop();
       await deliverer.close();
       await batchProcessor.close();
+      metricsServer?.close();
       await context.cancels.close();
       await closeServices(context);
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
@@ -104,4 +109,19 @@ async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData
   } catch (caught) {
     context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
   }
+}
+
+/** A worker's own counters at `/metrics` on `metrics.worker_port` (scrape every worker process). */
+async function serveWorkerMetrics(host: string, port: number, logger: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    void metricsRegistry.metrics().then((text) => res.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(text));
+  });
+  server.listen(port, host);
+  await once(server, 'listening');
+  logger.info({ address: server.address() }, 'worker metrics listening');
+  return server;
 }

@@ -6,6 +6,7 @@ import type { Logger } from './logging/logger.ts';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
+import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
 import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
@@ -26,6 +27,7 @@ export interface GatewayServices {
   batchQueue: Queue;
   batches: BatchStore;
   files: FileStore;
+  usage: UsageStore;
   price: PriceLookup;
   breaker: Breaker;
   circuits: CircuitView;
@@ -53,6 +55,7 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
     batchQueue,
     batches: createBatchStore(redis, prefix, config.jobs.retention_s),
     files: createFileStore(redis, prefix, config.jobs.retention_s),
+    usage: createUsageStore(redis, prefix, config.jobs.usage_retention_days * 86_400),
     price: createPriceLookup(config),
     breaker,
     circuits: createCircuitView(breaker, providers),

@@ -15,3 +15,5 @@ export * from './security/network.ts';
 export * from './lifecycle/job-ended.ts';
 export * from './batches/index.ts';
 export * from './files/file-store.ts';
+export * from './usage/usage-store.ts';
+export * from './metrics/metrics.ts';

@@ -199,8 +199,19 @@ export const GatewayConfigSchema = z
         stalled_interval_ms: z.number().int().min(500).default(30_000),
         /** How often a worker runs its housekeeping: expiry, breaker probes, queue pause/move. Default 1000. */
         sweep_interval_ms: z.number().int().min(50).default(1000),
+        /** How long hourly usage totals (`GET /v1/usage`) are kept. Default 400. */
+        usage_retention_days: z.number().int().positive().default(400),
         /** How long an `Idempotency-Key` returns the same job. Default 86400. */
         idempotency_ttl_s: z.number().int().positive().default(86_400),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /** A port on which each worker process serves its own `/metrics` (its counters); unset: none. The API serves `/metrics` always. */
+        worker_port: z.number().int().min(0).max(65535).optional(),
+        /** Serve `/metrics` without a key (it names tenants and providers). Default false: an admin key is needed. */
+        public: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

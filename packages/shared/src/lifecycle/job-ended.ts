@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import type { GatewayServices } from '../gateway-services.ts';
 import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
+import { getMetrics } from '../metrics/metrics.ts';
 
 /** What the `webhooks` queue carries: one event for one URL, signed at each attempt. */
 export interface WebhookJobData {
@@ -62,11 +63,31 @@ export async function announceJobEnded(services: GatewayServices, jobId: string)
   try {
     const record = await services.store.get(jobId);
     if (record === null) return;
+    countEnded(record);
+    if (record.status === 'succeeded') {
+      await services.usage.record({
+        tenant: record.tenant, provider: record.provider ?? '', model: record.provider_model ?? '', usage: record.usage, costUsd: record.cost_usd, at: record.completed_at ?? record.created_at,
+      });
+    }
     if (record.webhook !== null) await enqueueJobWebhook(services, record);
     if (record.batch_id !== null) await batchChildEnded(services, record);
   } catch (error) {
     services.logger.error({ job_id: jobId, err: (error as Error).message }, 'could not announce the end of a job (webhook or batch count)');
   }
+}
+
+/** The job's terminal status, tokens and cost in the process's Prometheus counters. */
+function countEnded(record: JobRecord): void {
+  const metrics = getMetrics();
+  const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
+  metrics.jobs.inc({ status: record.status, provider, tier: record.tier });
+  if (record.status !== 'succeeded') return;
+  const model = record.provider_model ?? '';
+  if (record.usage !== null) {
+    metrics.tokens.inc({ provider, model, kind: 'prompt' }, record.usage.prompt_tokens);
+    metrics.tokens.inc({ provider, model, kind: 'completion' }, record.usage.completion_tokens);
+  }
+  if (record.cost_usd !== null) metrics.cost.inc({ provider, model, tenant: record.tenant }, record.cost_usd);
 }
 
 /** What the `batches` queue carries. */

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { JobFields, JobStore } from '../jobs/job-store.ts';
 import type { JobRecord, JobStatus } from '../jobs/job-types.ts';
+import { getMetrics } from '../metrics/metrics.ts';
 import { nextQueueJobId, PROVIDER_JOB_NAME, providerJobOptions, type QueuedJobData } from './queues.ts';
 
 export interface Move {
@@ -52,6 +53,7 @@ export async function requeueJob(
     record.queue_job_id,
   );
   if (!moved.ok) return false;
+  if (routing !== undefined) getMetrics().failovers.inc({ from: previous?.provider ?? '', to: candidate.provider, reason: move.reason ?? 'unknown' });
   await queue.add(
     PROVIDER_JOB_NAME,
     { id: record.id, target: move.target, tries: move.tries },

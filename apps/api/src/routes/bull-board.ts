@@ -1,0 +1,40 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Router, type RequestHandler } from 'express';
+import { ApiError } from '../api-error.ts';
+import type { ApiDeps } from '../deps.ts';
+import { principalOf, requireAuth } from '../middleware/auth.ts';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/** HTTP Basic for browsers: no key gets a 401 with a Basic challenge, a tenant key a 403. */
+function basicAdmin(deps: ApiDeps): RequestHandler[] {
+  const challenge: RequestHandler = (req, res, next) => {
+    if (!deps.auth.disabled && req.headers.authorization === undefined) res.setHeader('WWW-Authenticate', 'Basic realm="Sluice queues", charset="UTF-8"');
+    next();
+  };
+  const admin: RequestHandler = (_req, res, next) => {
+    if (principalOf(res).role !== 'admin') throw new ApiError('Bull Board needs an admin key', { status: 403, type: 'permission_error', code: 'admin_required' });
+    next();
+  };
+  return [challenge, requireAuth(deps.auth), admin];
+}
+
+/**
+ * Bull Board at `/admin/queues` over every queue (provider pools, dead letters, webhooks, batches),
+ * behind an admin key (HTTP Basic with the key as password, or Bearer).
+ */
+export function bullBoardRouter(deps: ApiDeps): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  const queues = [...deps.queues.values(), deps.deadLetters, deps.webhooks, deps.batchQueue];
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: false, displayName: queue.name.replace(/^\{|\}$/g, '') })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Sluice queues' } },
+  });
+  const router = Router();
+  router.use(BULL_BOARD_PATH, ...basicAdmin(deps), serverAdapter.getRouter());
+  return router;
+}

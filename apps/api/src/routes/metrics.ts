@@ -1,0 +1,39 @@
+import { Router, type RequestHandler } from 'express';
+import { CIRCUIT_STATE_VALUE, getMetrics, metricsRegistry, type GatewayServices } from '@sluice/shared';
+import type { ApiDeps } from '../deps.ts';
+import { requireAdmin, requireAuth } from '../middleware/auth.ts';
+
+const SAMPLE = 200;
+
+/** Reads the shared state that gauges show (queues, circuits, dead letters) from Redis, at scrape time. */
+async function collectGauges(services: GatewayServices): Promise<void> {
+  const metrics = getMetrics();
+  const queues = [...services.queues.values(), services.deadLetters, services.webhooks, services.batchQueue];
+  const now = Date.now();
+  await Promise.all(
+    queues.map(async (queue) => {
+      const name = queue.name.replace(/^\{|\}$/g, '');
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed');
+      for (const [state, count] of Object.entries(counts)) metrics.queueJobs.set({ queue: name, state }, count);
+      const next = [...(await queue.getJobs(['prioritized'], 0, SAMPLE - 1)), ...(await queue.getJobs(['wait'], 0, SAMPLE - 1))];
+      const oldest = Math.min(...next.filter((job) => job !== undefined).map((job) => job.timestamp));
+      metrics.oldestWaiting.set({ queue: name }, Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : 0);
+    }),
+  );
+  const providers = [...services.queues.keys()];
+  for (const [provider, state] of await services.breaker.states(providers)) metrics.circuitState.set({ provider }, CIRCUIT_STATE_VALUE[state]);
+  const letters = await services.deadLetters.getJobCounts('waiting', 'prioritized', 'delayed');
+  metrics.deadLetters.set(Object.values(letters).reduce((sum, count) => sum + count, 0));
+}
+
+/** `GET /metrics` in Prometheus text format; needs an admin key unless `metrics.public`. */
+export function metricsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const guard: RequestHandler[] = deps.config.metrics.public ? [] : [requireAuth(deps.auth), requireAdmin];
+  router.get('/metrics', ...guard, async (_req, res) => {
+    await collectGauges(deps);
+    res.setHeader('content-type', metricsRegistry.contentType);
+    res.send(await metricsRegistry.metrics());
+  });
+  return router;
+}

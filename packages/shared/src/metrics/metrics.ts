@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics (DESIGN.md §8), defined once per process on prom-client's
+ * default registry. Counters move where the work happens (workers, API); gauges of shared state
+ * (queues, circuits, dead letters) are read from Redis when scraped.
+ */
+function define() {
+  return {
+    jobs: new Counter({ name: 'sluice_jobs_total', help: 'Jobs that reached a terminal status', labelNames: ['status', 'provider', 'tier'] as const }),
+    queueWait: new Histogram({
+      name: 'sluice_job_queue_wait_seconds', help: 'Time from enqueue to the provider call', labelNames: ['provider'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600],
+    }),
+    providerLatency: new Histogram({
+      name: 'sluice_provider_latency_seconds', help: 'Provider call latency', labelNames: ['provider'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    }),
+    providerRequests: new Counter({ name: 'sluice_provider_requests_total', help: 'Provider calls by outcome', labelNames: ['provider', 'outcome'] as const }),
+    circuitState: new Gauge({ name: 'sluice_provider_circuit_state', help: 'Circuit state: 0 closed, 1 half-open, 2 open', labelNames: ['provider'] as const }),
+    queueJobs: new Gauge({ name: 'sluice_queue_jobs', help: 'Jobs in each queue by state', labelNames: ['queue', 'state'] as const }),
+    oldestWaiting: new Gauge({ name: 'sluice_queue_oldest_waiting_seconds', help: 'Age of the oldest job waiting to run (sampled from the next 200 per state)', labelNames: ['queue'] as const }),
+    tokens: new Counter({ name: 'sluice_tokens_total', help: 'Tokens of succeeded jobs', labelNames: ['provider', 'model', 'kind'] as const }),
+    cost: new Counter({ name: 'sluice_cost_usd_total', help: 'USD cost of succeeded jobs', labelNames: ['provider', 'model', 'tenant'] as const }),
+    failovers: new Counter({ name: 'sluice_failovers_total', help: 'Jobs moved to another target', labelNames: ['from', 'to', 'reason'] as const }),
+    webhookDeliveries: new Counter({ name: 'sluice_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'] as const }),
+    deadLetters: new Gauge({ name: 'sluice_dead_letter_jobs', help: 'Jobs in the dead-letter queue' }),
+  };
+}
+
+export type SluiceMetrics = ReturnType<typeof define>;
+
+let metrics: SluiceMetrics | null = null;
+
+/** The process-wide metrics (created on first use). */
+export function getMetrics(): SluiceMetrics {
+  metrics ??= define();
+  return metrics;
+}
+
+export const metricsRegistry: Registry = register;

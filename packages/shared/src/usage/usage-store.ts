@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Usage } from '../schemas/chat.ts';
+
+export type UsageDimension = 'tenant' | 'provider' | 'model';
+
+export interface UsageRow {
+  tenant?: string;
+  provider?: string;
+  model?: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  /** Succeeded requests whose model has no price (their cost is not in cost_usd). */
+  unpriced_requests: number;
+}
+
+export interface UsageQuery {
+  /** Unix seconds, inclusive; hourly resolution. */
+  from: number;
+  to: number;
+  groupBy: readonly UsageDimension[];
+  /** Only this tenant's usage (tenant keys); all tenants when undefined (admin). */
+  tenant?: string;
+}
+
+const HOUR = 3600;
+const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / HOUR) * HOUR * 1000).toISOString().slice(0, 13);
+/** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
+const SEPARATOR = '|';
+
+export interface UsageStore {
+  /** Adds one succeeded job to its hour's totals. */
+  record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; at: number }): Promise<void>;
+  query(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+/**
+ * Usage kept in Redis as jobs finish: one hash per hour, fields `tenant|provider|model|metric`.
+ * Reading a range costs one pipelined HGETALL per hour in it.
+ */
+export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
+  const key = (hour: string): string => `${prefix}:usage:${hour}`;
+  return {
+    async record({ tenant, provider, model, usage, costUsd, at }) {
+      const base = [tenant, provider, model].join(SEPARATOR);
+      const hashKey = key(hourOf(at));
+      const pipeline = redis.pipeline().hincrby(hashKey, `${base}${SEPARATOR}requests`, 1);
+      if (usage !== null) {
+        pipeline.hincrby(hashKey, `${base}${SEPARATOR}prompt_tokens`, usage.prompt_tokens).hincrby(hashKey, `${base}${SEPARATOR}completion_tokens`, usage.completion_tokens);
+      }
+      if (costUsd === null) pipeline.hincrby(hashKey, `${base}${SEPARATOR}unpriced_requests`, 1);
+      else pipeline.hincrbyfloat(hashKey, `${base}${SEPARATOR}cost_usd`, costUsd);
+      await pipeline.expire(hashKey, retentionSeconds).exec();
+    },
+
+    async query({ from, to, groupBy, tenant }) {
+      const hours: string[] = [];
+      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hours.push(hourOf(at));
+      const pipeline = redis.pipeline();
+      for (const hour of hours) pipeline.hgetall(key(hour));
+      const results = hours.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const rows = new Map<string, UsageRow>();
+      for (const [, hash] of results) {
+        for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) {
+          const parts = field.split(SEPARATOR);
+          const metric = parts.pop() as keyof UsageRow;
+          const [rowTenant = '', provider = '', ...modelParts] = parts;
+          if (tenant !== undefined && rowTenant !== tenant) continue;
+          const dims = { tenant: rowTenant, provider, model: modelParts.join(SEPARATOR) };
+          const groupKey = groupBy.map((dimension) => dims[dimension]).join(SEPARATOR);
+          let row = rows.get(groupKey);
+          if (row === undefined) {
+            row = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, unpriced_requests: 0 };
+            for (const dimension of groupBy) row[dimension] = dims[dimension];
+            rows.set(groupKey, row);
+          }
+          (row[metric] as number) += Number(value);
+        }
+      }
+      for (const row of rows.values()) {
+        row.total_tokens = row.prompt_tokens + row.completion_tokens;
+        row.cost_usd = Math.round(row.cost_usd * 1e12) / 1e12;
+      }
+      return [...rows.values()].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
+    },
+  };
+}

@@ -107,6 +107,9 @@ export function providerDisabledReason(provider: { type: string; api_key?: strin
 /** A Standard Webhooks signing secret: `whsec_` + base64 of the key. */
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
 
+/** An optional webhook secret; empty (its variable unset) means none. */
+const optionalSecret = z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(WEBHOOK_SECRET, 'expected "whsec_" followed by base64').optional());
+
 const TargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
 export const RouteSchema = z.union([
@@ -128,7 +131,7 @@ export const AuthKeySchema = z
     rpm: z.number().int().positive().optional(),
     monthly_budget_usd: z.number().nonnegative().optional(),
     /** Signs this tenant's webhooks instead of `webhooks.secret`. */
-    webhook_secret: z.string().regex(WEBHOOK_SECRET, 'expected "whsec_" followed by base64').optional(),
+    webhook_secret: optionalSecret,
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');
@@ -175,7 +178,7 @@ export const GatewayConfigSchema = z
     webhooks: z
       .object({
         /** Signs every tenant's webhooks that has no `webhook_secret` of its own. */
-        secret: z.string().regex(WEBHOOK_SECRET, 'expected "whsec_" followed by base64').optional(),
+        secret: optionalSecret,
         /** A delivery not answered 2xx within this counts as failed. Default 15000. */
         timeout_ms: z.number().int().positive().default(15_000),
         /** Allow webhook URLs on loopback, private, link-local and reserved addresses. Default false. */

@@ -11,7 +11,8 @@ const { config, logger } = bootstrap('sluice');
 let embedded: EmbeddedRedis | null = null;
 const redisUrl = new URL(config.redis.url);
 const safeUrl = `${redisUrl.protocol}//${redisUrl.host}`;
-if (!(await pingRedis(config.redis.url))) {
+// A Redis Cluster (redis.cluster_nodes) is never started locally; its clients wait for it instead.
+if (config.redis.cluster_nodes === undefined && !(await pingRedis(config.redis.url))) {
   if (!redisServerOnPath()) {
     console.error(
       `No Redis answers at ${safeUrl} and redis-server is not installed.\n` +

@@ -17,7 +17,7 @@ export interface ApiRuntime {
 
 /** Connects to Redis, opens the provider queues and listens on `server.host:server.port`. */
 export async function startApi(config: GatewayConfig, logger: Logger): Promise<ApiRuntime> {
-  const redis = createRedis(config.redis.url, { role: 'command', connectionName: 'sluice-api' });
+  const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api' });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
   const deps: ApiDeps = {

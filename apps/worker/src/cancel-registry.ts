@@ -1,4 +1,4 @@
-import { cancelChannel, type Logger, type Redis } from '@sluice/shared';
+import { cancelChannel, duplicateConnection, type Logger, type Redis } from '@sluice/shared';
 
 export interface CancelRegistry {
   /** A signal that aborts when the job is canceled anywhere; call `release` when the call ends. */
@@ -9,7 +9,7 @@ export interface CancelRegistry {
 /** Aborts in-flight provider calls of jobs canceled through any API process. */
 export async function createCancelRegistry(redis: Redis, prefix: string, logger: Logger): Promise<CancelRegistry> {
   const running = new Map<string, AbortController>();
-  const subscriber = redis.duplicate();
+  const subscriber = duplicateConnection(redis);
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'cancel subscriber connection error'));
   subscriber.on('message', (_channel, jobId: string) => {
     const controller = running.get(jobId);

@@ -1,4 +1,4 @@
-import { announceJobEnded, cancelChannel, type CircuitState } from '@sluice/shared';
+import { announceJobEnded, cancelChannel, multiKey, type CircuitState } from '@sluice/shared';
 import { moveQueuedJobs } from './circuit-mover.ts';
 import { jobFields, seconds, settleSpend } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
@@ -89,7 +89,9 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
   };
 
   const reconcile = async (states: Map<string, CircuitState>): Promise<void> => {
-    const markers = await redis.mget(...providers.map(pausedMarker));
+    const pipeline = multiKey(redis);
+    for (const provider of providers) pipeline.get(pausedMarker(provider));
+    const markers = ((await pipeline.exec()) ?? []).map(([, value]) => value as string | null);
     for (const [index, provider] of providers.entries()) {
       const state = states.get(provider) ?? 'closed';
       const paused = markers[index] === '1';

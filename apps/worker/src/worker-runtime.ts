@@ -31,7 +31,7 @@ export interface WorkerRuntime {
 
 /** Starts one BullMQ Worker per enabled provider (its pool) and the housekeeping loop, on one Redis connection. */
 export async function startWorker(config: GatewayConfig, logger: Logger): Promise<WorkerRuntime> {
-  const redis = createRedis(config.redis.url, { role: 'worker', connectionName: 'sluice-worker' });
+  const redis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker' });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
   const prefix = config.redis.prefix;

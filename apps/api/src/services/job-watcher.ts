@@ -1,4 +1,4 @@
-import { jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
 
 export type StatusListener = (status: string) => void;
 
@@ -13,7 +13,7 @@ export interface JobWatcher {
  * subscribed while at least one request listens to it, so waiting costs no polling of Redis.
  */
 export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
-  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
   const listeners = new Map<string, Set<StatusListener>>();
   const subscriptions = new Map<string, Promise<unknown>>();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { multiKey } from '../redis/connection.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -160,8 +161,7 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
         const value = record[name as keyof BatchRecord];
         if (value !== null && value !== undefined) fields[name] = JSON.stringify(value);
       }
-      await redis
-        .pipeline()
+      await multiKey(redis)
         .hset(key(record.id), fields)
         .expire(key(record.id), retentionSeconds)
         .zadd(indexKey(record.tenant), Date.now(), record.id)

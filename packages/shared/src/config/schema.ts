@@ -155,6 +155,8 @@ export const GatewayConfigSchema = z
       .object({
         url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
         prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('sluice'),
+        /** Seed nodes of a Redis Cluster (`redis://host:port`); when given, `url` is not used. */
+        cluster_nodes: z.array(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')).min(1).optional(),
       })
       .strict()
       .prefault({}),

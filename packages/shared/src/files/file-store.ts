@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { multiKey } from '../redis/connection.ts';
 
 export type FilePurpose = 'batch' | 'batch_output';
 
@@ -54,8 +55,7 @@ export function createFileStore(redis: Redis, prefix: string, retentionSeconds: 
       const now = Math.floor(Date.now() / 1000);
       const bytes = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
       const file: StoredFile = { id, object: 'file', bytes, created_at: now, expires_at: now + retentionSeconds, filename, purpose, status: 'processed', status_details: null, tenant };
-      await redis
-        .pipeline()
+      await multiKey(redis)
         .set(contentKey(id), content, 'EX', retentionSeconds)
         .hset(metaKey(id), { id, tenant, bytes, created_at: now, expires_at: file.expires_at, filename, purpose })
         .expire(metaKey(id), retentionSeconds)
@@ -72,7 +72,7 @@ export function createFileStore(redis: Redis, prefix: string, retentionSeconds: 
     content: (id) => redis.getBuffer(contentKey(id)),
     async list(tenant, limit) {
       const ids = await redis.zrevrange(indexKey(tenant), 0, limit - 1);
-      const pipeline = redis.pipeline();
+      const pipeline = multiKey(redis);
       for (const id of ids) pipeline.hgetall(metaKey(id));
       const rows = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       return rows.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.id !== undefined).map(parse);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { multiKey } from '../redis/connection.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { JOB_STATUSES } from './job-types.ts';
 import { jobEventsChannel } from './channels.ts';
@@ -123,7 +124,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
     // this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
     const now = Date.now();
-    const pipeline = redis.pipeline();
+    const pipeline = multiKey(redis);
     const tenants = new Set<string>();
     for (const record of records) {
       const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = record;
@@ -186,7 +187,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       for (;;) {
         const ids = await redis.zrevrangebyscore(indexKey(tenant), max, '-inf', 'LIMIT', offset, chunk);
         offset += ids.length;
-        const pipeline = redis.pipeline();
+        const pipeline = multiKey(redis);
         for (const id of ids) pipeline.hgetall(jobKey(id));
         const rows = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
         for (const [error, hash] of rows) {
@@ -203,7 +204,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     },
 
     async remove(id, tenant) {
-      await redis.pipeline().del(jobKey(id)).zrem(indexKey(tenant), id).zrem(expiryKey, id).exec();
+      await multiKey(redis).del(jobKey(id)).zrem(indexKey(tenant), id).zrem(expiryKey, id).exec();
     },
 
     async dueForExpiry(nowSeconds, limit) {

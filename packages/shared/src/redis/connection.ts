@@ -1,6 +1,46 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 
 export type { Redis } from 'ioredis';
+
+/** Where Redis is: one server, or the seed nodes of a Redis Cluster. */
+export interface RedisLocation {
+  url: string;
+  /** Seed nodes (`redis://host:port`) of a Redis Cluster; when given, `url` is not used. */
+  cluster_nodes?: string[] | undefined;
+}
+
+/** True for a Redis Cluster client (its commands are routed per key slot). */
+export const isCluster = (redis: Redis): boolean => (redis as unknown as { isCluster?: boolean }).isCluster === true;
+
+/**
+ * A pipeline for commands on keys in different slots. One server: a real pipeline (one round trip).
+ * A Cluster: each command goes to its own node in parallel (ioredis auto-pipelines them per node),
+ * with the same `exec()` result shape, since a cluster pipeline must stay within one slot.
+ */
+export function multiKey(redis: Redis): ChainableCommander {
+  if (!isCluster(redis)) return redis.pipeline();
+  const calls: [string, unknown[]][] = [];
+  const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get(_target, name) {
+      if (name === 'exec') {
+        return () =>
+          Promise.all(
+            calls.map(([command, args]) =>
+              ((redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[command] as (...a: unknown[]) => Promise<unknown>)
+                .apply(redis, args)
+                .then((result) => [null, result] as [null, unknown], (error: Error) => [error, null] as [Error, null]),
+            ),
+          );
+      }
+      if (name === 'then') return undefined;
+      return (...args: unknown[]) => {
+        calls.push([String(name), args]);
+        return proxy;
+      };
+    },
+  });
+  return proxy;
+}
 
 export interface RedisConnectionOptions {
   /**
@@ -13,17 +53,35 @@ export interface RedisConnectionOptions {
 }
 
 /** One ioredis client with the settings BullMQ documents for producers and for workers. */
-export function createRedis(url: string, options: RedisConnectionOptions): Redis {
-  const shared: RedisOptions = {
-    connectionName: options.connectionName,
-    // Reconnect forever with a capped backoff: Redis restarts must not need a gateway restart.
-    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5_000),
-    lazyConnect: false,
-  };
-  if (options.role === 'worker') {
-    return new Redis(url, { ...shared, maxRetriesPerRequest: null, enableOfflineQueue: true });
+export function createRedis(location: RedisLocation | string, options: RedisConnectionOptions): Redis {
+  const { url, cluster_nodes: nodes } = typeof location === 'string' ? { url: location, cluster_nodes: undefined } : location;
+  // Reconnect forever with a capped backoff: Redis restarts must not need a gateway restart.
+  const backoff = (times: number): number => Math.min(200 * 2 ** Math.min(times, 6), 5_000);
+  const shared: RedisOptions = { connectionName: options.connectionName, retryStrategy: backoff, lazyConnect: false };
+  const perRole: RedisOptions =
+    options.role === 'worker' ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  if (nodes !== undefined && nodes.length > 0) {
+    const seeds = nodes.map((node) => {
+      const parsed = new URL(node);
+      return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+    });
+    const first = new URL(nodes[0] ?? url);
+    const cluster = new Cluster(seeds, {
+      clusterRetryStrategy: backoff,
+      enableOfflineQueue: perRole.enableOfflineQueue ?? true,
+      enableAutoPipelining: true,
+      redisOptions: {
+        ...shared,
+        ...perRole,
+        username: first.username || undefined,
+        password: first.password ? decodeURIComponent(first.password) : undefined,
+        tls: first.protocol === 'rediss:' ? {} : undefined,
+      },
+    });
+    // BullMQ and this code use the same command API on both; the class differs only in routing.
+    return cluster as unknown as Redis;
   }
-  return new Redis(url, { ...shared, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  return new Redis(url, { ...shared, ...perRole });
 }
 
 /** Resolves once the client is ready, or rejects after `timeoutMs`. */
@@ -58,4 +116,10 @@ export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean
   } finally {
     probe.disconnect();
   }
+}
+
+/** A second connection like `redis` (for a subscriber), on one server or on the same Cluster. */
+export function duplicateConnection(redis: Redis, options: RedisOptions = {}): Redis {
+  if (isCluster(redis)) return (redis as unknown as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis;
+  return redis.duplicate(options);
 }

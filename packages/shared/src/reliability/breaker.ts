@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config/schema.ts';
+import { multiKey } from '../redis/connection.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -159,7 +160,7 @@ export function createBreaker(redis: Redis, prefix: string, settings: BreakerSet
     async states(providers) {
       const result = new Map<string, CircuitState>();
       if (providers.length === 0) return result;
-      const pipeline = redis.pipeline();
+      const pipeline = multiKey(redis);
       for (const provider of providers) pipeline.hget(keys(provider).state, 'state');
       const rows = (await pipeline.exec()) ?? [];
       providers.forEach((provider, index) => result.set(provider, readState(rows[index]?.[1] as string | null)));

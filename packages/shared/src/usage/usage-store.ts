@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { multiKey } from '../redis/connection.ts';
 import type { Usage } from '../schemas/chat.ts';
 
 export type UsageDimension = 'tenant' | 'provider' | 'model';
@@ -58,7 +59,7 @@ export function createUsageStore(redis: Redis, prefix: string, retentionSeconds:
     async query({ from, to, groupBy, tenant }) {
       const hours: string[] = [];
       for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hours.push(hourOf(at));
-      const pipeline = redis.pipeline();
+      const pipeline = multiKey(redis);
       for (const hour of hours) pipeline.hgetall(key(hour));
       const results = hours.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const rows = new Map<string, UsageRow>();

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { redisServerOnPath } from '@sluice/shared';
+import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { startRedisCluster, type TestCluster } from './harness/redis-cluster.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
+
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+const haveRedisServer = redisServerOnPath();
+if (!haveRedisServer) console.warn('[cluster test] skipped: redis-server is not installed, so no Redis Cluster can be started here');
+
+describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
+  let cluster: TestCluster;
+  let a: FakeOpenAIServer;
+  let b: FakeOpenAIServer;
+  let receiver: WebhookReceiver;
+  let gateway: Gateway;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+    [a, b, receiver] = await Promise.all([startFakeOpenAI(), startFakeOpenAI(), startWebhookReceiver()]);
+    const provider = (url: string) => ({ type: 'openai-compatible' as const, base_url: url, concurrency: 8, retry: { attempts: 2, backoff_ms: 20, max_backoff_ms: 50 } });
+    gateway = await startGateway(
+      makeConfig({
+        redis: { url: cluster.nodes[0]!, cluster_nodes: cluster.nodes, prefix: 'sluice' },
+        providers: { a: provider(a.url), b: provider(b.url) },
+        routes: { default: ['a/m', 'b/m'], direct: ['b/m'] },
+        breaker: { min_requests: 3, cooldown_s: 60 },
+        webhooks: { secret: SECRET, allow_private_networks: true, retry_schedule_s: [0.1] },
+        jobs: { sweep_interval_ms: 100 },
+      }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([a?.close(), b?.close(), receiver?.close()]);
+    await cluster?.stop();
+  });
+
+  it('submit → complete → signed webhook, and a failover when a provider breaks', async () => {
+    const api = client(gateway.url);
+    const healthy = await api.post('/v1/jobs', { model: 'direct', messages: userMessage('on the cluster'), webhook: { url: receiver.url } });
+    expect(healthy.status).toBe(202);
+    expect(await api.waitForJob(healthy.body.id)).toMatchObject({ status: 'succeeded', provider: 'b' });
+    const [delivery] = await receiver.waitFor(1);
+    expect(new Webhook(SECRET).verify(delivery!.body, delivery!.headers as Record<string, string>)).toMatchObject({ type: 'job.succeeded', data: { id: healthy.body.id } });
+
+    a.setReply(() => ({ status: 500, body: { error: { message: 'down' } } }));
+    const ids = await Promise.all(Array.from({ length: 20 }, async (_, index) => (await api.post('/v1/jobs', { model: 'default', messages: userMessage(`failover ${index}`), webhook: { url: receiver.url } })).body.id as string));
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 30_000)));
+    expect(jobs.map((job) => job.status)).toEqual(Array(20).fill('succeeded'));
+    expect(new Set(jobs.map((job) => job.provider))).toEqual(new Set(['b']));
+    expect(jobs.some((job) => job.routing.failovers.some((failover) => failover.from === 'a' && failover.to === 'b'))).toBe(true);
+    const providers = (await api.get('/v1/providers')).body.data;
+    expect(providers.find((provider: { id: string }) => provider.id === 'a')).toMatchObject({ paused: true, circuit: { state: 'open' } });
+    await receiver.waitFor(21);
+  }, 60_000);
+
+  it('keys spread over the shards: queues by their hash tags, job records by id', async () => {
+    const sizes = await Promise.all(cluster.nodes.map(async (url) => {
+      const node = new Redis(url);
+      try {
+        return Number(await node.dbsize());
+      } finally {
+        node.disconnect();
+      }
+    }));
+    for (const size of sizes) expect(size).toBeGreaterThan(0);
+  });
+});

@@ -8,7 +8,7 @@ import { requestId } from './middleware/request-id.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { batchesRouter } from './routes/batches.ts';
-import { bullBoardRouter } from './routes/bull-board.ts';
+import { BULL_BOARD_PATH, bullBoardRouter } from './routes/bull-board.ts';
 import { chatCompletionsRouter } from './routes/chat-completions.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
 import { filesRouter } from './routes/files.ts';
@@ -25,7 +25,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('etag', false);
   app.use(requestId);
   // Bull Board's page runs its own scripts and styles; every other route gets helmet's strict headers.
-  app.use(helmet({ contentSecurityPolicy: false }), bullBoardRouter(deps));
+  app.use(BULL_BOARD_PATH, helmet({ contentSecurityPolicy: false }), bullBoardRouter(deps));
   app.use(helmet());
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));

@@ -34,7 +34,8 @@ export function bullBoardRouter(deps: ApiDeps): Router {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Sluice queues' } },
   });
+  // Mounted by the app at BULL_BOARD_PATH, so no other request passes through it.
   const router = Router();
-  router.use(BULL_BOARD_PATH, ...basicAdmin(deps), serverAdapter.getRouter());
+  router.use(...basicAdmin(deps), serverAdapter.getRouter());
   return router;
 }

@@ -1,12 +1,12 @@
 import { Router } from 'express';
-import { JobRequestSchema, type JobRecord } from '@sluice/shared';
+import { JobRequestSchema, newJobId, type JobRecord } from '@sluice/shared';
 import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
-import { waitForJob } from '../services/wait-for-job.ts';
+import { waitForJob, watchForEnd } from '../services/wait-for-job.ts';
 import { jsonBody } from './jobs.ts';
 
 /** What a job that did not succeed answers to a synchronous caller, in OpenAI's error shape. */
@@ -38,10 +38,21 @@ export function chatCompletionsRouter(deps: ApiDeps): Router {
     const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
     await enforceTenantRate(deps, principal);
     const request = validate(JobRequestSchema, { priority: 'high', deadline_s: Math.ceil(timeoutS), ...(body as Record<string, unknown>) });
-    const { record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
     const closed = new AbortController();
     res.on('close', () => closed.abort());
-    const done = await waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal);
+    // Listening for the job's end starts alongside the submit (its id is chosen up front), not after it.
+    const id = newJobId();
+    const watching = watchForEnd(deps, id);
+    let record: JobRecord;
+    try {
+      ({ record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body, id }));
+    } catch (error) {
+      void watching.then((watch) => watch.stop());
+      throw error;
+    }
+    const watch = await watching;
+    if (record.id !== id) watch.stop(); // an Idempotency-Key replayed an earlier job: wait on that one
+    const done = await waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, record.id === id ? { watch, known: record } : {});
     res.setHeader('x-sluice-job-id', done.id);
     if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
     if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);

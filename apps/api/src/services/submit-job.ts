@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   enqueueJobs,
+  summarizeCandidates,
   isPrivateLiteralUrl,
   newJobId,
   planJob,
@@ -17,6 +18,8 @@ export interface SubmitOptions {
   idempotencyKey?: string | null;
   /** The body as the client sent it, for the idempotency comparison. */
   rawBody?: unknown;
+  /** The job id to use (a caller already listening for it); new when absent. */
+  id?: string;
 }
 
 export interface Submitted {
@@ -59,7 +62,7 @@ export async function enforceTenantRate(deps: ApiDeps, principal: Principal): Pr
 export async function submitJob(deps: ApiDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
   const { config, store, queues, logger } = deps;
   if (request.webhook !== undefined) checkWebhook(deps, principal, request.webhook.url);
-  const id = newJobId();
+  const id = options.id ?? newJobId();
   let release = async (): Promise<void> => undefined;
   if (options.idempotencyKey) {
     const claim = await claimIdempotencyKey(deps.redis, {
@@ -90,7 +93,7 @@ async function createAndEnqueue(deps: ApiDeps, principal: Principal, request: Jo
   deps.logger.info(
     {
       job_id: id, tenant: record.tenant, route: record.routing.route, strategy: record.routing.strategy, provider: candidate.provider, model: candidate.model,
-      est_cost_usd: candidate.est_cost_usd, waiting, candidates: record.routing.candidates,
+      est_cost_usd: candidate.est_cost_usd, waiting, candidates: summarizeCandidates(record.routing.candidates),
     },
     waiting ? 'job accepted: every target is down, it waits queued for one to recover' : 'job accepted',
   );

@@ -1,8 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-/** `job_` + 22 url-safe characters (128 random bits); never contains ":" so it is a valid BullMQ job id. */
+/**
+ * `job_` + 22 url-safe characters (a random UUID's 122 random bits; randomUUID draws from a cached
+ * entropy pool, several times cheaper per id than randomBytes). Never contains ":", so it is a
+ * valid BullMQ job id.
+ */
 export function newJobId(): string {
-  return `job_${randomBytes(16).toString('base64url')}`;
+  return `job_${Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url')}`;
 }
 
 export const JOB_ID_PATTERN = /^job_[A-Za-z0-9_-]{22}$/;

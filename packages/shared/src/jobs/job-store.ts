@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { multiKey } from '../redis/connection.ts';
+import { isCluster, multiKey } from '../redis/connection.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { JOB_STATUSES } from './job-types.ts';
 import { jobEventsChannel } from './channels.ts';
@@ -18,6 +18,21 @@ if ARGV[3] ~= '' and ARGV[3] ~= current[2] then return {0, current[1]} end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 5))
 redis.call('PUBLISH', ARGV[4], ARGV[2])
 return {1, current[1]}
+`;
+
+/**
+ * Writes a new record with its TTL and indexes in one script (one server only: on a Cluster the keys
+ * live in different slots and go as separate commands).
+ * KEYS: job, tenant index, expiry index. ARGV: retention ms, now ms, expires_at, id, field pairs...
+ */
+const CREATE = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
 `;
 
 /** Appends one entry (an attempt, a webhook delivery) as its own field, so concurrent writers never overwrite each other. */
@@ -88,12 +103,14 @@ export interface JobStoreOptions {
 interface ScriptedRedis {
   sluiceJobTransition(key: string, from: string, to: string, guard: string, channel: string, ...fields: string[]): Promise<[number, string] | null>;
   sluiceJobAppend(key: string, list: string, entry: string): Promise<number>;
+  sluiceJobCreate(job: string, index: string, expiry: string, ...args: (string | number)[]): Promise<number>;
 }
 
 function withScripts(redis: Redis): ScriptedRedis {
   if (!('sluiceJobTransition' in redis)) {
     redis.defineCommand('sluiceJobTransition', { numberOfKeys: 1, lua: TRANSITION });
     redis.defineCommand('sluiceJobAppend', { numberOfKeys: 1, lua: APPEND });
+    redis.defineCommand('sluiceJobCreate', { numberOfKeys: 3, lua: CREATE });
   }
   return redis as unknown as ScriptedRedis;
 }
@@ -121,6 +138,13 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   };
 
   const createMany = async (records: readonly JobRecord[]): Promise<void> => {
+    const single = records.length === 1 ? records[0] : undefined;
+    if (single !== undefined && !isCluster(redis)) {
+      // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
+      const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = single;
+      await scripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'id', id, 'tenant', tenant, 'status', status, ...serialize(withoutDefaults(fields)));
+      return;
+    }
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
     // this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
     const now = Date.now();
@@ -130,7 +154,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = record;
       const key = jobKey(id);
       pipeline
-        .hset(key, 'id', id, 'tenant', tenant, 'status', status, ...serialize(fields))
+        .hset(key, 'id', id, 'tenant', tenant, 'status', status, ...serialize(withoutDefaults(fields)))
         .pexpire(key, retentionMs)
         .zadd(indexKey(tenant), now, id)
         .zadd(expiryKey, record.expires_at, id);
@@ -219,6 +243,22 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       if (ids.length > 0) await redis.zrem(expiryKey, ...ids);
     },
   };
+}
+
+/**
+ * Drops fields a new record holds at their read-back default (nulls, 0 tries, no exhausted targets,
+ * nothing reserved, no metadata): fewer hash fields is less Redis memory per waiting job.
+ */
+function withoutDefaults(fields: JobFields): JobFields {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === null || value === undefined) continue;
+    if ((name === 'tries' || name === 'reserved_usd') && value === 0) continue;
+    if (name === 'exhausted' && Array.isArray(value) && value.length === 0) continue;
+    if (name === 'metadata' && typeof value === 'object' && Object.keys(value).length === 0) continue;
+    kept[name] = value;
+  }
+  return kept as JobFields;
 }
 
 function throwOnExecError(results: [Error | null, unknown][] | null): void {

@@ -1,5 +1,6 @@
 import { SluiceError } from '../errors/sluice-error.ts';
 import type { GatewayServices } from '../gateway-services.ts';
+import { isCluster } from '../redis/connection.ts';
 import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
 import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
 import { resolveRoute } from '../routing/resolve-route.ts';
@@ -82,10 +83,13 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
     const reasons = routing.candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
     throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})`, { code: 'no_eligible_target', status: 400, param: 'model' });
   }
-  const reserved = candidate.est_cost_usd ?? 0;
-  if ((options.reserve ?? true) && (submitter.monthlyBudgetUsd !== undefined || reserved > 0)) {
+  // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
+  // settled with the real cost when its job ends either way.
+  let reserved = 0;
+  if ((options.reserve ?? true) && submitter.monthlyBudgetUsd !== undefined) {
+    reserved = candidate.est_cost_usd ?? 0;
     const reservation = await services.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
-    if (!reservation.ok) throw budgetExceeded(submitter, (submitter.monthlyBudgetUsd ?? 0) - reservation.spentUsd);
+    if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
   const record: JobRecord = {
     id: options.id,
@@ -131,7 +135,11 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
  */
 export async function enqueueJobs(services: GatewayServices, records: readonly JobRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await services.store.createMany(records);
+  // On one server the records and the entries go down one connection in order, so they need not
+  // wait for each other; on a Cluster they may land on different nodes, so the records go first.
+  const created = services.store.createMany(records);
+  created.catch(() => undefined);
+  if (isCluster(services.redis)) await created;
   const byProvider = new Map<string, JobRecord[]>();
   for (const record of records) {
     const provider = record.routing.candidates[record.target]?.provider ?? '';
@@ -149,6 +157,7 @@ export async function enqueueJobs(services: GatewayServices, records: readonly J
       if (entries.length === 1 && entries[0]) await queue.add(entries[0].name, entries[0].data, entries[0].opts);
       else await queue.addBulk(entries);
     }
+    await created;
   } catch (error) {
     await Promise.all(
       records.map((record) =>

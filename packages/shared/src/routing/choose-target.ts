@@ -27,3 +27,11 @@ export function chooseTarget(
   }
   return waitingOn === null ? null : { index: waitingOn, waiting: true };
 }
+
+/**
+ * The routing decision in one log-friendly string, `provider/model=est_usd|reason` per candidate in
+ * order (`ok` when eligible): the whole decision stays in the log at a fraction of a nested array's cost.
+ */
+export function summarizeCandidates(candidates: readonly RoutingCandidate[]): string {
+  return candidates.map((c) => `${c.provider}/${c.model}=${c.est_cost_usd ?? 'unpriced'}|${c.eligible ? 'ok' : c.reason}`).join(' ');
+}

@@ -1,0 +1,265 @@
+// `npm run bench`: Sluice against a bare baseline, measured in the same run on the same Redis and
+// the same zero-latency fake provider. Prints a table of figures, baselines and ratios, and writes
+// it to bench/results/latest.json. Bounded: a few minutes on 2 cores.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { ROOT, runTs, startBenchRedis, writeConfig, type Child } from './lib/processes.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ACCEPT_SECONDS = QUICK ? 3 : 10;
+const PIPELINE_JOBS = QUICK ? 3_000 : 20_000;
+const SYNC_REQUESTS = QUICK ? 300 : 1_500;
+const MEMORY_JOBS = QUICK ? 2_000 : 10_000;
+const BATCH_REQUESTS = QUICK ? 2_000 : 10_000;
+const KEY = 'sk-bench-tenant-0001';
+const CONTENT = 'x'.repeat(1000); // a 1 KB prompt
+const body = (index = 0) => JSON.stringify({ model: 'default', messages: [{ role: 'user', content: `${index} ${CONTENT}` }], max_tokens: 16 });
+
+interface Row {
+  figure: string;
+  sluice: number;
+  baseline: number;
+  unit: string;
+  /** sluice ÷ baseline, or baseline ÷ sluice for lower-is-better figures. */
+  ratio: number;
+  target: string;
+  met: boolean;
+}
+
+const rows: Row[] = [];
+const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const percentile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+};
+
+async function flush(url: string): Promise<void> {
+  const redis = new Redis(url);
+  await redis.flushall();
+  redis.disconnect();
+}
+
+async function load(url: string, options: { path: string; headers?: Record<string, string>; seconds?: number; amount?: number; connections?: number }) {
+  const result = await autocannon({
+    url: `${url}${options.path}`,
+    method: 'POST',
+    connections: options.connections ?? 50,
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: body(),
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ok: result['2xx'], errors: result.non2xx + result.errors, total: result.requests.total };
+}
+
+function sluiceConfig(redisUrl: string, providerUrl: string, extra: Record<string, unknown> = {}): string {
+  return writeConfig({
+    server: { host: '127.0.0.1', port: 0, body_limit: '1mb', sync_timeout_s: 30 },
+    redis: { url: redisUrl, prefix: 'sluice' },
+    auth: { keys: [{ key: KEY, tenant: 'bench' }] },
+    providers: { fake: { type: 'openai-compatible', base_url: `${providerUrl}/v1`, concurrency: 50, timeout_ms: 30_000 } },
+    routes: { default: ['fake/bench'] },
+    pricing: { 'fake/bench': { input: 0.15, output: 0.6 } },
+    log_level: 'info',
+    ...extra,
+  });
+}
+
+const apiUrl = (child: { line: string }): string => String((JSON.parse(child.line) as { url: string }).url);
+
+async function startSluice(config: string, parts: { api?: boolean; worker?: boolean }): Promise<{ url: string; children: Child[] }> {
+  const children: Child[] = [];
+  let url = '';
+  if (parts.worker) children.push(await runTs(join(ROOT, 'apps/worker/src/main.ts'), { GATEWAY_CONFIG: config }, /worker pools started/));
+  if (parts.api) {
+    const api = await runTs(join(ROOT, 'apps/api/src/main.ts'), { GATEWAY_CONFIG: config }, /api listening/);
+    children.push(api);
+    url = apiUrl(api);
+  }
+  return { url, children };
+}
+
+const stopAll = (children: Child[]) => Promise.all(children.map((child) => child.stop()));
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Succeeded jobs so far, from the usage totals the workers keep. */
+async function sluiceDone(redis: Redis): Promise<number> {
+  const keys = await redis.keys('sluice:usage:*');
+  let total = 0;
+  for (const key of keys) {
+    for (const [field, value] of Object.entries(await redis.hgetall(key))) if (field.endsWith('|requests')) total += Number(value);
+  }
+  return total;
+}
+
+async function accept(redisUrl: string, providerUrl: string): Promise<void> {
+  await flush(redisUrl);
+  const bare = await runTs(join(ROOT, 'bench/baseline-api.ts'), { REDIS_URL: redisUrl }, /LISTENING/);
+  const bareUrl = `http://127.0.0.1:${bare.line.split(' ')[1]}`;
+  await load(bareUrl, { path: '/jobs', seconds: 2 });
+  const base = await load(bareUrl, { path: '/jobs', seconds: ACCEPT_SECONDS });
+  await bare.stop();
+  await flush(redisUrl);
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true });
+  const auth = { authorization: `Bearer ${KEY}` };
+  await load(sluice.url, { path: '/v1/jobs', headers: auth, seconds: 2 });
+  const ours = await load(sluice.url, { path: '/v1/jobs', headers: auth, seconds: ACCEPT_SECONDS });
+  await stopAll(sluice.children);
+  if (ours.errors > 0 || base.errors > 0) throw new Error(`accept: errors (sluice ${ours.errors}, baseline ${base.errors})`);
+  rows.push({ figure: 'accept POST /v1/jobs, req/s (50 conns)', sluice: round(ours.rps, 0), baseline: round(base.rps, 0), unit: 'req/s', ratio: round(ours.rps / base.rps), target: '≥ 0.55 (aim 0.8)', met: ours.rps / base.rps >= 0.55 });
+  rows.push({ figure: 'accept p99 latency', sluice: ours.p99, baseline: base.p99, unit: 'ms', ratio: round(base.p99 / Math.max(ours.p99, 0.001)), target: 'p99 ≤ 20 ms', met: ours.p99 <= 20 });
+}
+
+async function pipeline(redisUrl: string, providerUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  await flush(redisUrl);
+  const bareWorker = await runTs(join(ROOT, 'bench/baseline-worker.ts'), { REDIS_URL: redisUrl, PROVIDER_URL: providerUrl, CONCURRENCY: '50' }, /LISTENING/);
+  const bare = await runTs(join(ROOT, 'bench/baseline-api.ts'), { REDIS_URL: redisUrl }, /LISTENING/);
+  const bareUrl = `http://127.0.0.1:${bare.line.split(' ')[1]}`;
+  let started = Date.now();
+  await load(bareUrl, { path: '/jobs', amount: PIPELINE_JOBS });
+  await waitFor(async () => Number(await redis.get('bare:done')) >= PIPELINE_JOBS, 120_000, 'baseline pipeline');
+  const baseRate = PIPELINE_JOBS / ((Date.now() - started) / 1000);
+  await Promise.all([bare.stop(), bareWorker.stop()]);
+
+  await flush(redisUrl);
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true, worker: true });
+  started = Date.now();
+  await load(sluice.url, { path: '/v1/jobs', headers: { authorization: `Bearer ${KEY}` }, amount: PIPELINE_JOBS });
+  await waitFor(async () => (await sluiceDone(redis)) >= PIPELINE_JOBS, 180_000, 'sluice pipeline');
+  const ourRate = PIPELINE_JOBS / ((Date.now() - started) / 1000);
+  await stopAll(sluice.children);
+  redis.disconnect();
+  rows.push({ figure: `end-to-end jobs/s (${PIPELINE_JOBS} jobs, HTTP → provider → stored)`, sluice: round(ourRate, 0), baseline: round(baseRate, 0), unit: 'jobs/s', ratio: round(ourRate / baseRate), target: '≥ 0.5 (aim 0.8)', met: ourRate / baseRate >= 0.5 });
+}
+
+async function timedPosts(url: string, path: string, headers: Record<string, string>, count: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const started = process.hrtime.bigint();
+    const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body(index) });
+    await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`sync: ${path} answered ${response.statusCode}`);
+    latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return latencies;
+}
+
+async function sync(redisUrl: string, providerUrl: string): Promise<void> {
+  await flush(redisUrl);
+  await timedPosts(providerUrl, '/v1/chat/completions', {}, 100);
+  const direct = await timedPosts(providerUrl, '/v1/chat/completions', {}, SYNC_REQUESTS);
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true, worker: true });
+  const auth = { authorization: `Bearer ${KEY}` };
+  await timedPosts(sluice.url, '/v1/chat/completions', auth, 100);
+  const ours = await timedPosts(sluice.url, '/v1/chat/completions', auth, SYNC_REQUESTS);
+  await stopAll(sluice.children);
+  const overhead = percentile(ours, 0.5) - percentile(direct, 0.5);
+  rows.push({ figure: 'sync /v1/chat/completions p50', sluice: round(percentile(ours, 0.5)), baseline: round(percentile(direct, 0.5)), unit: 'ms', ratio: round(overhead), target: 'adds ≤ 3 ms p50 (ratio column: ms added)', met: overhead <= 3 });
+  rows.push({ figure: 'sync /v1/chat/completions p99', sluice: round(percentile(ours, 0.99)), baseline: round(percentile(direct, 0.99)), unit: 'ms', ratio: round(percentile(ours, 0.99) - percentile(direct, 0.99)), target: '(ms added)', met: true });
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+async function memory(redisUrl: string, providerUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  await flush(redisUrl);
+  const queue = new Queue('bare', { connection: redis, prefix: 'bare' });
+  await queue.add('warm', {});
+  await queue.obliterate({ force: true });
+  let before = await usedMemory(redis);
+  for (let start = 0; start < MEMORY_JOBS; start += 500) {
+    await queue.addBulk(Array.from({ length: 500 }, (_, offset) => ({ name: 'job', data: JSON.parse(body(start + offset)), opts: { removeOnComplete: true, removeOnFail: true } })));
+  }
+  const bare = (await usedMemory(redis) - before) / MEMORY_JOBS;
+  await queue.close();
+
+  await flush(redisUrl);
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true });
+  await load(sluice.url, { path: '/v1/jobs', headers: { authorization: `Bearer ${KEY}` }, amount: 50, connections: 1 });
+  before = await usedMemory(redis);
+  const result = await load(sluice.url, { path: '/v1/jobs', headers: { authorization: `Bearer ${KEY}` }, amount: MEMORY_JOBS, connections: 20 });
+  const ours = (await usedMemory(redis) - before) / result.ok;
+  await stopAll(sluice.children);
+  redis.disconnect();
+  rows.push({ figure: 'Redis bytes per waiting job (1 KB prompt)', sluice: round(ours, 0), baseline: round(bare, 0), unit: 'bytes', ratio: round(ours / bare), target: '≤ 2', met: ours / bare <= 2 });
+}
+
+async function batch(redisUrl: string, providerUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  await flush(redisUrl);
+  // Baseline: the same number of requests through the bare chain, bulk-added.
+  const bareWorker = await runTs(join(ROOT, 'bench/baseline-worker.ts'), { REDIS_URL: redisUrl, PROVIDER_URL: providerUrl, CONCURRENCY: '50' }, /LISTENING/);
+  const queue = new Queue('bare', { connection: redis, prefix: 'bare' });
+  let started = Date.now();
+  for (let start = 0; start < BATCH_REQUESTS; start += 1000) {
+    await queue.addBulk(Array.from({ length: 1000 }, (_, offset) => ({ name: 'job', data: JSON.parse(body(start + offset)), opts: { removeOnComplete: true, removeOnFail: true } })));
+  }
+  await waitFor(async () => Number(await redis.get('bare:done')) >= BATCH_REQUESTS, 120_000, 'baseline batch');
+  const bareSeconds = (Date.now() - started) / 1000;
+  await queue.close();
+  await bareWorker.stop();
+
+  await flush(redisUrl);
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true, worker: true });
+  const lines = Array.from({ length: BATCH_REQUESTS }, (_, index) => JSON.stringify({ custom_id: `r${index}`, method: 'POST', url: '/v1/chat/completions', body: JSON.parse(body(index)) })).join('\n');
+  started = Date.now();
+  const form = new FormData();
+  form.append('purpose', 'batch');
+  form.append('file', new Blob([lines]), 'bench.jsonl');
+  const auth = { authorization: `Bearer ${KEY}` };
+  const file = (await (await fetch(`${sluice.url}/v1/files`, { method: 'POST', headers: auth, body: form })).json()) as { id: string };
+  const created = (await (await fetch(`${sluice.url}/v1/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) })).json()) as { id: string };
+  let outputId = '';
+  await waitFor(async () => {
+    const current = (await (await fetch(`${sluice.url}/v1/batches/${created.id}`, { headers: auth })).json()) as { status: string; output_file_id: string | null };
+    outputId = current.output_file_id ?? '';
+    return current.status === 'completed';
+  }, 180_000, 'sluice batch');
+  const output = await (await fetch(`${sluice.url}/v1/files/${outputId}/content`, { headers: auth })).text();
+  const ourSeconds = (Date.now() - started) / 1000;
+  const count = output.trim().split('\n').length;
+  await stopAll(sluice.children);
+  redis.disconnect();
+  if (count !== BATCH_REQUESTS) throw new Error(`batch output has ${count} lines, expected ${BATCH_REQUESTS}`);
+  rows.push({ figure: `${BATCH_REQUESTS}-request batch, upload → output file`, sluice: round(ourSeconds), baseline: round(bareSeconds), unit: 's', ratio: round(bareSeconds / ourSeconds), target: '(speed vs bare chain)', met: true });
+}
+
+const started = Date.now();
+const redis = await startBenchRedis();
+const provider = await runTs(join(ROOT, 'bench/fake-provider.ts'), {}, /LISTENING/);
+const providerUrl = `http://127.0.0.1:${provider.line.split(' ')[1]}`;
+const only = process.argv.slice(2);
+const scenarios: [string, (redisUrl: string, providerUrl: string) => Promise<void>][] = [
+  ['accept', accept], ['pipeline', pipeline], ['sync', sync], ['memory', memory], ['batch', batch],
+];
+try {
+  for (const [name, scenario] of scenarios) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    process.stdout.write(`running ${name}…\n`);
+    await scenario(redis.url, providerUrl);
+  }
+} finally {
+  await provider.stop();
+  await redis.stop();
+}
+
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
+console.table(rows.map((row) => ({ figure: row.figure, sluice: `${row.sluice} ${row.unit}`, baseline: `${row.baseline} ${row.unit}`, ratio: row.ratio, target: row.target, met: row.met ? 'yes' : 'NO' })));
+console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}; took ${Math.round((Date.now() - started) / 1000)} s${QUICK ? ' (BENCH_QUICK)' : ''}`);
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, machine, rows }, null, 2)}\n`);

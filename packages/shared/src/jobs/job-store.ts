@@ -141,8 +141,8 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     const single = records.length === 1 ? records[0] : undefined;
     if (single !== undefined && !isCluster(redis)) {
       // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
-      const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = single;
-      await scripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'id', id, 'tenant', tenant, 'status', status, ...serialize(withoutDefaults(fields)));
+      const { id, tenant, status } = single;
+      await scripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'status', status, ...serialize(newRecordFields(single)));
       return;
     }
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
@@ -151,10 +151,10 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     const pipeline = multiKey(redis);
     const tenants = new Set<string>();
     for (const record of records) {
-      const { id, tenant, status, attempts: _attempts, deliveries: _deliveries, ...fields } = record;
+      const { id, tenant, status } = record;
       const key = jobKey(id);
       pipeline
-        .hset(key, 'id', id, 'tenant', tenant, 'status', status, ...serialize(withoutDefaults(fields)))
+        .hset(key, 'status', status, ...serialize(newRecordFields(record)))
         .pexpire(key, retentionMs)
         .zadd(indexKey(tenant), now, id)
         .zadd(expiryKey, record.expires_at, id);
@@ -245,6 +245,23 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   };
 }
 
+/** Fields fixed at submit, kept together as one JSON field (`doc`): fewer hash fields, less memory. */
+const DOC_FIELDS = ['id', 'tenant', 'model', 'priority', 'tier', 'created_at', 'request', 'batch_id', 'custom_id', 'metadata', 'webhook'] as const;
+type DocField = (typeof DOC_FIELDS)[number];
+
+/** A new record as hash fields: `status`, one `doc` with the fixed fields, and the changing ones that are not at their default. */
+function newRecordFields(record: JobRecord): JobFields & { doc: string } {
+  const doc: Partial<Record<DocField, unknown>> = {};
+  for (const name of DOC_FIELDS) {
+    const value = record[name];
+    if (value !== null && !(name === 'metadata' && Object.keys(record.metadata).length === 0)) doc[name] = value;
+  }
+  const { attempts: _attempts, deliveries: _deliveries, status: _status, ...rest } = record;
+  const changing: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(rest)) if (!(DOC_FIELDS as readonly string[]).includes(name)) changing[name] = value;
+  return { ...withoutDefaults(changing as JobFields), doc: JSON.stringify(doc) };
+}
+
 /**
  * Drops fields a new record holds at their read-back default (nulls, 0 tries, no exhausted targets,
  * nothing reserved, no metadata): fewer hash fields is less Redis memory per waiting job.
@@ -290,19 +307,20 @@ function parseRecord(hash: Record<string, string>): JobRecord {
   };
   const attempts = list<Attempt>('attempt');
   const status = hash.status as JobStatus;
-  if (!JOB_STATUSES.includes(status)) throw new Error(`job ${hash.id} has an unknown status "${status}"`);
+  const doc = (hash.doc === undefined ? {} : JSON.parse(hash.doc)) as Partial<JobRecord>;
+  if (!JOB_STATUSES.includes(status)) throw new Error(`job ${doc.id ?? hash.id} has an unknown status "${status}"`);
   return {
-    id: hash.id ?? '',
-    tenant: hash.tenant ?? '',
+    id: doc.id ?? hash.id ?? '',
+    tenant: doc.tenant ?? hash.tenant ?? '',
     status,
-    model: hash.model ?? '',
-    priority: (hash.priority ?? 'normal') as JobRecord['priority'],
-    tier: (hash.tier ?? 'standard') as JobRecord['tier'],
-    created_at: number('created_at') ?? 0,
+    model: doc.model ?? hash.model ?? '',
+    priority: doc.priority ?? ((hash.priority ?? 'normal') as JobRecord['priority']),
+    tier: doc.tier ?? ((hash.tier ?? 'standard') as JobRecord['tier']),
+    created_at: doc.created_at ?? number('created_at') ?? 0,
     started_at: number('started_at'),
     completed_at: number('completed_at'),
     expires_at: number('expires_at') ?? 0,
-    request: json('request', { messages: [], params: {} }),
+    request: doc.request ?? json('request', { messages: [], params: {} }),
     routing: json('routing', { route: '', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] }),
     target: number('target') ?? 0,
     queue_job_id: hash.queue_job_id ?? '',
@@ -318,11 +336,11 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     cost_usd: number('cost_usd'),
     cost_details: json('cost_details', null),
     attempts,
-    webhook: json('webhook', null),
+    webhook: doc.webhook ?? json('webhook', null),
     webhook_status: (text('webhook_status') ?? null) as JobRecord['webhook_status'],
     deliveries: list<WebhookDelivery>('delivery'),
-    batch_id: text('batch_id'),
-    custom_id: text('custom_id'),
-    metadata: json('metadata', {}),
+    batch_id: doc.batch_id ?? text('batch_id'),
+    custom_id: doc.custom_id ?? text('custom_id'),
+    metadata: doc.metadata ?? json('metadata', {}),
   };
 }

@@ -117,23 +117,37 @@ export function createJobProcessor(context: WorkerContext) {
       await store.appendAttempt(record.id, attemptOf(candidate, record.running_since, now - record.running_since, 'interrupted', null, 'worker stopped during the call'));
       logger.warn({ ...fields, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
     }
-    const running = await store.transition(record.id, ['queued', 'running'], 'running', {
+    // The claim (status → running) and the provider call start together, saving a round trip on
+    // every job; if the claim is refused (canceled or moved meanwhile) the call is aborted at once.
+    const claiming = store.transition(record.id, ['queued', 'running'], 'running', {
       started_at: record.started_at ?? seconds(now),
       provider: candidate.provider,
       provider_model: candidate.model,
       running_since: now,
     }, entry);
-    if (!running.ok) return; // canceled or moved between the read and now
     const queueWaitMs = Math.max(0, now - job.timestamp);
     const metrics = getMetrics();
-    metrics.queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
     const { signal, release } = cancels.track(record.id);
+    const claim = new AbortController();
     const startedAt = Date.now();
+    const call = adapter.complete(
+      { model: candidate.model, messages: record.request.messages, params: record.request.params },
+      { signal: AbortSignal.any([signal, claim.signal]), logger },
+    );
+    call.catch(() => undefined); // settled below; never an unhandled rejection
+    const running = await claiming.catch((error: unknown) => {
+      claim.abort(error);
+      release();
+      throw error;
+    });
+    if (!running.ok) {
+      claim.abort(new Error('the job no longer runs here'));
+      release();
+      return; // canceled or moved between the read and now
+    }
+    metrics.queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
     try {
-      const { completion, statusCode } = await adapter.complete(
-        { model: candidate.model, messages: record.request.messages, params: record.request.params },
-        { signal, logger },
-      );
+      const { completion, statusCode } = await call;
       const latencyMs = Date.now() - startedAt;
       metrics.providerLatency.observe({ provider: candidate.provider }, latencyMs / 1000);
       metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });

@@ -192,7 +192,7 @@ export function startBatchProcessor(context: WorkerContext): BatchProcessor {
     else if (job.data.action === 'finalize' && batch.status === 'finalizing') await finalize(context, batch);
   };
   const worker = new Worker<BatchJobData>(bullQueueName(BATCH_QUEUE), step, {
-    connection: context.redis,
+    connection: context.queueRedis,
     prefix: context.config.redis.prefix,
     concurrency: 4,
   });

@@ -141,7 +141,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
 
   const schedule = settings.retry_schedule_s;
   const worker = new Worker<WebhookJobData>(bullQueueName(WEBHOOK_QUEUE), deliver, {
-    connection: context.redis,
+    connection: context.queueRedis,
     prefix: config.redis.prefix,
     concurrency: settings.concurrency,
     settings: {

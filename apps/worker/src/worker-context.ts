@@ -1,10 +1,12 @@
 import type { ProviderAdapter } from '@sluice/providers';
-import type { GatewayServices } from '@sluice/shared';
+import type { GatewayServices, Redis } from '@sluice/shared';
 import type { CancelRegistry } from './cancel-registry.ts';
 
 /** What every part of a worker process shares: one Redis connection, its stores and the adapters. */
 export interface WorkerContext extends GatewayServices {
   adapters: ReadonlyMap<string, ProviderAdapter>;
+  /** BullMQ's connection (the stores use `redis`). */
+  queueRedis: Redis;
   cancels: CancelRegistry;
   /** Called when this process opened a circuit: pause its queue and move its jobs. */
   onCircuitOpened(provider: string): void;

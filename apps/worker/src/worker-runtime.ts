@@ -31,17 +31,21 @@ export interface WorkerRuntime {
 
 /** Starts one BullMQ Worker per enabled provider (its pool) and the housekeeping loop, on one Redis connection. */
 export async function startWorker(config: GatewayConfig, logger: Logger): Promise<WorkerRuntime> {
+  // Two connections: the stores' (auto-pipelined: a job's many small commands share writes) and
+  // BullMQ's (plain, as in any BullMQ worker).
   const redis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker' });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  await waitUntilReady(redis, 10_000);
+  const queueRedis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker-queues', autoPipelining: false });
+  for (const connection of [redis, queueRedis]) connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  await Promise.all([waitUntilReady(redis, 10_000), waitUntilReady(queueRedis, 10_000)]);
   const prefix = config.redis.prefix;
   const adapters = createAdapters(config);
   // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
   const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
   let housekeeping: Housekeeping | null = null;
   const context: WorkerContext = {
-    ...openServices(config, redis, logger, providers),
+    ...openServices(config, redis, logger, providers, queueRedis),
     adapters,
+    queueRedis,
     cancels: await createCancelRegistry(redis, prefix, logger),
     onCircuitOpened: (provider) => void housekeeping?.circuitOpened(provider),
   };
@@ -49,7 +53,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
 
   const workers = providers.map((id) => {
     const worker = new Worker<QueuedJobData>(bullQueueName(providerQueueName(id)), processJob, {
-      connection: redis,
+      connection: queueRedis,
       prefix,
       concurrency: config.providers[id]?.concurrency ?? 1,
       lockDuration: config.jobs.lock_duration_ms,
@@ -90,7 +94,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       await context.cancels.close();
       await closeServices(context);
       await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all([redis, queueRedis].map((connection) => connection.quit().catch(() => connection.disconnect())));
       logger.info('worker stopped');
     },
   };

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { GatewayConfig } from './config/schema.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from './logging/logger.ts';
+import { isCluster } from './redis/connection.ts';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
@@ -16,7 +17,13 @@ import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
 /** The Redis-backed services both the API and the worker use, on one connection. */
 export interface GatewayServices {
   config: GatewayConfig;
+  /** The connection of the job, batch, file and usage stores. */
   redis: Redis;
+  /**
+   * True when the stores and the queues share one connection to one server: a record and its queue
+   * entry can then be sent together, in order, without waiting for the first.
+   */
+  orderedWrites: boolean;
   store: JobStore;
   /** A producer per provider queue, by provider id. */
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
@@ -36,18 +43,22 @@ export interface GatewayServices {
   logger: Logger;
 }
 
-/** Opens the services for `providers` (the API: every configured one; a worker: the enabled ones). */
-export function openServices(config: GatewayConfig, redis: Redis, logger: Logger, providers: readonly string[]): GatewayServices {
+/**
+ * Opens the services for `providers` (the API: every configured one; a worker: the enabled ones).
+ * `queueRedis` carries the BullMQ queues when they should not share the stores' connection.
+ */
+export function openServices(config: GatewayConfig, redis: Redis, logger: Logger, providers: readonly string[], queueRedis: Redis = redis): GatewayServices {
   const prefix = config.redis.prefix;
-  const queues = new Map(providers.map((id) => [id, openProviderQueue(redis, prefix, id)]));
-  const deadLetters = openQueue(redis, prefix, DEAD_LETTER_QUEUE);
-  const webhooks = openQueue(redis, prefix, WEBHOOK_QUEUE);
-  const batchQueue = openQueue(redis, prefix, BATCH_QUEUE);
+  const queues = new Map(providers.map((id) => [id, openProviderQueue(queueRedis, prefix, id)]));
+  const deadLetters = openQueue(queueRedis, prefix, DEAD_LETTER_QUEUE);
+  const webhooks = openQueue(queueRedis, prefix, WEBHOOK_QUEUE);
+  const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
   for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   const breaker = createBreaker(redis, prefix, config.breaker);
   return {
     config,
     redis,
+    orderedWrites: queueRedis === redis && !isCluster(redis),
     store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
     queues,
     deadLetters,

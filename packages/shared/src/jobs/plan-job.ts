@@ -1,6 +1,5 @@
 import { SluiceError } from '../errors/sluice-error.ts';
 import type { GatewayServices } from '../gateway-services.ts';
-import { isCluster } from '../redis/connection.ts';
 import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
 import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
 import { resolveRoute } from '../routing/resolve-route.ts';
@@ -135,11 +134,11 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
  */
 export async function enqueueJobs(services: GatewayServices, records: readonly JobRecord[]): Promise<void> {
   if (records.length === 0) return;
-  // On one server the records and the entries go down one connection in order, so they need not
-  // wait for each other; on a Cluster they may land on different nodes, so the records go first.
+  // On one connection to one server the records and the entries arrive in order, so they need not
+  // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
   const created = services.store.createMany(records);
   created.catch(() => undefined);
-  if (isCluster(services.redis)) await created;
+  if (!services.orderedWrites) await created;
   const byProvider = new Map<string, JobRecord[]>();
   for (const record of records) {
     const provider = record.routing.candidates[record.target]?.provider ?? '';

@@ -14,8 +14,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, total}
 `;
 
+const ADJUST = `
+redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
 interface ScriptedRedis {
   sluiceSpendReserve(key: string, amount: number, budget: number, ttlSeconds: number): Promise<[number, string]>;
+  sluiceSpendAdjust(key: string, amount: number, ttlSeconds: number): Promise<number>;
 }
 
 /** Calendar month (UTC) of a unix-seconds time, `YYYY-MM`. */
@@ -31,7 +38,10 @@ export interface SpendLedger {
 
 /** Per-tenant monthly spend in USD, reserved at submit and settled with the real cost when a job ends. */
 export function createSpendLedger(redis: Redis, prefix: string): SpendLedger {
-  if (!('sluiceSpendReserve' in redis)) redis.defineCommand('sluiceSpendReserve', { numberOfKeys: 1, lua: RESERVE });
+  if (!('sluiceSpendReserve' in redis)) {
+    redis.defineCommand('sluiceSpendReserve', { numberOfKeys: 1, lua: RESERVE });
+    redis.defineCommand('sluiceSpendAdjust', { numberOfKeys: 1, lua: ADJUST });
+  }
   const scripts = redis as unknown as ScriptedRedis;
   const key = (tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
   const ttlSeconds = 62 * 86_400;
@@ -42,7 +52,7 @@ export function createSpendLedger(redis: Redis, prefix: string): SpendLedger {
     },
     async adjust(tenant, at, deltaUsd) {
       if (deltaUsd === 0) return;
-      await redis.pipeline().incrbyfloat(key(tenant, at), deltaUsd).expire(key(tenant, at), ttlSeconds).exec();
+      await scripts.sluiceSpendAdjust(key(tenant, at), deltaUsd, ttlSeconds);
     },
     async spent(tenant, at) {
       return Number((await redis.get(key(tenant, at))) ?? 0);

@@ -31,6 +31,20 @@ const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds 
 /** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
 const SEPARATOR = '|';
 
+/** Adds one job to an hour's totals. ARGV: field base, prompt, completion (-1: no usage), cost (-1: unpriced), ttl. */
+const RECORD = `
+local base = ARGV[1]
+redis.call('HINCRBY', KEYS[1], base .. '|requests', 1)
+if tonumber(ARGV[3]) >= 0 then
+  redis.call('HINCRBY', KEYS[1], base .. '|prompt_tokens', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], base .. '|completion_tokens', ARGV[3])
+end
+if tonumber(ARGV[4]) < 0 then redis.call('HINCRBY', KEYS[1], base .. '|unpriced_requests', 1)
+else redis.call('HINCRBYFLOAT', KEYS[1], base .. '|cost_usd', ARGV[4]) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
 export interface UsageStore {
   /** Adds one succeeded job to its hour's totals. */
   record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; at: number }): Promise<void>;
@@ -43,17 +57,13 @@ export interface UsageStore {
  */
 export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
   const key = (hour: string): string => `${prefix}:usage:${hour}`;
+  if (!('sluiceUsageRecord' in redis)) redis.defineCommand('sluiceUsageRecord', { numberOfKeys: 1, lua: RECORD });
   return {
     async record({ tenant, provider, model, usage, costUsd, at }) {
-      const base = [tenant, provider, model].join(SEPARATOR);
-      const hashKey = key(hourOf(at));
-      const pipeline = redis.pipeline().hincrby(hashKey, `${base}${SEPARATOR}requests`, 1);
-      if (usage !== null) {
-        pipeline.hincrby(hashKey, `${base}${SEPARATOR}prompt_tokens`, usage.prompt_tokens).hincrby(hashKey, `${base}${SEPARATOR}completion_tokens`, usage.completion_tokens);
-      }
-      if (costUsd === null) pipeline.hincrby(hashKey, `${base}${SEPARATOR}unpriced_requests`, 1);
-      else pipeline.hincrbyfloat(hashKey, `${base}${SEPARATOR}cost_usd`, costUsd);
-      await pipeline.expire(hashKey, retentionSeconds).exec();
+      // One script, no pipeline: this runs once per finished job.
+      await (redis as unknown as { sluiceUsageRecord(...args: (string | number)[]): Promise<number> }).sluiceUsageRecord(
+        key(hourOf(at)), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds,
+      );
     },
 
     async query({ from, to, groupBy, tenant }) {

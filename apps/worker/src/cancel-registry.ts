@@ -1,8 +1,8 @@
 import { cancelChannel, duplicateConnection, type Logger, type Redis } from '@sluice/shared';
 
 export interface CancelRegistry {
-  /** A signal that aborts when the job is canceled anywhere; call `release` when the call ends. */
-  track(jobId: string): { signal: AbortSignal; release: () => void };
+  /** A signal that aborts when the job is canceled anywhere (or `abort` is called); call `release` when the call ends. */
+  track(jobId: string): { signal: AbortSignal; abort: (reason: Error) => void; release: () => void };
   close(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ export async function createCancelRegistry(redis: Redis, prefix: string, logger:
     track(jobId) {
       const controller = new AbortController();
       running.set(jobId, controller);
-      return { signal: controller.signal, release: () => void running.delete(jobId) };
+      return { signal: controller.signal, abort: (reason) => controller.abort(reason), release: () => void running.delete(jobId) };
     },
     async close() {
       subscriber.disconnect();

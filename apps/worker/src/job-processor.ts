@@ -127,21 +127,20 @@ export function createJobProcessor(context: WorkerContext) {
     }, entry);
     const queueWaitMs = Math.max(0, now - job.timestamp);
     const metrics = getMetrics();
-    const { signal, release } = cancels.track(record.id);
-    const claim = new AbortController();
+    const { signal, abort, release } = cancels.track(record.id);
     const startedAt = Date.now();
     const call = adapter.complete(
       { model: candidate.model, messages: record.request.messages, params: record.request.params },
-      { signal: AbortSignal.any([signal, claim.signal]), logger },
+      { signal, logger },
     );
     call.catch(() => undefined); // settled below; never an unhandled rejection
     const running = await claiming.catch((error: unknown) => {
-      claim.abort(error);
+      abort(error as Error);
       release();
       throw error;
     });
     if (!running.ok) {
-      claim.abort(new Error('the job no longer runs here'));
+      abort(new Error('the job no longer runs here'));
       release();
       return; // canceled or moved between the read and now
     }

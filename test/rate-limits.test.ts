@@ -44,8 +44,8 @@ describe('provider rate limits', () => {
     expect(jobs.every((job) => job.status === 'succeeded')).toBe(true);
     const arrivals = fake.requests.filter((request) => request.method === 'POST').map((request) => request.receivedAt);
     expect(arrivals).toHaveLength(18);
-    // Counted where the limiter counts (Redis, at dispatch); 100 ms covers loopback transit jitter.
-    expect(busiestWindow(arrivals, 2000 - 100)).toBeLessThanOrEqual(6);
+    // Counted where the limiter counts (Redis, at dispatch); 300 ms covers the lag between dispatch and arrival on a loaded machine (a fixed-window limiter would still show up to 12).
+    expect(busiestWindow(arrivals, 2000 - 300)).toBeLessThanOrEqual(6);
     // 18 requests at 6 per 2 s cannot finish in under 4 s: the limit was in force, not idle.
     expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(4000 - 100);
     // Both processes served jobs: the limit is shared, not per process.

@@ -17,7 +17,9 @@ export interface ApiRuntime {
 
 /** Connects to Redis, opens the provider queues and listens on `server.host:server.port`. */
 export async function startApi(config: GatewayConfig, logger: Logger): Promise<ApiRuntime> {
-  const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api' });
+  // One plain connection: lowest latency for every read and status change (synchronous chat waits
+  // on several). Submits coalesce their writes by corking it briefly (see enqueueJobs).
+  const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api', autoPipelining: false });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await waitUntilReady(redis, 10_000);
   const deps: ApiDeps = {

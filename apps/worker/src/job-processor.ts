@@ -3,6 +3,7 @@ import { ProviderError } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
   announceJobEnded,
+  corked,
   costOf,
   estimatePromptTokens,
   getMetrics,
@@ -152,14 +153,14 @@ export function createJobProcessor(context: WorkerContext) {
       metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
       const usage = completion.usage ?? null;
       const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
-      // Sent now, awaited below: on one connection they reach Redis before the status flips.
-      const bookkeeping = Promise.all([
+      // Sent together in one write, awaited below: on one connection they reach Redis before the status flips.
+      const [bookkeeping, finishing] = corked(context.redis, () => [Promise.all([
         store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null)),
         context.breaker.record(candidate.provider, true, latencyMs),
         usage && provider.tpm ? context.limiter.correct(limitKey, rateMember, usage.total_tokens) : undefined,
-      ]);
+      ]),
       // Guarded by the entry: a job is billed once, however many times a crash made it run.
-      const finishing = store.transition(record.id, ['running'], 'succeeded', {
+      store.transition(record.id, ['running'], 'succeeded', {
         completed_at: seconds(Date.now()),
         running_since: null,
         result: completion,
@@ -167,7 +168,7 @@ export function createJobProcessor(context: WorkerContext) {
         cost_usd: cost.usd,
         cost_details: cost.details,
         error: null,
-      }, entry);
+      }, entry)] as const);
       const [finished] = await Promise.all([finishing, bookkeeping]);
       if (finished.ok) {
         await settleSpend(context, record, cost.usd);

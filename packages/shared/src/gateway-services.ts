@@ -45,9 +45,18 @@ export interface GatewayServices {
 
 /**
  * Opens the services for `providers` (the API: every configured one; a worker: the enabled ones).
- * `queueRedis` carries the BullMQ queues when they should not share the stores' connection.
+ * `queueRedis` carries the BullMQ queues when they should not share the stores' connection;
+ * `writeRedis` is where new job records are written (the API puts them with the queues).
  */
-export function openServices(config: GatewayConfig, redis: Redis, logger: Logger, providers: readonly string[], queueRedis: Redis = redis): GatewayServices {
+export function openServices(
+  config: GatewayConfig,
+  redis: Redis,
+  logger: Logger,
+  providers: readonly string[],
+  connections: { queueRedis?: Redis; writeRedis?: Redis } = {},
+): GatewayServices {
+  const queueRedis = connections.queueRedis ?? redis;
+  const writeRedis = connections.writeRedis ?? redis;
   const prefix = config.redis.prefix;
   const queues = new Map(providers.map((id) => [id, openProviderQueue(queueRedis, prefix, id)]));
   const deadLetters = openQueue(queueRedis, prefix, DEAD_LETTER_QUEUE);
@@ -58,8 +67,8 @@ export function openServices(config: GatewayConfig, redis: Redis, logger: Logger
   return {
     config,
     redis,
-    orderedWrites: queueRedis === redis && !isCluster(redis),
-    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s }),
+    orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis }),
     queues,
     deadLetters,
     webhooks,

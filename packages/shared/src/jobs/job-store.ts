@@ -97,6 +97,8 @@ export interface JobStoreOptions {
   prefix: string;
   /** Seconds a job record is kept after it was created. */
   retentionSeconds: number;
+  /** The connection new records are written on (the queues' one, so a record and its entry go in order). Default: the store's. */
+  writeRedis?: Redis;
 }
 
 /** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
@@ -137,18 +139,20 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     return hash.status === undefined ? null : parseRecord(hash);
   };
 
+  const writer = options.writeRedis ?? redis;
+  const writerScripts = withScripts(writer);
   const createMany = async (records: readonly JobRecord[]): Promise<void> => {
     const single = records.length === 1 ? records[0] : undefined;
-    if (single !== undefined && !isCluster(redis)) {
+    if (single !== undefined && !isCluster(writer)) {
       // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
       const { id, tenant, status } = single;
-      await scripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'status', status, ...serialize(newRecordFields(single)));
+      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'status', status, ...serialize(newRecordFields(single)));
       return;
     }
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
     // this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
     const now = Date.now();
-    const pipeline = multiKey(redis);
+    const pipeline = multiKey(writer);
     const tenants = new Set<string>();
     for (const record of records) {
       const { id, tenant, status } = record;

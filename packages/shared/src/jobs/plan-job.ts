@@ -1,5 +1,7 @@
 import { SluiceError } from '../errors/sluice-error.ts';
 import type { GatewayServices } from '../gateway-services.ts';
+import type { Redis } from 'ioredis';
+import { isCluster } from '../redis/connection.ts';
 import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
 import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
 import { resolveRoute } from '../routing/resolve-route.ts';
@@ -128,6 +130,23 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
 }
 
 /**
+ * Holds a plain connection's socket writes until the end of this event-loop turn, so a submit's
+ * record and queue entry (and those of every other submit in the same turn) leave in one write;
+ * reads elsewhere are not delayed as they would be by ioredis' auto-pipelining. Idempotent.
+ */
+function corkUntilNextTurn(redis: Redis): () => void {
+  const stream = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+  if (stream === undefined || isCluster(redis) || redis.status !== 'ready') return () => undefined;
+  stream.cork();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    setImmediate(() => stream.uncork());
+  };
+}
+
+/**
  * Writes job records, then their queue entries (one bulk add per provider queue). The records go
  * first so a worker never meets an entry without one; when an add fails the records are removed and
  * their reservations released, so nothing polls a job that never runs.
@@ -136,6 +155,7 @@ export async function enqueueJobs(services: GatewayServices, records: readonly J
   if (records.length === 0) return;
   // On one connection to one server the records and the entries arrive in order, so they need not
   // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
+  const uncork = services.orderedWrites ? corkUntilNextTurn(services.redis) : () => undefined;
   const created = services.store.createMany(records);
   created.catch(() => undefined);
   if (!services.orderedWrites) await created;
@@ -153,11 +173,13 @@ export async function enqueueJobs(services: GatewayServices, records: readonly J
         data: { id: record.id, target: record.target, tries: 0 },
         opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
       }));
-      if (entries.length === 1 && entries[0]) await queue.add(entries[0].name, entries[0].data, entries[0].opts);
-      else await queue.addBulk(entries);
+      const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);
+      uncork();
+      await adding;
     }
     await created;
   } catch (error) {
+    uncork();
     await Promise.all(
       records.map((record) =>
         Promise.all([

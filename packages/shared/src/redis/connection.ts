@@ -131,3 +131,18 @@ export function duplicateConnection(redis: Redis, options: RedisOptions = {}): R
   if (isCluster(redis)) return (redis as unknown as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis;
   return redis.duplicate(options);
 }
+
+/**
+ * Runs `issue` (which sends several commands without awaiting them) with the connection's socket
+ * corked, so they leave in one write; the socket is uncorked right after, before any I/O.
+ */
+export function corked<T>(redis: Redis, issue: () => T): T {
+  const stream = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+  if (stream === undefined || isCluster(redis) || redis.status !== 'ready') return issue();
+  stream.cork();
+  try {
+    return issue();
+  } finally {
+    process.nextTick(() => stream.uncork());
+  }
+}

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
@@ -91,6 +92,21 @@ describe('submit → queue → provider → poll', () => {
     expect(queued.body.data).toEqual([]);
     const other = await client(gateway.url, 'sk-test-globex-0002').get('/v1/jobs?limit=100');
     expect(other.body.data.filter((job: { id: string }) => ids.includes(job.id))).toEqual([]);
+  });
+
+  it('an ended job leaves the deadline index, which holds only jobs that can still expire', async () => {
+    const api = client(gateway.url);
+    fake.script({ delayMs: 300 });
+    const submitted = await api.post('/v1/jobs', { model: 'local', messages: userMessage('index me') });
+    const redis = new Redis(gateway.config.redis.url);
+    try {
+      const key = `${gateway.config.redis.prefix}:expiry`;
+      expect(await redis.zscore(key, submitted.body.id)).toBe(String(submitted.body.expires_at));
+      await api.waitForJob(submitted.body.id);
+      await eventually(async () => (await redis.zscore(key, submitted.body.id)) === null, 5_000, 'deadline entry removed');
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('writes a log line per job event with the §8 fields and never the provider key', async () => {

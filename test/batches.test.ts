@@ -134,6 +134,15 @@ describe('batches', () => {
     expect((await api.post('/v1/batches', { input_file_id: 'file-doesnotexist', endpoint: '/v1/embeddings' })).body.error.param).toBe('endpoint');
     expect((await api.post('/v1/batches', { input_file_id: 'file-AAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(404);
     expect((await api.get('/v1/batches/batch_nope')).status).toBe(404);
+    const small = await startGateway(makeConfig({ providers: { mock: { type: 'mock' } }, routes: { default: ['mock/echo'] }, server: { host: '127.0.0.1', port: 0, file_limit: '2kb' } }), { worker: false });
+    try {
+      const tooBig = await upload(small, jsonl(50));
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.body.error).toMatchObject({ code: 'file_too_large', param: 'file' });
+      expect((await upload(small, jsonl(1))).status).toBe(200);
+    } finally {
+      await small.close();
+    }
     const noFile = await fetch(`${gateway.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' }, body: '{}' });
     expect(noFile.status).toBe(400);
   });

@@ -4,6 +4,7 @@ import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type G
 
 const LIMITED = 'sk-test-limited-0004';
 const THRIFTY = 'sk-test-thrifty-0005';
+const FRUGAL = 'sk-test-frugal-0006';
 
 describe('admission: routing decisions, idempotency, tenant limits and budgets', () => {
   let fake: FakeOpenAIServer;
@@ -20,6 +21,7 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
             { key: KEYS.admin, tenant: 'ops', role: 'admin' },
             { key: LIMITED, tenant: 'limited', rpm: 3 },
             { key: THRIFTY, tenant: 'thrifty', monthly_budget_usd: 0.001 },
+            { key: FRUGAL, tenant: 'frugal', monthly_budget_usd: 0.001, over_budget: 'economy' },
           ],
         },
         providers: {
@@ -37,6 +39,7 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
           default: ['budget/small'],
           cheap: { strategy: 'cheapest', targets: ['premium/big', 'keyless/gpt-4o', 'budget/small', 'local/tiny'] },
           pricey: ['premium/big'],
+          premium_first: ['premium/big', 'budget/small'],
         },
       }),
     );
@@ -132,5 +135,20 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('over_budget: economy routes a job whose usual target would pass the budget to the cheapest one that fits', async () => {
+    const frugal = client(gateway.url, FRUGAL);
+    const submitted = await frugal.post('/v1/jobs', { model: 'premium_first', messages: userMessage('thrift'), max_tokens: 100 });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toMatchObject({ tier: 'economy', routing: { strategy: 'cheapest', tier: 'economy' } });
+    expect(submitted.body.routing.candidates.map((c: { provider: string; reason: string | null }) => [c.provider, c.reason])).toEqual([
+      ['budget', null],
+      ['premium', 'over_budget'],
+    ]);
+    expect((await frugal.waitForJob(submitted.body.id)).provider).toBe('budget');
+    // A reject-mode tenant with the same route and budget is not re-routed: its usual target is skipped, the next one that fits runs.
+    const thrifty = await client(gateway.url, THRIFTY).post('/v1/jobs', { model: 'premium_first', messages: userMessage('thrift'), max_tokens: 100 });
+    expect(thrifty.body).toMatchObject({ tier: 'standard', routing: { strategy: 'ordered' } });
   });
 });

@@ -8,6 +8,7 @@ export interface Principal {
   role: 'admin' | 'tenant';
   rpm?: number | undefined;
   monthlyBudgetUsd?: number | undefined;
+  overBudget?: 'reject' | 'economy';
 }
 
 interface KeyEntry {
@@ -26,7 +27,7 @@ export interface Authenticator {
 export function createAuthenticator(config: GatewayConfig): Authenticator {
   const entries: KeyEntry[] = config.auth.keys.map((key) => ({
     hash: key.key_sha256 !== undefined ? Buffer.from(key.key_sha256, 'hex') : sha256(key.key ?? ''),
-    principal: { tenant: key.tenant, role: key.role, rpm: key.rpm, monthlyBudgetUsd: key.monthly_budget_usd },
+    principal: { tenant: key.tenant, role: key.role, rpm: key.rpm, monthlyBudgetUsd: key.monthly_budget_usd, overBudget: key.over_budget },
   }));
   return {
     disabled: config.auth.disabled,

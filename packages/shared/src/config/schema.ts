@@ -130,6 +130,8 @@ export const AuthKeySchema = z
     role: z.enum(['admin', 'tenant']).default('tenant'),
     rpm: z.number().int().positive().optional(),
     monthly_budget_usd: z.number().nonnegative().optional(),
+    /** When a job's usual target would pass the budget: `reject` it (429), or route it `economy` (cheapest target that fits). Default reject. */
+    over_budget: z.enum(['reject', 'economy']).default('reject'),
     /** Signs this tenant's webhooks instead of `webhooks.secret`. */
     webhook_secret: optionalSecret,
   })

@@ -12,6 +12,8 @@ import type { JobRecord, RoutingCandidate, RoutingDecision } from './job-types.t
 export interface Submitter {
   tenant: string;
   monthlyBudgetUsd?: number | undefined;
+  /** `economy`: a job whose usual target would pass the budget goes to the cheapest target that fits instead of a 429. */
+  overBudget?: 'reject' | 'economy' | undefined;
 }
 
 /** A job Sluice will not accept: no target can take it (400) or the budget is spent (429). */
@@ -42,10 +44,17 @@ const budgetExceeded = (submitter: Submitter, remaining: number): JobRejectedErr
 async function applyHealthAndBudget(services: GatewayServices, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
   const open = await services.circuits.openProviders();
   const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await services.spend.spent(submitter.tenant, now));
+  const usual = routing.candidates.find((candidate) => candidate.eligible && !open.has(candidate.provider));
   for (const candidate of routing.candidates) {
     if (!candidate.eligible) continue;
     if ((candidate.est_cost_usd ?? 0) > remaining) Object.assign(candidate, { eligible: false, reason: 'over_budget' });
     else if (open.has(candidate.provider)) Object.assign(candidate, { eligible: false, reason: 'circuit_open' });
+  }
+  if (submitter.overBudget === 'economy' && usual?.reason === 'over_budget') {
+    // The tenant's usual target would pass its budget: route this job as economy, cheapest first.
+    routing.strategy = 'cheapest';
+    routing.tier = 'economy';
+    routing.candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
   }
   if (remaining !== Infinity && routing.candidates.some((c) => c.reason === 'over_budget') && !routing.candidates.some(isRoutable)) {
     throw budgetExceeded(submitter, remaining);
@@ -98,7 +107,7 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
     status: 'queued',
     model: request.model,
     priority: request.priority,
-    tier: request.tier,
+    tier: routing.tier, // the request's, or economy when the budget routed it so
     created_at: now,
     started_at: null,
     completed_at: null,

@@ -2,6 +2,8 @@ import { isTerminal, type JobRecord } from '@sluice/shared';
 import { notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 
+const SAFETY_POLL_MS = 2_000;
+
 /** A live subscription to one job's terminal status. */
 export interface EndWatch {
   ended: Promise<void>;
@@ -39,20 +41,29 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
     options.watch?.stop();
     return first;
   }
+  // A subscription made before the job existed cannot miss its end; one made now could miss an end
+  // that happened since the first read, so that case reads again at once.
+  const subscribedEarly = options.watch !== undefined;
   const watch = options.watch ?? (await watchForEnd(deps, id));
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => (wake = resolve));
   void watch.ended.then(wake);
   const timer = setTimeout(wake, timeoutMs);
   signal?.addEventListener('abort', wake, { once: true });
+  // Belt and braces against a lost pub/sub message (a Redis failover, say): look every few seconds.
+  const safety = setInterval(() => {
+    void deps.store.get(id).then((record) => (record === null || isTerminal(record.status) ? wake() : undefined), () => undefined);
+  }, SAFETY_POLL_MS);
   try {
-    // Read again now that the subscription is live: a change in between is not missed.
-    const again = await deps.store.get(id);
-    if (again === null || isTerminal(again.status)) return again ?? first;
+    if (!subscribedEarly) {
+      const again = await deps.store.get(id);
+      if (again === null || isTerminal(again.status)) return again ?? first;
+    }
     await woken;
-    return (await deps.store.get(id)) ?? again;
+    return (await deps.store.get(id)) ?? first;
   } finally {
     clearTimeout(timer);
+    clearInterval(safety);
     signal?.removeEventListener('abort', wake);
     watch.stop();
   }

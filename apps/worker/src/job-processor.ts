@@ -153,6 +153,7 @@ export function createJobProcessor(context: WorkerContext) {
       metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
       const usage = completion.usage ?? null;
       const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
+      const completedAt = seconds(Date.now());
       // Sent together in one write, awaited below: on one connection they reach Redis before the status flips.
       const [bookkeeping, finishing] = corked(context.redis, () => [Promise.all([
         store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null)),
@@ -161,7 +162,7 @@ export function createJobProcessor(context: WorkerContext) {
       ]),
       // Guarded by the entry: a job is billed once, however many times a crash made it run.
       store.transition(record.id, ['running'], 'succeeded', {
-        completed_at: seconds(Date.now()),
+        completed_at: completedAt,
         running_since: null,
         result: completion,
         usage,
@@ -171,8 +172,13 @@ export function createJobProcessor(context: WorkerContext) {
       }, entry)] as const);
       const [finished] = await Promise.all([finishing, bookkeeping]);
       if (finished.ok) {
-        await settleSpend(context, record, cost.usd);
-        await announceJobEnded(context, record.id);
+        // Passed as written (saving a read) unless a webhook needs the whole job, attempts included.
+        const ended: JobRecord | string = record.webhook !== null ? record.id : {
+          ...record, status: 'succeeded', completed_at: completedAt, started_at: record.started_at ?? seconds(now), running_since: null,
+          provider: candidate.provider, provider_model: candidate.model, result: completion, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
+        };
+        // The spend settlement, usage totals and deadline-index cleanup leave in one write.
+        await Promise.all(corked(context.redis, () => [settleSpend(context, record, cost.usd), announceJobEnded(context, ended)]));
       }
       logger.info(
         {

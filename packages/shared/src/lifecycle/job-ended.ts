@@ -60,9 +60,11 @@ export async function enqueueJobWebhook(services: GatewayServices, record: JobRe
  * Everything that follows a job's terminal status, wherever it was reached (worker, API cancel,
  * expiry sweep): its webhook, and its batch's counts.
  */
-export async function announceJobEnded(services: GatewayServices, jobId: string): Promise<void> {
+export async function announceJobEnded(services: GatewayServices, job: string | JobRecord): Promise<void> {
+  const jobId = typeof job === 'string' ? job : job.id;
   try {
-    const record = await services.store.get(jobId);
+    // The caller that just wrote the terminal status may pass the record as written, saving a read.
+    const record = typeof job === 'string' ? await services.store.get(jobId) : job;
     if (record === null) return;
     countEnded(record);
     // The deadline index only needs jobs that can still expire; dropping ended ones keeps it the

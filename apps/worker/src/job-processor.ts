@@ -3,7 +3,6 @@ import { ProviderError } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
   announceJobEnded,
-  corked,
   costOf,
   estimatePromptTokens,
   getMetrics,
@@ -18,6 +17,7 @@ import {
 } from '@sluice/shared';
 import { backoffDelay } from './backoff.ts';
 import { failJob, failover, jobFields, seconds, settleSpend } from './job-outcomes.ts';
+import { recordSuccess } from './record-success.ts';
 import type { WorkerContext } from './worker-context.ts';
 
 const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
@@ -153,33 +153,11 @@ export function createJobProcessor(context: WorkerContext) {
       metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
       const usage = completion.usage ?? null;
       const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
-      const completedAt = seconds(Date.now());
-      // Sent together in one write, awaited below: on one connection they reach Redis before the status flips.
-      const [bookkeeping, finishing] = corked(context.redis, () => [Promise.all([
-        store.appendAttempt(record.id, attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null)),
-        context.breaker.record(candidate.provider, true, latencyMs),
-        usage && provider.tpm ? context.limiter.correct(limitKey, rateMember, usage.total_tokens) : undefined,
-      ]),
-      // Guarded by the entry: a job is billed once, however many times a crash made it run.
-      store.transition(record.id, ['running'], 'succeeded', {
-        completed_at: completedAt,
-        running_since: null,
-        result: completion,
-        usage,
-        cost_usd: cost.usd,
-        cost_details: cost.details,
-        error: null,
-      }, entry)] as const);
-      const [finished] = await Promise.all([finishing, bookkeeping]);
-      if (finished.ok) {
-        // Passed as written (saving a read) unless a webhook needs the whole job, attempts included.
-        const ended: JobRecord | string = record.webhook !== null ? record.id : {
-          ...record, status: 'succeeded', completed_at: completedAt, started_at: record.started_at ?? seconds(now), running_since: null,
-          provider: candidate.provider, provider_model: candidate.model, result: completion, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
-        };
-        // The spend settlement, usage totals and deadline-index cleanup leave in one write.
-        await Promise.all(corked(context.redis, () => [settleSpend(context, record, cost.usd), announceJobEnded(context, ended)]));
-      }
+      const finished = await recordSuccess(context, {
+        record, entry, candidate, completion, usage, cost, latencyMs, startedAt,
+        attempt: attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null),
+        correctTokens: usage && provider.tpm ? () => context.limiter.correct(limitKey, rateMember, usage.total_tokens) : null,
+      });
       logger.info(
         {
           ...fields,

@@ -1,5 +1,5 @@
 import type { ProviderAdapter } from '@sluice/providers';
-import type { GatewayServices, Redis } from '@sluice/shared';
+import type { GatewayServices, Redis, Succeeder } from '@sluice/shared';
 import type { CancelRegistry } from './cancel-registry.ts';
 
 /** What every part of a worker process shares: one Redis connection, its stores and the adapters. */
@@ -8,6 +8,8 @@ export interface WorkerContext extends GatewayServices {
   /** BullMQ's connection (the stores use `redis`). */
   queueRedis: Redis;
   cancels: CancelRegistry;
+  /** A success and its accounting in one script (one server). */
+  succeeder: Succeeder;
   /** Called when this process opened a circuit: pause its queue and move its jobs. */
   onCircuitOpened(provider: string): void;
 }

@@ -6,6 +6,7 @@ import {
   bullQueueName,
   closeServices,
   createRedis,
+  createSucceeder,
   isTerminal,
   metricsRegistry,
   openServices,
@@ -47,6 +48,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
     ...openServices(config, redis, logger, providers, { queueRedis }),
     adapters,
     queueRedis,
+    succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400),
     cancels: await createCancelRegistry(redis, prefix, logger),
     onCircuitOpened: (provider) => void housekeeping?.circuitOpened(provider),
   };

@@ -17,3 +17,4 @@ export * from './batches/index.ts';
 export * from './files/file-store.ts';
 export * from './usage/usage-store.ts';
 export * from './metrics/metrics.ts';
+export * from './lifecycle/succeed.ts';

@@ -45,6 +45,22 @@ return index
 
 const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted'] as const;
 
+/** The Redis key of a job record. */
+export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
+/** The sorted set of jobs by `expires_at` that the expiry sweep reads. */
+export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;
+
+/** Record fields as HSET arguments: JSON for structured fields and nulls, text for the rest. */
+export function serializeJobFields(fields: JobFields): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const isJson = (JSON_FIELDS as readonly string[]).includes(name) || value === null;
+    flat.push(name, isJson ? JSON.stringify(value) : String(value));
+  }
+  return flat;
+}
+
 /** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
 export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts' | 'deliveries'>>;
 
@@ -119,20 +135,12 @@ function withScripts(redis: Redis): ScriptedRedis {
 
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
   const scripts = withScripts(redis);
-  const jobKey = (id: string): string => `${options.prefix}:job:${id}`;
+  const jobKey = (id: string): string => jobRecordKey(options.prefix, id);
   const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
   const retentionMs = options.retentionSeconds * 1000;
-  const expiryKey = `${options.prefix}:expiry`;
+  const expiryKey = deadlineIndexKey(options.prefix);
 
-  const serialize = (fields: JobFields): string[] => {
-    const flat: string[] = [];
-    for (const [name, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      const isJson = (JSON_FIELDS as readonly string[]).includes(name) || value === null;
-      flat.push(name, isJson ? JSON.stringify(value) : String(value));
-    }
-    return flat;
-  };
+  const serialize = serializeJobFields;
 
   const read = async (id: string): Promise<JobRecord | null> => {
     const hash = await redis.hgetall(jobKey(id));

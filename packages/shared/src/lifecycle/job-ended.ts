@@ -60,13 +60,16 @@ export async function enqueueJobWebhook(services: GatewayServices, record: JobRe
  * Everything that follows a job's terminal status, wherever it was reached (worker, API cancel,
  * expiry sweep): its webhook, and its batch's counts.
  */
-export async function announceJobEnded(services: GatewayServices, job: string | JobRecord): Promise<void> {
+export async function announceJobEnded(services: GatewayServices, job: string | JobRecord, options: { accounted?: boolean } = {}): Promise<void> {
   const jobId = typeof job === 'string' ? job : job.id;
   try {
     // The caller that just wrote the terminal status may pass the record as written, saving a read.
     const record = typeof job === 'string' ? await services.store.get(jobId) : job;
     if (record === null) return;
     countEnded(record);
+    if (options.accounted) {
+      // The caller's write already did the usage totals and the deadline-index cleanup.
+    } else {
     // The deadline index only needs jobs that can still expire; dropping ended ones keeps it the
     // size of the backlog rather than of a day's traffic. Sent in one write with the usage update.
     await Promise.all(
@@ -79,6 +82,7 @@ export async function announceJobEnded(services: GatewayServices, job: string | 
           : undefined,
       ]),
     );
+    }
     if (record.webhook !== null) await enqueueJobWebhook(services, record);
     if (record.batch_id !== null) await batchChildEnded(services, record);
   } catch (error) {

@@ -28,6 +28,10 @@ interface ScriptedRedis {
 /** Calendar month (UTC) of a unix-seconds time, `YYYY-MM`. */
 export const monthOf = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString().slice(0, 7);
 
+/** The month's spend counter of a tenant. */
+export const spendKey = (prefix: string, tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
+export const SPEND_TTL_SECONDS = 62 * 86_400;
+
 export interface SpendLedger {
   /** Reserves `amountUsd` for the month of `at`; false (nothing reserved) when it would pass `budgetUsd`. */
   reserve(tenant: string, at: number, amountUsd: number, budgetUsd: number | undefined): Promise<{ ok: boolean; spentUsd: number }>;
@@ -43,8 +47,8 @@ export function createSpendLedger(redis: Redis, prefix: string): SpendLedger {
     redis.defineCommand('sluiceSpendAdjust', { numberOfKeys: 1, lua: ADJUST });
   }
   const scripts = redis as unknown as ScriptedRedis;
-  const key = (tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
-  const ttlSeconds = 62 * 86_400;
+  const key = (tenant: string, at: number): string => spendKey(prefix, tenant, at);
+  const ttlSeconds = SPEND_TTL_SECONDS;
   return {
     async reserve(tenant, at, amountUsd, budgetUsd) {
       const [ok, spent] = await scripts.sluiceSpendReserve(key(tenant, at), amountUsd, budgetUsd ?? -1, ttlSeconds);

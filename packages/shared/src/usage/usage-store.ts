@@ -45,6 +45,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
 
+/** The hourly usage hash a job finishing at `at` counts in, and its field base for a tenant, provider and model. */
+export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+export const usageFieldBase = (tenant: string, provider: string, model: string): string => [tenant, provider, model].join(SEPARATOR);
+
 export interface UsageStore {
   /** Adds one succeeded job to its hour's totals. */
   record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; at: number }): Promise<void>;

@@ -1,0 +1,65 @@
+import {
+  announceJobEnded,
+  corked,
+  type Attempt,
+  type ChatCompletion,
+  type CostDetails,
+  type JobFields,
+  type JobRecord,
+  type RoutingCandidate,
+  type Usage,
+} from '@sluice/shared';
+import { seconds, settleSpend } from './job-outcomes.ts';
+import type { WorkerContext } from './worker-context.ts';
+
+export interface SuccessInput {
+  record: JobRecord;
+  /** The queue entry that ran the call. */
+  entry: string;
+  candidate: RoutingCandidate;
+  attempt: Attempt;
+  completion: ChatCompletion;
+  usage: Usage | null;
+  cost: { usd: number | null; details: CostDetails };
+  latencyMs: number;
+  startedAt: number;
+  /** Settles the `tpm` charge with real usage, when the provider has one. */
+  correctTokens: (() => Promise<void>) | null;
+}
+
+/**
+ * Writes a succeeded call: the status (guarded by the entry, so a job is billed once however many
+ * times a crash made it run), its attempt and result, then usage, spend and the deadline index.
+ * On one server all of that is one script in one write; on a Cluster the keys live in different
+ * slots, so the same writes go as separate commands.
+ */
+export async function recordSuccess(context: WorkerContext, input: SuccessInput): Promise<{ ok: boolean; previous: string | null }> {
+  const { record, entry, candidate, usage, cost } = input;
+  const completedAt = seconds(Date.now());
+  const fields: JobFields = {
+    completed_at: completedAt, running_since: null, result: input.completion, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
+  };
+  const ended: JobRecord = {
+    ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),
+    provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],
+  } as JobRecord;
+  const [succeeded, side] = corked(context.redis, () => [
+    context.succeeder.succeed({ record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt }),
+    Promise.all([context.breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
+  ] as const);
+  const outcome = await succeeded;
+  await side;
+  if (outcome !== null) {
+    if (outcome.ok) await announceJobEnded(context, ended, { accounted: true });
+    return outcome;
+  }
+  // A Cluster: the attempt goes first, then the guarded status change, then the accounting.
+  const [, finished] = await Promise.all(
+    corked(context.redis, () => [
+      context.store.appendAttempt(record.id, input.attempt),
+      context.store.transition(record.id, ['running'], 'succeeded', fields, entry),
+    ] as const),
+  );
+  if (finished.ok) await Promise.all([settleSpend(context, record, cost.usd), announceJobEnded(context, ended)]);
+  return finished;
+}

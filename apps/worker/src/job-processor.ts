@@ -1,5 +1,5 @@
 import { RateLimitError, type Job } from 'bullmq';
-import { ProviderError } from '@sluice/providers';
+import { ProviderError, type CompletionResult } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
   announceJobEnded,
@@ -146,31 +146,9 @@ export function createJobProcessor(context: WorkerContext) {
       return; // canceled or moved between the read and now
     }
     metrics.queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
+    let answer: CompletionResult;
     try {
-      const { completion, statusCode } = await call;
-      const latencyMs = Date.now() - startedAt;
-      metrics.providerLatency.observe({ provider: candidate.provider }, latencyMs / 1000);
-      metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
-      const usage = completion.usage ?? null;
-      const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
-      const finished = await recordSuccess(context, {
-        record, entry, candidate, completion, usage, cost, latencyMs, startedAt,
-        attempt: attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null),
-        correctTokens: usage && provider.tpm ? () => context.limiter.correct(limitKey, rateMember, usage.total_tokens) : null,
-      });
-      logger.info(
-        {
-          ...fields,
-          latency_ms: latencyMs,
-          queue_wait_ms: queueWaitMs,
-          prompt_tokens: usage?.prompt_tokens ?? null,
-          completion_tokens: usage?.completion_tokens ?? null,
-          cost_usd: cost.usd,
-          outcome: finished.ok ? 'succeeded' : finished.previous,
-          reason: finished.ok ? null : 'status changed during the call',
-        },
-        'job finished',
-      );
+      answer = await call;
     } catch (caught) {
       if (caught instanceof RateLimitError) throw caught;
       const error = asProviderError(caught, candidate.provider);
@@ -185,9 +163,36 @@ export function createJobProcessor(context: WorkerContext) {
         return;
       }
       await settleFailure(context, { record, job, entry, error, candidate, base, retry: provider.retry });
+      return;
     } finally {
       release();
     }
+    // Past the call: a failure from here on is ours (Redis), not the provider's, so it is not
+    // retried as one; BullMQ fails the entry and the job moves on (recoverFailedEntry).
+    const { completion, statusCode } = answer;
+    const latencyMs = Date.now() - startedAt;
+    metrics.providerLatency.observe({ provider: candidate.provider }, latencyMs / 1000);
+    metrics.providerRequests.inc({ provider: candidate.provider, outcome: 'succeeded' });
+    const usage = completion.usage ?? null;
+    const cost = costOf(usage, context.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
+    const finished = await recordSuccess(context, {
+      record, entry, candidate, completion, usage, cost, latencyMs, startedAt,
+      attempt: attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null),
+      correctTokens: usage && provider.tpm ? () => context.limiter.correct(limitKey, rateMember, usage.total_tokens) : null,
+    });
+    logger.info(
+      {
+        ...fields,
+        latency_ms: latencyMs,
+        queue_wait_ms: queueWaitMs,
+        prompt_tokens: usage?.prompt_tokens ?? null,
+        completion_tokens: usage?.completion_tokens ?? null,
+        cost_usd: cost.usd,
+        outcome: finished.ok ? 'succeeded' : finished.previous,
+        reason: finished.ok ? null : 'status changed during the call',
+      },
+      'job finished',
+    );
   };
 }
 

@@ -1,6 +1,7 @@
 import { duplicateConnection, jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
 
-export type StatusListener = (status: string) => void;
+/** Called with each new status; after a success, `snapshot` may carry the record as written. */
+export type StatusListener = (status: string, snapshot: string | null) => void;
 
 export interface JobWatcher {
   /** Calls `listener` with each new status of the job until the returned function is called. */
@@ -17,8 +18,11 @@ export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): 
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
   const listeners = new Map<string, Set<StatusListener>>();
   const subscriptions = new Map<string, Promise<unknown>>();
-  subscriber.on('message', (channel: string, status: string) => {
-    for (const listener of listeners.get(channel) ?? []) listener(status);
+  subscriber.on('message', (channel: string, message: string) => {
+    const newline = message.indexOf('\n');
+    const status = newline === -1 ? message : message.slice(0, newline);
+    const snapshot = newline === -1 ? null : message.slice(newline + 1);
+    for (const listener of listeners.get(channel) ?? []) listener(status, snapshot);
   });
   return {
     async watch(jobId, listener) {

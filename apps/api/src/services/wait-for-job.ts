@@ -1,4 +1,4 @@
-import { isTerminal, type JobRecord } from '@sluice/shared';
+import { isTerminal, parseJobSnapshot, type JobRecord } from '@sluice/shared';
 import { notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 
@@ -6,16 +6,24 @@ const SAFETY_POLL_MS = 2_000;
 
 /** A live subscription to one job's terminal status. */
 export interface EndWatch {
-  ended: Promise<void>;
+  /** Resolves at the first terminal status, with the record when the news carried it. */
+  ended: Promise<JobRecord | null>;
   stop(): void;
 }
 
 /** Subscribes to a job's status channel; `ended` resolves at its first terminal status. */
 export async function watchForEnd(deps: ApiDeps, id: string): Promise<EndWatch> {
-  let wake: () => void = () => undefined;
-  const ended = new Promise<void>((resolve) => (wake = resolve));
-  const stop = await deps.watcher.watch(id, (status) => {
-    if (isTerminal(status as JobRecord['status'])) wake();
+  let wake: (record: JobRecord | null) => void = () => undefined;
+  const ended = new Promise<JobRecord | null>((resolve) => (wake = resolve));
+  const stop = await deps.watcher.watch(id, (status, snapshot) => {
+    if (!isTerminal(status as JobRecord['status'])) return;
+    let record: JobRecord | null = null;
+    try {
+      record = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
+    } catch {
+      record = null; // read it back instead
+    }
+    wake(record);
   });
   return { ended, stop };
 }
@@ -47,7 +55,11 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
   const watch = options.watch ?? (await watchForEnd(deps, id));
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => (wake = resolve));
-  void watch.ended.then(wake);
+  let delivered: JobRecord | null = null;
+  void watch.ended.then((record) => {
+    delivered = record;
+    wake();
+  });
   const timer = setTimeout(wake, timeoutMs);
   signal?.addEventListener('abort', wake, { once: true });
   // Belt and braces against a lost pub/sub message (a Redis failover, say): look every few seconds.
@@ -60,7 +72,8 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
       if (again === null || isTerminal(again.status)) return again ?? first;
     }
     await woken;
-    return (await deps.store.get(id)) ?? first;
+    const known = delivered as JobRecord | null;
+    return known?.tenant === tenant ? known : ((await deps.store.get(id)) ?? first);
   } finally {
     clearTimeout(timer);
     clearInterval(safety);

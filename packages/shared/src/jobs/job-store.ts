@@ -295,6 +295,17 @@ function throwOnExecError(results: [Error | null, unknown][] | null): void {
   if (failure?.[0]) throw failure[0];
 }
 
+/**
+ * A record from the flat field/value list HGETALL returns inside a script (as published with a
+ * success to whoever waits on the job), or null when it is not one.
+ */
+export function parseJobSnapshot(flat: unknown): JobRecord | null {
+  if (!Array.isArray(flat) || flat.length % 2 !== 0) return null;
+  const hash: Record<string, string> = {};
+  for (let index = 0; index < flat.length; index += 2) hash[String(flat[index])] = String(flat[index + 1]);
+  return hash.status === undefined ? null : parseRecord(hash);
+}
+
 function parseRecord(hash: Record<string, string>): JobRecord {
   const json = <T>(name: string, fallback: T): T => {
     const value = hash[name];

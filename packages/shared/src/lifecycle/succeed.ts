@@ -22,7 +22,13 @@ if ARGV[1] ~= '' and ARGV[1] ~= current[2] then return {0, current[1]} end
 local index = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1) - 1
 redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[3])
 redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 12))
-redis.call('PUBLISH', ARGV[2], 'succeeded')
+-- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
+-- need not read it back; with nobody listening, only the status goes out.
+if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
+  redis.call('PUBLISH', ARGV[2], 'succeeded\\n' .. cjson.encode(redis.call('HGETALL', KEYS[1])))
+else
+  redis.call('PUBLISH', ARGV[2], 'succeeded')
+end
 local base = ARGV[4]
 redis.call('HINCRBY', KEYS[2], base .. '|requests', 1)
 if tonumber(ARGV[6]) >= 0 then

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { ROOT } from './harness/processes.ts';
+import { freePort } from './harness/redis-server.ts';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
@@ -119,4 +120,21 @@ describe("the operator's view: usage, metrics, Bull Board", () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('a worker run apart serves its own counters on metrics.worker_port', async () => {
+    const port = await freePort();
+    const worker = await startGateway(
+      makeConfig({ providers: { mock: { type: 'mock', latency_ms: 1 } }, routes: { default: ['mock/echo'] }, metrics: { worker_port: port } }),
+      { api: false },
+    );
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      const samples = parsePrometheus(await response.text());
+      expect([...samples.keys()].some((name) => name.startsWith('sluice_provider_requests_total') || name.startsWith('sluice_jobs_total'))).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      await worker.close();
+    }
+  });
 });

@@ -110,7 +110,10 @@ describe('batches', () => {
       const errors = await fetch(`${gateway.url}/v1/files/${batch.error_file_id}/content`, { headers: { authorization: `Bearer ${KEYS.acme}` } });
       expect(JSON.parse((await errors.text()).trim())).toMatchObject({ custom_id: 'b', error: { code: 'invalid_request', message: expect.stringContaining('temperature') } });
 
+      const files = (await api.get('/v1/files')).body.data.map((file: { id: string }) => file.id);
+      expect(files).toEqual(expect.arrayContaining([batch.input_file_id, batch.output_file_id, batch.error_file_id]));
       const other = client(gateway.url, KEYS.globex);
+      expect((await other.get('/v1/files')).body.data.map((file: { id: string }) => file.id)).not.toContain(batch.output_file_id);
       expect((await other.get(`/v1/batches/${batch.id}`)).status).toBe(404);
       expect((await other.get(`/v1/files/${batch.output_file_id}`)).status).toBe(404);
       expect((await other.get(`/v1/files/${batch.output_file_id}/content`)).status).toBe(404);

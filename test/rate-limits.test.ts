@@ -48,6 +48,11 @@ describe('provider rate limits', () => {
     expect(busiestWindow(arrivals, 2000 - 300)).toBeLessThanOrEqual(6);
     // 18 requests at 6 per 2 s cannot finish in under 4 s: the limit was in force, not idle.
     expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(4000 - 100);
+    // The operator's view: the limit, what the window holds, and latency from the breaker's records.
+    const view = (await api.get('/v1/providers')).body.data.find((entry: { id: string }) => entry.id === 'p');
+    expect(view).toMatchObject({ circuit: { state: 'closed' }, paused: false, rate_limit: { rpm: 6, window_s: 2 } });
+    expect(view.latency_ms.p50).toEqual(expect.any(Number));
+    expect(view.requests_in_window).toBe(18);
     // Both processes served jobs: the limit is shared, not per process.
     for (const worker of workers) expect(worker.logs.filter((line) => line.msg === 'job finished').length).toBeGreaterThan(0);
   }, 60_000);

@@ -3,9 +3,9 @@ import { jobEventsChannel } from '../jobs/channels.ts';
 import { deadlineIndexKey, jobRecordKey, serializeJobFields, type JobFields } from '../jobs/job-store.ts';
 import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '../redis/connection.ts';
-import { SPEND_TTL_SECONDS, spendKey } from '../reliability/spend.ts';
+import { SPEND_TTL_SECONDS, spendAdjustLua, spendKey } from '../reliability/spend.ts';
 import type { Usage } from '../schemas/chat.ts';
-import { usageFieldBase, usageKey } from '../usage/usage-store.ts';
+import { usageAddLua, usageFieldBase, usageKey } from '../usage/usage-store.ts';
 
 /**
  * Everything a succeeded job writes, in one script on one server: the guarded status change with
@@ -29,19 +29,8 @@ if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
 else
   redis.call('PUBLISH', ARGV[2], 'succeeded')
 end
-local base = ARGV[4]
-redis.call('HINCRBY', KEYS[2], base .. '|requests', 1)
-if tonumber(ARGV[6]) >= 0 then
-  redis.call('HINCRBY', KEYS[2], base .. '|prompt_tokens', ARGV[5])
-  redis.call('HINCRBY', KEYS[2], base .. '|completion_tokens', ARGV[6])
-end
-if tonumber(ARGV[7]) < 0 then redis.call('HINCRBY', KEYS[2], base .. '|unpriced_requests', 1)
-else redis.call('HINCRBYFLOAT', KEYS[2], base .. '|cost_usd', ARGV[7]) end
-redis.call('EXPIRE', KEYS[2], ARGV[9])
-if tonumber(ARGV[8]) ~= 0 then
-  redis.call('INCRBYFLOAT', KEYS[3], ARGV[8])
-  redis.call('EXPIRE', KEYS[3], ARGV[10])
-end
+${usageAddLua('KEYS[2]', 'ARGV[4]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]', 'ARGV[9]')}
+${spendAdjustLua('KEYS[3]', 'ARGV[8]', 'ARGV[10]')}
 redis.call('ZREM', KEYS[4], ARGV[11])
 return {1, current[1]}
 `;

@@ -14,9 +14,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, total}
 `;
 
-const ADJUST = `
-redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+/** Lua that moves a month's spend by a delta (Lua expressions: key, delta, TTL); shared with lifecycle/succeed.ts. */
+export const spendAdjustLua = (key: string, delta: string, ttl: string): string => `
+if tonumber(${delta}) ~= 0 then
+  redis.call('INCRBYFLOAT', ${key}, ${delta})
+  redis.call('EXPIRE', ${key}, ${ttl})
+end
+`;
+
+const ADJUST = `${spendAdjustLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]')}
 return 1
 `;
 

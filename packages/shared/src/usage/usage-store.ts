@@ -31,17 +31,23 @@ const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds 
 /** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
 const SEPARATOR = '|';
 
-/** Adds one job to an hour's totals. ARGV: field base, prompt, completion (-1: no usage), cost (-1: unpriced), ttl. */
-const RECORD = `
-local base = ARGV[1]
-redis.call('HINCRBY', KEYS[1], base .. '|requests', 1)
-if tonumber(ARGV[3]) >= 0 then
-  redis.call('HINCRBY', KEYS[1], base .. '|prompt_tokens', ARGV[2])
-  redis.call('HINCRBY', KEYS[1], base .. '|completion_tokens', ARGV[3])
+/**
+ * Lua that adds one job to an hour's totals, given the hash key and the values as Lua expressions:
+ * field base, prompt tokens, completion tokens (-1: no usage), cost (-1: unpriced), TTL. One source
+ * for the usage store's script and the one-script success (lifecycle/succeed.ts).
+ */
+export const usageAddLua = (key: string, base: string, prompt: string, completion: string, cost: string, ttl: string): string => `
+redis.call('HINCRBY', ${key}, ${base} .. '|requests', 1)
+if tonumber(${completion}) >= 0 then
+  redis.call('HINCRBY', ${key}, ${base} .. '|prompt_tokens', ${prompt})
+  redis.call('HINCRBY', ${key}, ${base} .. '|completion_tokens', ${completion})
 end
-if tonumber(ARGV[4]) < 0 then redis.call('HINCRBY', KEYS[1], base .. '|unpriced_requests', 1)
-else redis.call('HINCRBYFLOAT', KEYS[1], base .. '|cost_usd', ARGV[4]) end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
+if tonumber(${cost}) < 0 then redis.call('HINCRBY', ${key}, ${base} .. '|unpriced_requests', 1)
+else redis.call('HINCRBYFLOAT', ${key}, ${base} .. '|cost_usd', ${cost}) end
+redis.call('EXPIRE', ${key}, ${ttl})
+`;
+
+const RECORD = `${usageAddLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'ARGV[5]')}
 return 1
 `;
 

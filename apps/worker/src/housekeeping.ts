@@ -6,8 +6,6 @@ import type { WorkerContext } from './worker-context.ts';
 export interface Housekeeping {
   /** Pauses the provider's queue and moves its jobs; called at once by the process that opened the circuit. */
   circuitOpened(provider: string): Promise<void>;
-  /** One pass: expiry, breaker probes, pause/resume reconciliation. Exposed for tests. */
-  tick(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +124,6 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
       running = pass;
       return pass;
     },
-    tick,
     async stop() {
       stopped = true;
       clearInterval(timer);

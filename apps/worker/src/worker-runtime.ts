@@ -25,7 +25,6 @@ import { startWebhookDeliverer } from './webhook-deliverer.ts';
 import type { WorkerContext } from './worker-context.ts';
 
 export interface WorkerRuntime {
-  housekeeping: Housekeeping;
   /** Stops taking jobs, lets running ones finish for up to `graceMs`, then closes every connection. */
   close(graceMs?: number): Promise<void>;
 }
@@ -80,7 +79,6 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   logger.info({ providers }, 'worker pools started');
 
   return {
-    housekeeping,
     async close(graceMs = config.server.shutdown_grace_s * 1000) {
       logger.info({ grace_ms: graceMs }, 'worker stopping: finishing running jobs');
       const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);

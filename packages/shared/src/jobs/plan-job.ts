@@ -179,7 +179,7 @@ export async function enqueueJobs(services: GatewayServices, records: readonly J
       if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
       const entries = group.map((record) => ({
         name: PROVIDER_JOB_NAME,
-        data: { id: record.id, target: record.target, tries: 0 },
+        data: { id: record.id },
         opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
       }));
       const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);

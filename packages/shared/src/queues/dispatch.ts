@@ -56,7 +56,7 @@ export async function requeueJob(
   if (routing !== undefined) getMetrics().failovers.inc({ from: previous?.provider ?? '', to: candidate.provider, reason: move.reason ?? 'unknown' });
   await queue.add(
     PROVIDER_JOB_NAME,
-    { id: record.id, target: move.target, tries: move.tries },
+    { id: record.id },
     providerJobOptions(entry, record.priority, record.tier, move.delayMs),
   );
   return true;
@@ -68,6 +68,6 @@ export async function repairEntry(queues: ReadonlyMap<string, Queue<QueuedJobDat
   const queue = candidate ? queues.get(candidate.provider) : undefined;
   if (queue === undefined || record.queue_job_id === '') return false;
   if ((await queue.getJob(record.queue_job_id)) !== undefined) return false;
-  await queue.add(PROVIDER_JOB_NAME, { id: record.id, target: record.target, tries: record.tries }, providerJobOptions(record.queue_job_id, record.priority, record.tier));
+  await queue.add(PROVIDER_JOB_NAME, { id: record.id }, providerJobOptions(record.queue_job_id, record.priority, record.tier));
   return true;
 }

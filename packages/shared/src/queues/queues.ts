@@ -20,14 +20,11 @@ export function bullPriority(priority: Priority, tier: Tier): number {
   return PRIORITY_RANK[priority] * 3 + TIER_RANK[tier] + 1;
 }
 
-/** What a provider queue's BullMQ job carries: only the pointer to the job record, which holds the rest. */
-export const QueuedJobDataSchema = z.object({
-  id: z.string().min(1),
-  /** Index into the record's routing candidates. */
-  target: z.number().int().min(0),
-  /** Attempts already made on this target before this entry (retries re-enqueue with one more). */
-  tries: z.number().int().min(0).default(0),
-});
+/**
+ * What a provider queue's BullMQ job carries: only the pointer to the job record. The record holds
+ * the rest, the target and the tries on it included, and names the one live entry (`queue_job_id`).
+ */
+export const QueuedJobDataSchema = z.object({ id: z.string().min(1) });
 export type QueuedJobData = z.infer<typeof QueuedJobDataSchema>;
 
 export const PROVIDER_JOB_NAME = 'complete';

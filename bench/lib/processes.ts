@@ -1,24 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
-import { pingRedis } from '@sluice/shared';
+import { startRedisServer } from '../../test/harness/redis-server.ts';
+import { ROOT, TSX_LOADER } from '../../test/harness/processes.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+// The test harness's pieces, shared rather than written twice.
+export { ROOT, writeConfigFile as writeConfig } from '../../test/harness/processes.ts';
 
 export interface Child {
   child: ChildProcess;
@@ -69,27 +54,5 @@ export async function runTs(entry: string, env: Record<string, string>, ready: R
 
 /** A throwaway redis-server (no persistence: both sides of every comparison share it). */
 export async function startBenchRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (!(await pingRedis(url, 300))) {
-    if (Date.now() > deadline) throw new Error('bench redis-server did not start');
-    await sleep(50);
-  }
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-export function writeConfig(tree: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'sluice-bench-conf-')), 'gateway.yaml');
-  writeFileSync(file, stringify(tree));
-  return file;
+  return startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
 }

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 export const ROOT = resolve(import.meta.dirname, '../..');
 
 /** tsx's loader by absolute URL, so a child started in any directory finds it. */
-const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+export const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export const ENTRY = {
   api: join(ROOT, 'apps/api/src/main.ts'),

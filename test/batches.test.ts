@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { client, KEYS, makeConfig, startGateway, type Gateway } from './harness/gateway.ts';
 import { startWebhookReceiver } from './harness/webhook-receiver.ts';
@@ -88,6 +89,35 @@ describe('batches', () => {
     expect(lines.every((line) => line.error.code === 'batch_cancelled')).toBe(true);
     expect(lines).toHaveLength(batch.request_counts.failed);
     expect((await api.post(`/v1/batches/${created.body.id}/cancel`)).status).toBe(409);
+  }, 30_000);
+
+  it('a batch whose completion window runs out ends expired, with what finished in its output', async () => {
+    const api = client(gateway.url);
+    const file = await upload(gateway, jsonl(6, 'slow'));
+    const created = await api.post('/v1/batches', { input_file_id: file.body.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    for (;;) {
+      const batch = (await api.get(`/v1/batches/${created.body.id}`)).body;
+      if (batch.status === 'in_progress' && batch.request_counts.total === 6) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // The 24 h window passing, simulated: every child's deadline moves to the past in the deadline index.
+    const redis = new Redis(gateway.config.redis.url);
+    try {
+      const prefix = gateway.config.redis.prefix;
+      const children = await redis.lrange(`${prefix}:batch:${created.body.id}:jobs`, 0, -1);
+      expect(children).toHaveLength(6);
+      await redis.zadd(`${prefix}:expiry`, ...children.flatMap((id) => [0, id]));
+    } finally {
+      redis.disconnect();
+    }
+    const batch = await waitForBatch(gateway, created.body.id, 20_000);
+    expect(batch.status).toBe('expired');
+    expect(batch.expired_at).toEqual(expect.any(Number));
+    expect(batch.request_counts.completed + batch.request_counts.failed).toBe(6);
+    expect(batch.request_counts.failed).toBeGreaterThan(0);
+    const errors = await fetch(`${gateway.url}/v1/files/${batch.error_file_id}/content`, { headers: { authorization: `Bearer ${KEYS.acme}` } });
+    const lines = (await errors.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.error.code)).toEqual(Array(batch.request_counts.failed).fill('deadline_exceeded'));
   }, 30_000);
 
   it('inline requests, a batch.completed webhook, and tenant isolation', async () => {

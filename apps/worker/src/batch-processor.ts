@@ -147,6 +147,7 @@ function outputLine(record: JobRecord): { ok: boolean; line: string } {
 async function finalize(context: WorkerContext, batch: BatchRecord): Promise<void> {
   const { batches, files, store, logger } = context;
   const outputs: string[] = [];
+  let expired = 0;
   const failures: string[] = [];
   const seen = new Set<string>();
   for (let start = 0; ; start += CHUNK) {
@@ -156,6 +157,7 @@ async function finalize(context: WorkerContext, batch: BatchRecord): Promise<voi
       if (record === null) continue;
       const { ok, line } = outputLine(record);
       (ok ? outputs : failures).push(line);
+      if (record.status === 'expired') expired += 1;
     }
     if (ids.length < CHUNK) break;
   }
@@ -168,14 +170,16 @@ async function finalize(context: WorkerContext, batch: BatchRecord): Promise<voi
   const errorFile = failures.length === 0 ? null : await files.create(batch.tenant, `${batch.id}_error.jsonl`, 'batch_output', `${failures.join('\n')}\n`);
   const was = await batches.finalizingFrom(batch.id);
   const now = Math.floor(Date.now() / 1000);
-  const status = was === 'cancelling' ? 'cancelled' : 'completed';
+  // OpenAI's meaning: `expired` when the completion window ran out before every request finished
+  // (what finished is still in the output file).
+  const status = was === 'cancelling' ? 'cancelled' : expired > 0 ? 'expired' : 'completed';
   await batches.transition(batch.id, ['finalizing'], status, {
-    [status === 'cancelled' ? 'cancelled_at' : 'completed_at']: now,
+    [`${status === 'cancelled' ? 'cancelled' : status}_at`]: now,
     output_file_id: output?.id ?? '',
     error_file_id: errorFile?.id ?? '',
   });
   const final = await batches.get(batch.id);
-  logger.info({ batch_id: batch.id, tenant: batch.tenant, status, completed: outputs.length, failed: failures.length }, 'batch finished');
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, status, completed: outputs.length, failed: failures.length, expired }, 'batch finished');
   if (final !== null) await enqueueBatchWebhook(context, final, toBatchObject(final));
 }
 

@@ -107,7 +107,10 @@ export function createJobProcessor(context: WorkerContext) {
     const limitKey = `provider:${candidate.provider}`;
     const limits = { rpm: provider.rpm, tpm: provider.tpm, windowMs: provider.rate_window_s * 1000 };
     const rateMember = `${entry}:${job.attemptsStarted}:${now}`;
-    const waitMs = await context.limiter.acquire(limitKey, limits, rateMember, estimatedTokens(record, config.jobs.default_max_tokens));
+    // Only providers with a limit pay for it: no Redis call, no token estimate otherwise.
+    const limited = provider.rpm !== undefined || provider.tpm !== undefined;
+    const tokens = provider.tpm !== undefined ? estimatedTokens(record, config.jobs.default_max_tokens) : 0;
+    const waitMs = limited ? await context.limiter.acquire(limitKey, limits, rateMember, tokens) : 0;
     if (waitMs > 0 && queue) {
       await queue.rateLimit(waitMs);
       throw new RateLimitError();

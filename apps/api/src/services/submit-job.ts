@@ -60,7 +60,7 @@ export async function enforceTenantRate(deps: ApiDeps, principal: Principal): Pr
  * never meets a job without one; a job whose targets are all down waits on the first one's paused queue.
  */
 export async function submitJob(deps: ApiDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
-  const { config, store, queues, logger } = deps;
+  const { config, store } = deps;
   if (request.webhook !== undefined) checkWebhook(deps, principal, request.webhook.url);
   const id = options.id ?? newJobId();
   let release = async (): Promise<void> => undefined;

@@ -67,21 +67,20 @@ export async function announceJobEnded(services: GatewayServices, job: string | 
     const record = typeof job === 'string' ? await services.store.get(jobId) : job;
     if (record === null) return;
     countEnded(record);
-    if (options.accounted) {
-      // The caller's write already did the usage totals and the deadline-index cleanup.
-    } else {
-    // The deadline index only needs jobs that can still expire; dropping ended ones keeps it the
-    // size of the backlog rather than of a day's traffic. Sent in one write with the usage update.
-    await Promise.all(
-      corked(services.redis, () => [
-        services.store.clearExpiry([record.id]),
-        record.status === 'succeeded'
-          ? services.usage.record({
-              tenant: record.tenant, provider: record.provider ?? '', model: record.provider_model ?? '', usage: record.usage, costUsd: record.cost_usd, at: record.completed_at ?? record.created_at,
-            })
-          : undefined,
-      ]),
-    );
+    // Unless the caller's write did it: the deadline index only needs jobs that can still expire
+    // (dropping ended ones keeps it the size of the backlog, not of a day's traffic), sent in one
+    // write with the usage update.
+    if (!options.accounted) {
+      await Promise.all(
+        corked(services.redis, () => [
+          services.store.clearExpiry([record.id]),
+          record.status === 'succeeded'
+            ? services.usage.record({
+                tenant: record.tenant, provider: record.provider ?? '', model: record.provider_model ?? '', usage: record.usage, costUsd: record.cost_usd, at: record.completed_at ?? record.created_at,
+              })
+            : undefined,
+        ]),
+      );
     }
     if (record.webhook !== null) await enqueueJobWebhook(services, record);
     if (record.batch_id !== null) await batchChildEnded(services, record);

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import {
-  announceJobEnded,
   bullQueueName,
   BATCH_QUEUE,
-  cancelChannel,
+  endUnfinishedJob,
   enqueueBatchStep,
   enqueueBatchWebhook,
   enqueueJobs,
@@ -109,27 +108,18 @@ async function expand(context: WorkerContext, batch: BatchRecord): Promise<void>
 
 /** Cancels every child still queued; running ones finish. The last one to end finalizes the batch. */
 async function cancel(context: WorkerContext, batch: BatchRecord): Promise<void> {
-  const { batches, store, queues, logger } = context;
+  const { batches, store, logger } = context;
   let canceled = 0;
   for (let start = 0; ; start += CHUNK) {
     const ids = await batches.children(batch.id, start, CHUNK);
     if (ids.length === 0) break;
     for (const record of await Promise.all(ids.map((id) => store.get(id)))) {
       if (record === null || record.status !== 'queued') continue;
-      const outcome = await store.transition(record.id, ['queued'], 'canceled', {
-        completed_at: Math.floor(Date.now() / 1000),
-        error: { type: 'job_error', code: 'batch_cancelled', message: 'the batch was cancelled' },
-      });
-      if (!outcome.ok) continue;
-      canceled += 1;
-      const candidate = record.routing.candidates[record.target];
-      await queues.get(candidate?.provider ?? '')?.remove(record.queue_job_id).catch(() => 0);
-      if (record.reserved_usd > 0) await context.spend.adjust(record.tenant, record.created_at, -record.reserved_usd);
-      await announceJobEnded(context, record.id);
+      const error = { type: 'job_error', code: 'batch_cancelled', message: 'the batch was cancelled' };
+      if ((await endUnfinishedJob(context, record, { to: 'canceled', from: ['queued'], error })).ok) canceled += 1;
     }
     if (ids.length < CHUNK) break;
   }
-  await context.redis.publish(cancelChannel(context.config.redis.prefix), batch.id);
   logger.info({ batch_id: batch.id, tenant: batch.tenant, canceled }, 'batch children canceled');
 }
 

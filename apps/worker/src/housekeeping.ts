@@ -1,6 +1,6 @@
-import { announceJobEnded, cancelChannel, multiKey, type CircuitState } from '@sluice/shared';
+import { endUnfinishedJob, multiKey, type CircuitState } from '@sluice/shared';
 import { moveQueuedJobs } from './circuit-mover.ts';
-import { jobFields, seconds, settleSpend } from './job-outcomes.ts';
+import { jobFields, seconds } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
 
 export interface Housekeeping {
@@ -70,18 +70,12 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
     for (const id of ids) {
       const record = await context.store.get(id);
       if (record === null || record.status === 'succeeded' || record.status === 'failed' || record.status === 'canceled' || record.status === 'expired') continue;
-      const outcome = await context.store.transition(id, ['queued', 'running'], 'expired', {
-        completed_at: seconds(Date.now()),
-        running_since: null,
+      const outcome = await endUnfinishedJob(context, record, {
+        to: 'expired',
         error: { type: 'job_error', code: 'deadline_exceeded', message: 'the job did not finish before expires_at' },
       });
       if (!outcome.ok) continue;
-      const candidate = record.routing.candidates[record.target];
-      await context.queues.get(candidate?.provider ?? '')?.remove(record.queue_job_id).catch(() => 0);
-      if (outcome.previous === 'running') await redis.publish(cancelChannel(prefix), id);
-      await settleSpend(context, record, null);
-      await announceJobEnded(context, id);
-      logger.info({ ...jobFields(record), provider: candidate?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');
+      logger.info({ ...jobFields(record), provider: record.routing.candidates[record.target]?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');
     }
     await context.store.clearExpiry(ids);
   };

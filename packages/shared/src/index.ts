@@ -18,3 +18,4 @@ export * from './files/file-store.ts';
 export * from './usage/usage-store.ts';
 export * from './metrics/metrics.ts';
 export * from './lifecycle/succeed.ts';
+export * from './lifecycle/end-job.ts';

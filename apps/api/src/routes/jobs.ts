@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { announceJobEnded, cancelChannel, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
+import { endUnfinishedJob, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -40,7 +40,7 @@ export function jsonBody(req: Request): unknown {
 
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
-  const { store, queues } = deps;
+  const { store } = deps;
 
   const loadJob = async (id: string, tenant: string) => {
     // An id that cannot exist is answered like an unknown one, without a Redis read.
@@ -92,26 +92,12 @@ export function jobsRouter(deps: ApiDeps): Router {
         status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
       });
     }
-    const now = Math.floor(Date.now() / 1000);
-    const outcome = await store.transition(record.id, ['queued', 'running'], 'canceled', {
-      completed_at: now,
-      error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' },
-    });
+    const outcome = await endUnfinishedJob(deps, record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
     if (!outcome.ok) {
       throw new ApiError(`Job ${record.id} is already ${outcome.previous} and cannot be canceled`, {
         status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
       });
     }
-    // Queued: drop the queue entry (a worker that still picks it sees the record and skips it).
-    // Running: every worker hears the id and aborts the provider call it holds.
-    const candidate = record.routing.candidates[record.target];
-    const queue = candidate ? queues.get(candidate.provider) : undefined;
-    await Promise.all([
-      queue?.remove(record.queue_job_id).catch(() => 0),
-      deps.redis.publish(cancelChannel(deps.config.redis.prefix), record.id),
-      record.reserved_usd > 0 ? deps.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
-    ]);
-    await announceJobEnded(deps, record.id);
     deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
     res.json(toJobObject((await store.get(record.id)) ?? record));
   });

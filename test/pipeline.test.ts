@@ -123,6 +123,28 @@ describe('submit → queue → provider → poll', () => {
   });
 });
 
+describe('log_content', () => {
+  it('puts the prompt and the completion in the job finished line only when log_content is true', async () => {
+    for (const logContent of [true, false]) {
+      const gateway = await startGateway(makeConfig({ providers: { mock: { type: 'mock', latency_ms: 1 } }, routes: { default: ['mock/echo'] }, log_content: logContent }));
+      try {
+        const api = client(gateway.url);
+        const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('secret recipe') });
+        await api.waitForJob(submitted.body.id);
+        const line = await eventually(() => gateway.logs.map((text) => JSON.parse(text)).find((entry) => entry.job_id === submitted.body.id && entry.msg === 'job finished'), 5_000, 'job finished line');
+        if (logContent) {
+          expect(line.messages).toEqual([{ role: 'user', content: 'secret recipe' }]);
+          expect(line.completion[0].content).toBe('echo: secret recipe');
+        } else {
+          expect(gateway.logs.join('\n')).not.toContain('secret recipe');
+        }
+      } finally {
+        await gateway.close();
+      }
+    }
+  });
+});
+
 describe('priority and cost tier', () => {
   let fake: FakeOpenAIServer;
   let gateway: Gateway;

@@ -193,6 +193,8 @@ export function createJobProcessor(context: WorkerContext) {
         cost_usd: cost.usd,
         outcome: finished.ok ? 'succeeded' : finished.previous,
         reason: finished.ok ? null : 'status changed during the call',
+        // Prompt and completion text only when the operator asked for it (log_content: true).
+        ...(config.log_content ? { messages: record.request.messages, completion: completion.choices.map((choice) => choice.message) } : {}),
       },
       'job finished',
     );

@@ -11,6 +11,7 @@ import {
   JobRequestSchema,
   parseBatchFile,
   planJob,
+  principalFor,
   toBatchObject,
   UnknownModelError,
   type BatchJobData,
@@ -62,8 +63,7 @@ async function expand(context: WorkerContext, batch: BatchRecord): Promise<void>
   }
   const { lines, problems } = parseBatchFile(content.toString('utf8'));
   await batches.transition(batch.id, ['validating'], 'in_progress', { in_progress_at: Math.floor(Date.now() / 1000) });
-  const key = context.config.auth.keys.find((entry) => entry.tenant === batch.tenant);
-  const submitter = { tenant: batch.tenant, monthlyBudgetUsd: key?.monthly_budget_usd, overBudget: key?.over_budget };
+  const submitter = principalFor(context.config, batch.tenant);
   const done = Number((await context.redis.hget(`${context.config.redis.prefix}:batch:${batch.id}`, 'expanded_lines')) ?? 0);
   for (let start = done; start < lines.length; start += CHUNK) {
     const current = await batches.get(batch.id);

@@ -1,4 +1,5 @@
 export * from './config/index.ts';
+export * from './auth/index.ts';
 export * from './errors/index.ts';
 export * from './logging/index.ts';
 export * from './redis/index.ts';

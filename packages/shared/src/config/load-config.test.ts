@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,10 @@ routes:
 `);
     const { config, unsetVariables } = loadConfig({ ADMIN_KEY: 'k#1: not yaml', LOCAL_PORT: '11434' }, dir);
     expect(config.server.port).toBe(9090);
-    expect(config.auth.keys[0]?.key).toBe('k#1: not yaml');
+    // The key survived YAML intact (its hash is of the exact text), and only its hash is kept.
+    expect(config.auth.keys[0]?.key_sha256).toBe(createHash('sha256').update('k#1: not yaml').digest('hex'));
+    expect(config.auth.keys[0]).not.toHaveProperty('key');
+    expect(JSON.stringify(config)).not.toContain('k#1');
     const local = config.providers.local;
     expect(local).toMatchObject({ type: 'openai-compatible', base_url: 'http://127.0.0.1:11434/v1', rpm: 60, concurrency: 8, timeout_ms: 60000 });
     expect(local?.retry).toEqual({ attempts: 3, backoff_ms: 1000, max_backoff_ms: 60000 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
@@ -48,6 +49,12 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string
   }
   const result = GatewayConfigSchema.safeParse(tree);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  // Plain keys are hashed now and dropped: nothing after loading holds a key in the clear.
+  for (const key of result.data.auth.keys) {
+    if (key.key === undefined) continue;
+    key.key_sha256 = createHash('sha256').update(key.key, 'utf8').digest('hex');
+    delete key.key;
+  }
   const warnings = Object.entries(result.data.providers).flatMap(([id, provider]) => {
     const reason = providerDisabledReason(provider);
     return reason === null ? [] : [`providers.${id}: ${reason}; the provider is disabled and routes skip it`];

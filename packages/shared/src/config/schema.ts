@@ -134,6 +134,13 @@ export const AuthKeySchema = z
     over_budget: z.enum(['reject', 'economy']).default('reject'),
     /** Signs this tenant's webhooks instead of `webhooks.secret`. */
     webhook_secret: optionalSecret,
+    /**
+     * A key with a `monthly_budget_usd` may not run targets without a price (their cost would be
+     * invisible to the budget) unless this is true. Default false.
+     */
+    allow_unpriced: z.boolean().default(false),
+    /** Bytes of uploaded files this tenant may hold at once. Default `server.max_file_bytes_per_tenant`. */
+    max_file_bytes: ByteSizeSchema.optional(),
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');
@@ -150,6 +157,14 @@ export const GatewayConfigSchema = z
         sync_timeout_s: z.number().positive().default(300),
         /** How long SIGTERM waits for running jobs. Default 30. */
         shutdown_grace_s: z.number().positive().default(30),
+        /** Open long-polls, event streams and synchronous calls per tenant, per API process; past it, 429. Default 1000. */
+        max_waiters_per_tenant: z.number().int().min(1).default(1000),
+        /** Uploads one tenant may have in progress at once, across API processes; past it, 429. Default 4. */
+        max_uploads_per_tenant: z.number().int().min(1).default(4),
+        /** Bytes of uploaded files a tenant may hold at once, unless its key says `max_file_bytes`. Default 1gb. */
+        max_file_bytes_per_tenant: ByteSizeSchema.default('1gb'),
+        /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400. Default 64. */
+        max_json_depth: z.number().int().min(8).max(10_000).default(64),
       })
       .strict()
       .prefault({}),
@@ -191,6 +206,10 @@ export const GatewayConfigSchema = z
         retry_schedule_s: z.array(z.number().nonnegative()).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
         /** Deliveries in flight per worker process. Default 16. */
         concurrency: z.number().int().min(1).max(1000).default(16),
+        /** How long a delivery that used up its retries stays listed (and can be redelivered). Default 604800. */
+        failed_retention_s: z.number().int().positive().default(604_800),
+        /** Failed deliveries kept per tenant (the oldest go first). Default 1000. */
+        max_failed_per_tenant: z.number().int().min(1).default(1000),
       })
       .strict()
       .prefault({}),
@@ -210,6 +229,10 @@ export const GatewayConfigSchema = z
         usage_retention_days: z.number().int().positive().default(400),
         /** How long an `Idempotency-Key` returns the same job. Default 86400. */
         idempotency_ttl_s: z.number().int().positive().default(86_400),
+        /** Provider calls a job may make in all, over every target and round, before it fails. Default 20. */
+        max_attempts: z.number().int().min(1).max(1000).default(20),
+        /** Dead letters kept per tenant (the oldest go first); each also goes when its job record expires. Default 10000. */
+        max_dead_letters_per_tenant: z.number().int().min(1).default(10_000),
       })
       .strict()
       .prefault({}),

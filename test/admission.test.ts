@@ -5,6 +5,7 @@ import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type G
 const LIMITED = 'sk-test-limited-0004';
 const THRIFTY = 'sk-test-thrifty-0005';
 const FRUGAL = 'sk-test-frugal-0006';
+const LAX = 'sk-test-lax-0007';
 
 describe('admission: routing decisions, idempotency, tenant limits and budgets', () => {
   let fake: FakeOpenAIServer;
@@ -22,6 +23,7 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
             { key: LIMITED, tenant: 'limited', rpm: 3 },
             { key: THRIFTY, tenant: 'thrifty', monthly_budget_usd: 0.001 },
             { key: FRUGAL, tenant: 'frugal', monthly_budget_usd: 0.001, over_budget: 'economy' },
+            { key: LAX, tenant: 'lax', monthly_budget_usd: 0.001, allow_unpriced: true },
           ],
         },
         providers: {
@@ -150,5 +152,31 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
     // A reject-mode tenant with the same route and budget is not re-routed: its usual target is skipped, the next one that fits runs.
     const thrifty = await client(gateway.url, THRIFTY).post('/v1/jobs', { model: 'premium_first', messages: userMessage('thrift'), max_tokens: 100 });
     expect(thrifty.body).toMatchObject({ tier: 'standard', routing: { strategy: 'ordered' } });
+  });
+
+  it('a key with a budget cannot run a target that has no price (no_price), unless it allows unpriced targets', async () => {
+    // budget/unlisted has no price: its cost would be invisible to the budget, which a spent budget must not allow.
+    const refused = await client(gateway.url, THRIFTY).post('/v1/jobs', { model: 'budget/unlisted', messages: userMessage('free ride?') });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'no_eligible_target', param: 'model' });
+    expect(refused.body.error.message).toContain('budget/unlisted: no_price');
+    expect(refused.body.error.message).toContain('allow_unpriced');
+    // In a route, an unpriced target is skipped with its reason and a priced one runs.
+    const mixed = await client(gateway.url, THRIFTY).post('/v1/jobs', { model: 'budget/unlisted', fallbacks: ['budget/small'], messages: userMessage('mixed'), max_tokens: 10 });
+    expect(mixed.status).toBe(202);
+    expect(mixed.body.routing.candidates.map((c: { model: string; reason: string | null }) => [c.model, c.reason])).toEqual([
+      ['unlisted', 'no_price'],
+      ['small', null],
+    ]);
+    // A key that allows unpriced targets runs it; its cost is null with a reason, never a silent 0.
+    const lax = client(gateway.url, LAX);
+    const allowed = await lax.post('/v1/jobs', { model: 'budget/unlisted', messages: userMessage('allowed') });
+    expect(allowed.status).toBe(202);
+    const job = await lax.waitForJob(allowed.body.id);
+    expect(job).toMatchObject({ status: 'succeeded', cost_usd: null });
+    expect(job.cost_details?.reason).toMatch(/^no_price/);
+    // A key without a budget is not affected.
+    const free = await client(gateway.url).post('/v1/jobs', { model: 'budget/unlisted', messages: userMessage('no budget') });
+    expect(free.status).toBe(202);
   });
 });

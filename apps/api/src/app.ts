@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { parseByteSize } from '@sluice/shared';
+import { exceedsJsonDepth, parseByteSize } from '@sluice/shared';
 import type { ApiDeps } from './deps.ts';
 import { requireAuth } from './middleware/auth.ts';
 import { errorHandler, notFoundHandler } from './middleware/errors.ts';
@@ -47,7 +47,17 @@ export function createApp(deps: ApiDeps): Express {
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
   app.use('/v1', requireAuth(deps.auth));
-  app.use(express.json({ limit: parseByteSize(deps.config.server.body_limit), strict: false }));
+  const maxDepth = deps.config.server.max_json_depth;
+  app.use(
+    express.json({
+      limit: parseByteSize(deps.config.server.body_limit),
+      strict: false,
+      // Checked on the raw bytes before parsing: a deeply nested body overflows the stack later.
+      verify: (_req, _res, body) => {
+        if (exceedsJsonDepth(body, maxDepth)) throw Object.assign(new Error(`JSON nested deeper than ${maxDepth} levels (server.max_json_depth)`), { type: 'entity.too.deep' });
+      },
+    }),
+  );
   app.use(jobsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(modelsRouter(deps));

@@ -19,6 +19,8 @@ export function toApiError(error: unknown): ApiError {
   switch (parserError.type) {
     case 'entity.parse.failed':
       return new ApiError(`Malformed JSON in the request body: ${(error as Error).message}`, { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+    case 'entity.too.deep':
+      return new ApiError(`Request body is ${(error as Error).message}`, { status: 400, type: 'invalid_request_error', code: 'json_too_deep' });
     case 'entity.too.large':
       return new ApiError(`Request body is larger than the limit of ${parserError.limit} bytes`, { status: 413, type: 'invalid_request_error', code: 'body_too_large' });
     case 'encoding.unsupported':

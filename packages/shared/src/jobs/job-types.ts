@@ -33,7 +33,7 @@ export interface WebhookDelivery {
   error: string | null;
 }
 
-export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'provider_disabled' | 'context_too_long' | 'over_budget' | 'unsupported_parameter';
+export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'provider_disabled' | 'context_too_long' | 'over_budget' | 'unsupported_parameter' | 'no_price';
 
 export interface RoutingCandidate {
   provider: string;

@@ -14,6 +14,8 @@ export interface Submitter {
   monthlyBudgetUsd?: number | undefined;
   /** `economy`: a job whose usual target would pass the budget goes to the cheapest target that fits instead of a 429. */
   overBudget?: 'reject' | 'economy' | undefined;
+  /** With a budget, targets without a price are ineligible (`no_price`) unless this is true. */
+  allowUnpriced?: boolean | undefined;
 }
 
 /** A job Sluice will not accept: no target can take it (400) or the budget is spent (429). */
@@ -40,14 +42,19 @@ const budgetExceeded = (submitter: Submitter, remaining: number): JobRejectedErr
     code: 'budget_exceeded', status: 429, retryAfter: secondsToNextMonth(new Date()),
   });
 
-/** Marks candidates whose circuit is open or whose estimate passes the tenant's remaining budget. */
+/**
+ * Marks candidates whose circuit is open or whose estimate passes the tenant's remaining budget; with
+ * a budget, a target without a price is ineligible too (its cost would be invisible to the budget).
+ */
 async function applyHealthAndBudget(services: GatewayServices, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
   const open = await services.circuits.openProviders();
   const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await services.spend.spent(submitter.tenant, now));
-  const usual = routing.candidates.find((candidate) => candidate.eligible && !open.has(candidate.provider));
+  const pricedOnly = submitter.monthlyBudgetUsd !== undefined && submitter.allowUnpriced !== true;
+  const usual = routing.candidates.find((candidate) => candidate.eligible && !open.has(candidate.provider) && !(pricedOnly && candidate.est_cost_usd === null));
   for (const candidate of routing.candidates) {
     if (!candidate.eligible) continue;
-    if ((candidate.est_cost_usd ?? 0) > remaining) Object.assign(candidate, { eligible: false, reason: 'over_budget' });
+    if (pricedOnly && candidate.est_cost_usd === null) Object.assign(candidate, { eligible: false, reason: 'no_price' });
+    else if ((candidate.est_cost_usd ?? 0) > remaining) Object.assign(candidate, { eligible: false, reason: 'over_budget' });
     else if (open.has(candidate.provider)) Object.assign(candidate, { eligible: false, reason: 'circuit_open' });
   }
   if (submitter.overBudget === 'economy' && usual?.reason === 'over_budget') {
@@ -91,7 +98,10 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
   const candidate = choice === null ? undefined : routing.candidates[choice.index];
   if (choice === null || candidate === undefined) {
     const reasons = routing.candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
-    throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})`, { code: 'no_eligible_target', status: 400, param: 'model' });
+    const hint = routing.candidates.some((c) => c.reason === 'no_price')
+      ? '; no_price: the key has a monthly budget and the target has no price (add it to `pricing`, or set allow_unpriced on the key)'
+      : '';
+    throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: 'model' });
   }
   // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
   // settled with the real cost when its job ends either way.

@@ -44,8 +44,54 @@ export const PRICE_TABLE: Record<string, Record<string, { input: number; output:
   },
 };
 
-/** Version and alias suffixes providers append to a model family: dates, `-latest`, `-001`, `-preview-…`. */
-const SUFFIX = /^(-latest|-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3}|-preview(-[\w-]+)?|-exp(-[\w-]+)?|-v\d+(:\d+)?)+$/;
+const isDigits = (text: string, start: number, count: number): boolean => {
+  if (start + count > text.length) return false;
+  for (let index = start; index < start + count; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+};
+
+/** Letters, digits, `_`, `-` and `:`: what may follow `-preview` or `-exp`. */
+const isTailCharacter = (code: number): boolean =>
+  (code >= 48 && code <= 58) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 45;
+
+/**
+ * True when `suffix` is only version and alias suffixes providers append to a model family: dates
+ * (`-2024-08-06`, `-20241022`), `-latest`, `-001`, `-v2`, `-v1:0`, and `-preview…` / `-exp…` with
+ * anything after them. Read left to right in one pass: model names come from clients, so this must
+ * stay linear (a backtracking pattern over the same language blocked the event loop for minutes).
+ */
+export function isVersionSuffix(suffix: string): boolean {
+  if (suffix === '') return false;
+  let at = 0;
+  while (at < suffix.length) {
+    if (suffix[at] !== '-') return false;
+    const boundary = (end: number): boolean => end === suffix.length || suffix[end] === '-';
+    if (suffix.startsWith('-latest', at) && boundary(at + 7)) at += 7;
+    else if (isDigits(suffix, at + 1, 4) && suffix[at + 5] === '-' && isDigits(suffix, at + 6, 2) && suffix[at + 8] === '-' && isDigits(suffix, at + 9, 2) && boundary(at + 11)) at += 11;
+    else if (isDigits(suffix, at + 1, 8) && boundary(at + 9)) at += 9;
+    else if (isDigits(suffix, at + 1, 3) && boundary(at + 4)) at += 4;
+    else if (suffix.startsWith('-preview', at) || suffix.startsWith('-exp', at)) {
+      // Whatever follows a preview or experimental tag (`-preview-05-20`, `-exp-1206`) is part of it.
+      const tail = at + (suffix.startsWith('-preview', at) ? 8 : 4);
+      if (tail === suffix.length) return true;
+      if (suffix[tail] !== '-' || tail + 1 === suffix.length) return false;
+      for (let index = tail; index < suffix.length; index += 1) if (!isTailCharacter(suffix.charCodeAt(index))) return false;
+      return true;
+    } else if (suffix[at + 1] === 'v' && isDigits(suffix, at + 2, 1)) {
+      at += 2;
+      while (isDigits(suffix, at, 1)) at += 1;
+      if (suffix[at] === ':' && isDigits(suffix, at + 1, 1)) {
+        at += 1;
+        while (isDigits(suffix, at, 1)) at += 1;
+      }
+      if (!boundary(at)) return false;
+    } else return false;
+  }
+  return true;
+}
 
 /** Finds a model's price: exact name, else the longest family name it extends by version suffixes only. */
 export function bundledPrice(type: string, model: string): { input: number; output: number } | null {
@@ -55,7 +101,7 @@ export function bundledPrice(type: string, model: string): { input: number; outp
   if (exact) return exact;
   let best: string | null = null;
   for (const family of Object.keys(table)) {
-    if (model.startsWith(family) && SUFFIX.test(model.slice(family.length)) && (best === null || family.length > best.length)) best = family;
+    if (model.startsWith(family) && isVersionSuffix(model.slice(family.length)) && (best === null || family.length > best.length)) best = family;
   }
   return best === null ? null : (table[best] ?? null);
 }

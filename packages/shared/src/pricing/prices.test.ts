@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.ts';
-import { bundledPrice, PRICE_TABLE_VERSION } from './price-table.ts';
+import { bundledPrice, isVersionSuffix, PRICE_TABLE_VERSION } from './price-table.ts';
 import { costOf, createPriceLookup } from './prices.ts';
 
 describe('prices', () => {
@@ -38,5 +38,26 @@ describe('prices', () => {
     const known = costOf({ prompt_tokens: 1_000_000, completion_tokens: 500_000, total_tokens: 1_500_000 }, price('oa', 'gpt-4o'), 'oa/gpt-4o');
     expect(known.usd).toBeCloseTo(2.5 + 5, 10);
     expect(known.details).toEqual({ price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 2.5, output_usd_per_1m: 10, reason: null });
+  });
+});
+
+describe('version suffixes', () => {
+  it('accepts what providers append and refuses the rest', () => {
+    for (const suffix of ['-latest', '-2024-08-06', '-20241022', '-001', '-preview', '-preview-05-20', '-exp', '-exp-1206', '-v2', '-v1:0', '-latest-001', '-2024-08-06-preview']) {
+      expect(isVersionSuffix(suffix), suffix).toBe(true);
+    }
+    for (const suffix of ['', 'latest', '-custom', '-1234', '-2024-08', '-preview-', '-previewx', '-v', '-v1:', '-latest!', '-exp-a!b']) {
+      expect(isVersionSuffix(suffix), suffix).toBe(false);
+    }
+  });
+
+  it('reads a crafted name in linear time (a backtracking pattern took minutes)', () => {
+    const crafted = `gpt-4o${'-exp'.repeat(30)}!`;
+    const longer = `gpt-4o${'-exp-a'.repeat(20_000)}!`;
+    const started = performance.now();
+    expect(bundledPrice('openai', crafted)).toBeNull();
+    expect(bundledPrice('openai', longer)).toBeNull();
+    expect(bundledPrice('openai', `gpt-4o${'-exp'.repeat(30)}`)).toEqual({ input: 2.5, output: 10 });
+    expect(performance.now() - started).toBeLessThan(100);
   });
 });

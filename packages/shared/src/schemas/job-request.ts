@@ -6,7 +6,7 @@ export type Priority = z.infer<typeof PrioritySchema>;
 export const TierSchema = z.enum(['economy', 'standard', 'premium']);
 export type Tier = z.infer<typeof TierSchema>;
 
-const TargetNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
+const TargetNameSchema = z.string().max(256).regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
 /** Chat-completions parameters Sluice checks; any other parameter passes through to the provider. */
 const chatParameters = {
@@ -22,7 +22,7 @@ const chatParameters = {
   presence_penalty: z.number().min(-2).max(2).optional(),
   frequency_penalty: z.number().min(-2).max(2).optional(),
   response_format: z.object({ type: z.string() }).loose().optional(),
-  tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string().min(1) }).loose().optional() }).loose()).optional(),
+  tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string().min(1).max(256) }).loose().optional() }).loose()).max(128).optional(),
   tool_choice: z.union([z.string(), z.object({ type: z.string() }).loose()]).optional(),
   user: z.string().max(256).optional(),
   stream: z.literal(false, 'stream: true is not supported yet: Sluice returns whole completions (omit stream or send false)').optional(),
@@ -33,7 +33,7 @@ const jobFields = {
   priority: PrioritySchema.default('normal'),
   tier: TierSchema.default('standard'),
   fallbacks: z.array(TargetNameSchema).max(10).default([]),
-  webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }) }).strict().optional(),
+  webhook: z.object({ url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })) }).strict().optional(),
   deadline_s: z.number().int().min(1).max(30 * 86_400).optional(),
   metadata: z
     .record(z.string().min(1).max(64), z.string().max(512))

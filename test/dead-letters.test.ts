@@ -15,6 +15,7 @@ describe('dead letters and replay', () => {
         providers: { a: provider(a.url), b: provider(b.url) },
         routes: { default: ['a/m', 'b/m'] },
         breaker: { min_requests: 1000 },
+        jobs: { max_attempts: 4 },
       }),
     );
   });
@@ -31,7 +32,7 @@ describe('dead letters and replay', () => {
     const submitted = await tenant.post('/v1/jobs', { model: 'default', messages: userMessage('doomed') });
     const failed = await tenant.waitForJob(submitted.body.id);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatchObject({ type: 'provider_error', code: 'all_targets_failed' });
+    expect(failed.error).toMatchObject({ type: 'provider_error', code: 'max_attempts_exceeded' });
     expect(failed.attempts.map((attempt) => `${attempt.provider}:${attempt.status_code}`)).toEqual(['a:503', 'a:503', 'b:503', 'b:503']);
     expect(failed.routing.failovers).toEqual([expect.objectContaining({ from: 'a', to: 'b', reason: 'retries_exhausted' })]);
 
@@ -50,13 +51,15 @@ describe('dead letters and replay', () => {
     expect(refused.body.error).toMatchObject({ type: 'permission_error', code: 'admin_required' });
     expect((await admin.post('/v1/dead-letters/job_AAAAAAAAAAAAAAAAAAAAAA/replay')).status).toBe(404);
 
+    // The replayed job gets jobs.max_attempts calls of its own: one more failure is retried, not final.
+    a.script(down);
     const replayed = await admin.post(`/v1/dead-letters/${failed.id}/replay`);
     expect(replayed.status).toBe(202);
     expect(['queued', 'running', 'succeeded']).toContain(replayed.body.status); // a worker may already hold it
     const done = await tenant.waitForJob(failed.id);
     expect(done).toMatchObject({ status: 'succeeded', provider: 'a', error: null });
-    // The history stays: four failed attempts, then the one that succeeded.
-    expect(done.attempts.map((attempt) => attempt.outcome)).toEqual(['retryable_error', 'retryable_error', 'retryable_error', 'retryable_error', 'succeeded']);
+    // The history stays: four failed attempts, then the replay's failure and its success.
+    expect(done.attempts.map((attempt) => attempt.outcome)).toEqual(['retryable_error', 'retryable_error', 'retryable_error', 'retryable_error', 'retryable_error', 'succeeded']);
     expect((await admin.get('/v1/dead-letters')).body.data.map((job: { id: string }) => job.id)).not.toContain(failed.id);
     // Replaying something that is not a dead letter is a 404, not a second run.
     expect((await admin.post(`/v1/dead-letters/${failed.id}/replay`)).status).toBe(404);

@@ -13,6 +13,8 @@ describe('worker retries on one target', () => {
         routes: { default: ['p/m'] },
         // Retries alone here: the breaker (test/reliability) would otherwise open after these failures.
         breaker: { min_requests: 1000 },
+        // Three calls in all: a job whose only target keeps failing ends after its third.
+        jobs: { max_attempts: 3 },
       }),
     );
   });
@@ -42,13 +44,13 @@ describe('worker retries on one target', () => {
     expect(job.error).toMatchObject({ type: 'provider_error', code: 'provider_fatal', message: expect.stringContaining('Unsupported value') });
   });
 
-  it('fails a job after its last attempt with all_targets_failed', async () => {
+  it('fails a job at jobs.max_attempts calls (another round would follow otherwise)', async () => {
     fake.script({ status: 503 }, { status: 502 }, { status: 500 });
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('always down') });
     const job = await api.waitForJob(submitted.body.id);
     expect(job.status).toBe('failed');
     expect(job.attempts.map((attempt) => attempt.status_code)).toEqual([503, 502, 500]);
-    expect(job.error?.code).toBe('all_targets_failed');
+    expect(job.error?.code).toBe('max_attempts_exceeded');
   });
 });

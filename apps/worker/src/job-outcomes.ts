@@ -1,5 +1,6 @@
 import {
   announceJobEnded,
+  callsMade,
   chooseTarget,
   DEAD_LETTER_QUEUE,
   requeueJob,
@@ -41,21 +42,47 @@ export async function failJob(context: WorkerContext, record: JobRecord, error: 
 
 export interface FailoverRequest {
   reason: string;
-  /** Whether this target is used up for the job (retries exhausted, refused for good) or only unavailable. */
+  /** Whether this target is used up for the job in this round (retries exhausted, refused) or only unavailable. */
   exhaust: boolean;
+  /** Whether it can never take the job (context too long, workers killed running it): no new round tries it again. */
+  refuse?: boolean;
+  /** True right after a failed provider call (it counts toward `jobs.max_attempts`). */
+  attempted?: boolean;
   /** The queue entry the caller holds; the move only happens while it is still the live one. */
   guard: string;
   lastError: string;
 }
 
+/** Ends a job that used up `jobs.max_attempts` provider calls. */
+export async function failMaxAttempts(context: WorkerContext, record: JobRecord, guard: string, lastError: string): Promise<void> {
+  const max = context.config.jobs.max_attempts;
+  await failJob(context, record, { type: 'provider_error', code: 'max_attempts_exceeded', message: `the job made ${max} provider calls (jobs.max_attempts) without success; last error: ${lastError}` }, guard, true);
+}
+
 /**
  * Moves a job to its next target: the first routable one it has not exhausted whose circuit is
- * closed, else one to wait on; with none left it fails into the dead-letter queue.
+ * closed, else one to wait on. When every target is used up on errors that may pass (a correlated
+ * outage), another round starts after the longest backoff, until `jobs.max_attempts` calls or the
+ * deadline; only a job with no target left that could ever take it fails into the dead letters.
  */
 export async function failover(context: WorkerContext, record: JobRecord, request: FailoverRequest): Promise<void> {
-  const exhausted = request.exhaust && !record.exhausted.includes(record.target) ? [...record.exhausted, record.target] : record.exhausted;
+  const { config, logger } = context;
+  const add = (list: number[], index: number): number[] => (list.includes(index) ? list : [...list, index]);
+  const exhausted = request.exhaust || request.refuse ? add(record.exhausted, record.target) : record.exhausted;
+  const refused = request.refuse ? add(record.refused, record.target) : record.refused;
+  if (request.attempted && callsMade(record) + 1 >= config.jobs.max_attempts) {
+    await failMaxAttempts(context, record, request.guard, request.lastError);
+    return;
+  }
   const open = await context.circuits.openProviders(true);
-  const choice = chooseTarget(record.routing.candidates, exhausted, open);
+  let choice = chooseTarget(record.routing.candidates, exhausted, open);
+  let round: { delayMs: number } | null = null;
+  if (choice === null) {
+    // Every target is used up. Those that failed on errors that may pass get another round.
+    choice = chooseTarget(record.routing.candidates, refused, open);
+    const provider = choice === null ? undefined : record.routing.candidates[choice.index]?.provider;
+    if (choice !== null) round = { delayMs: config.providers[provider ?? '']?.retry.max_backoff_ms ?? 60_000 };
+  }
   if (choice === null) {
     await failJob(
       context,
@@ -69,16 +96,17 @@ export async function failover(context: WorkerContext, record: JobRecord, reques
   const sameTarget = choice.index === record.target;
   const moved = await requeueJob(context.store, context.queues, { ...record, queue_job_id: request.guard }, {
     target: choice.index,
-    tries: sameTarget ? record.tries : 0,
+    tries: sameTarget && round === null ? record.tries : 0,
     from: ['queued', 'running'],
-    reason: request.reason,
-    exhausted,
+    reason: round === null ? request.reason : 'new_round',
+    recordFailover: round !== null,
+    exhausted: round === null ? exhausted : refused,
+    refused,
+    ...(round === null ? {} : { delayMs: round.delayMs }),
   });
+  if (!moved) return;
   const to = record.routing.candidates[choice.index];
-  if (moved) {
-    context.logger.warn(
-      { ...jobFields(record), provider: record.routing.candidates[record.target]?.provider, to: to?.provider, model: to?.model, reason: request.reason, waiting: choice.waiting },
-      choice.waiting ? 'every remaining target is unavailable: job waits queued for one to recover' : 'job failed over to its next target',
-    );
-  }
+  const fields = { ...jobFields(record), provider: record.routing.candidates[record.target]?.provider, to: to?.provider, model: to?.model, reason: request.reason, waiting: choice.waiting };
+  if (round !== null) logger.warn({ ...fields, delay_ms: round.delayMs, calls: callsMade(record) + (request.attempted ? 1 : 0) }, 'every target failed on errors that may pass: another round starts after the longest backoff');
+  else logger.warn(fields, choice.waiting ? 'every remaining target is unavailable: job waits queued for one to recover' : 'job failed over to its next target');
 }

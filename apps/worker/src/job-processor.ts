@@ -3,6 +3,7 @@ import { ProviderError, type CompletionResult } from '@sluice/providers';
 import {
   QueuedJobDataSchema,
   announceJobEnded,
+  callsMade,
   costOf,
   estimatePromptTokens,
   getMetrics,
@@ -16,7 +17,7 @@ import {
   type RoutingCandidate,
 } from '@sluice/shared';
 import { backoffDelay } from './backoff.ts';
-import { failJob, failover, jobFields, seconds, settleSpend } from './job-outcomes.ts';
+import { failJob, failMaxAttempts, failover, jobFields, seconds, settleSpend } from './job-outcomes.ts';
 import { recordSuccess } from './record-success.ts';
 import type { WorkerContext } from './worker-context.ts';
 
@@ -230,29 +231,33 @@ async function settleFailure(context: WorkerContext, failure: FailureContext): P
       return;
     case 'context_length':
       logger.warn(base, 'prompt too long for this model');
-      await failover(context, record, { reason: 'context_length_exceeded', exhaust: true, guard: entry, lastError: error.message });
+      await failover(context, record, { reason: 'context_length_exceeded', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
       return;
     case 'auth': {
       // 401/403: the provider is misconfigured for every job, not just this one.
       if (await breaker.forceOpen(provider, 'auth_error')) context.onCircuitOpened(provider);
       logger.error(base, 'provider refused our credentials: circuit opened');
-      await failover(context, record, { reason: 'auth_error', exhaust: true, guard: entry, lastError: error.message });
+      await failover(context, record, { reason: 'auth_error', exhaust: true, attempted: true, guard: entry, lastError: error.message });
       return;
     }
     default: {
       if (await breaker.record(provider, false, error.status === null ? null : Number(base.latency_ms))) context.onCircuitOpened(provider);
       if ((await context.circuits.openProviders(true)).has(provider)) {
-        await failover(context, record, { reason: 'circuit_open', exhaust: false, guard: entry, lastError: error.message });
+        await failover(context, record, { reason: 'circuit_open', exhaust: false, attempted: true, guard: entry, lastError: error.message });
         return;
       }
       const tries = record.tries + 1;
+      if (tries < retry.attempts && callsMade(record) + 1 >= context.config.jobs.max_attempts) {
+        await failMaxAttempts(context, record, entry, error.message);
+        return;
+      }
       if (tries < retry.attempts) {
         const delayMs = backoffDelay(tries, retry, error.retryAfterMs);
         await requeueJob(context.store, context.queues, record, { target: record.target, tries, from: ['running'], delayMs });
         logger.warn({ ...base, err: error.message, attempts_left: retry.attempts - tries, backoff_ms: delayMs, bull_attempt: job.attemptsStarted }, 'provider call failed; retrying with backoff');
         return;
       }
-      await failover(context, record, { reason: 'retries_exhausted', exhaust: true, guard: entry, lastError: error.message });
+      await failover(context, record, { reason: 'retries_exhausted', exhaust: true, attempted: true, guard: entry, lastError: error.message });
     }
   }
 }

@@ -110,7 +110,7 @@ async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData
     const record = await context.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
     context.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
-    await failover(context, record, { reason: 'worker_lost', exhaust: true, guard: record.queue_job_id, lastError: error.message });
+    await failover(context, record, { reason: 'worker_lost', exhaust: true, refuse: true, guard: record.queue_job_id, lastError: error.message });
   } catch (caught) {
     context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
   }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject, type JobRecord } from '@sluice/shared';
+import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject, type JobRecord } from '@sluice/shared';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAdmin } from '../middleware/auth.ts';
@@ -69,7 +69,8 @@ export function deadLettersRouter(deps: ApiDeps): Router {
       from: ['failed'],
       reason: 'replay',
       exhausted: [],
-      fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved },
+      refused: [],
+      fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) },
     });
     if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
     await Promise.all([store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), entry.remove()]);

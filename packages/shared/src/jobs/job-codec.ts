@@ -6,7 +6,7 @@ import { JOB_STATUSES } from './job-types.ts';
 /** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
 export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts' | 'deliveries'>>;
 
-const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted'] as const;
+const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted', 'refused'] as const;
 
 /** The Redis key of a job record. */
 export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
@@ -49,8 +49,8 @@ export function withoutDefaults(fields: JobFields): JobFields {
   const kept: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(fields)) {
     if (value === null || value === undefined) continue;
-    if ((name === 'tries' || name === 'reserved_usd') && value === 0) continue;
-    if (name === 'exhausted' && Array.isArray(value) && value.length === 0) continue;
+    if ((name === 'tries' || name === 'reserved_usd' || name === 'replayed_calls') && value === 0) continue;
+    if ((name === 'exhausted' || name === 'refused') && Array.isArray(value) && value.length === 0) continue;
     if (name === 'metadata' && typeof value === 'object' && Object.keys(value).length === 0) continue;
     kept[name] = value;
   }
@@ -111,6 +111,8 @@ export function parseRecord(hash: Record<string, string>): JobRecord {
     queue_job_id: hash.queue_job_id ?? '',
     tries: number('tries') ?? 0,
     exhausted: json('exhausted', []),
+    refused: json('refused', []),
+    replayed_calls: number('replayed_calls') ?? 0,
     reserved_usd: number('reserved_usd') ?? 0,
     running_since: number('running_since'),
     provider: text('provider'),

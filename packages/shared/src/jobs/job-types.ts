@@ -100,8 +100,12 @@ export interface JobRecord {
   queue_job_id: string;
   /** Attempts made on the current target. */
   tries: number;
-  /** Candidate indexes whose retries this job used up (or that refused it for good). */
+  /** Candidate indexes this job used up in the current round (retries spent, or refused for good). */
   exhausted: number[];
+  /** The subset of `exhausted` that can never take the job (context too long, killed workers): no new round retries them. */
+  refused: number[];
+  /** Provider calls made before the job was last replayed from the dead letters (`jobs.max_attempts` counts the ones after). */
+  replayed_calls: number;
   /** Estimated USD reserved against the tenant's budget at submit, settled when the job ends. */
   reserved_usd: number;
   /** Unix ms the current provider call started; set while running, to tell an interrupted run. */
@@ -148,6 +152,14 @@ export interface JobObject {
   batch_id: string | null;
   custom_id: string | null;
   metadata: Record<string, string>;
+}
+
+/**
+ * Provider calls the job has made towards `jobs.max_attempts`: every attempt but provider rate
+ * limits and cancels (they spend none), since its last replay.
+ */
+export function callsMade(record: JobRecord): number {
+  return record.attempts.filter((attempt) => attempt.outcome !== 'rate_limited' && attempt.outcome !== 'canceled').length - record.replayed_calls;
 }
 
 export function toJobObject(record: JobRecord): JobObject {

@@ -128,6 +128,8 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
     queue_job_id: queueJobId(options.id, 0),
     tries: 0,
     exhausted: [],
+    refused: [],
+    replayed_calls: 0,
     reserved_usd: reserved,
     running_since: null,
     provider: null,

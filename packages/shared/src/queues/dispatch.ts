@@ -12,9 +12,12 @@ export interface Move {
   /** Statuses the record may be in; it becomes `queued`. */
   from: readonly JobStatus[];
   delayMs?: number;
-  /** Recorded as a failover when the provider or model changes. */
+  /** Recorded as a failover when the provider or model changes (or `recordFailover` says so). */
   reason?: string;
+  /** Record the failover even when the target stays the same (a new round on it). */
+  recordFailover?: boolean;
   exhausted?: number[];
+  refused?: number[];
   fields?: JobFields;
 }
 
@@ -36,7 +39,7 @@ export async function requeueJob(
   const entry = nextQueueJobId(record.queue_job_id, record.id);
   const changed = previous === undefined || previous.provider !== candidate.provider || previous.model !== candidate.model;
   const routing =
-    move.reason !== undefined && changed
+    move.reason !== undefined && (changed || move.recordFailover === true)
       ? {
           ...record.routing,
           failovers: [
@@ -49,7 +52,7 @@ export async function requeueJob(
     record.id,
     move.from,
     'queued',
-    { ...move.fields, target: move.target, tries: move.tries, queue_job_id: entry, running_since: null, exhausted: move.exhausted ?? record.exhausted, ...(routing ? { routing } : {}) },
+    { ...move.fields, target: move.target, tries: move.tries, queue_job_id: entry, running_since: null, exhausted: move.exhausted ?? record.exhausted, refused: move.refused ?? record.refused, ...(routing ? { routing } : {}) },
     record.queue_job_id,
   );
   if (!moved.ok) return false;

@@ -66,7 +66,10 @@ export function createJobProcessor(context: WorkerContext) {
     const entry = job.id ?? '';
     const record = await store.get(data.id);
     if (record === null) {
-      logger.warn({ job_id: data.id }, 'job record is gone (retention passed?); dropping the queue entry');
+      // Records outlive their deadline plus the retention, so this is a bug or lost data, never routine.
+      const provider = job.queueName.replace(/^\{provider-|\}$/g, '');
+      getMetrics().orphanedEntries.inc({ provider });
+      logger.error({ job_id: data.id, provider, entry }, 'job record is missing for a live queue entry; the entry is dropped');
       return;
     }
     if (isTerminal(record.status)) return; // canceled, expired or finished while it waited

@@ -73,7 +73,7 @@ export function deadLettersRouter(deps: ApiDeps): Router {
       fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) },
     });
     if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
-    await Promise.all([store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), entry.remove()]);
+    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), entry.remove()]);
     deps.logger.info({ job_id: id, tenant: record.tenant, by: principalOf(res).tenant, provider: candidate.provider, model: candidate.model }, 'dead letter replayed');
     res.status(202).location(`/v1/jobs/${id}`).json(toJobObject((await store.get(id)) ?? record));
   });

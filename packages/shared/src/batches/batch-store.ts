@@ -74,7 +74,15 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
 return 'OK'
 `;
 
+/** Writes fields (ARGV pairs) or adds to a counter (ARGV: field, delta, 'incr') only while the batch exists: never recreates an expired one without its TTL. */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == 'incr' then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 1
+`;
+
 interface ScriptedRedis {
+  sluiceBatchUpdate(key: string, ...args: (string | number)[]): Promise<number>;
   sluiceBatchChildEnded(key: string, counter: string, now: number): Promise<number>;
   sluiceBatchExpanded(key: string, total: number, now: number): Promise<number>;
   sluiceBatchTransition(key: string, from: string, to: string, ...fields: (string | number)[]): Promise<string | null>;
@@ -107,6 +115,7 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
     redis.defineCommand('sluiceBatchChildEnded', { numberOfKeys: 1, lua: CHILD_ENDED });
     redis.defineCommand('sluiceBatchExpanded', { numberOfKeys: 1, lua: EXPANDED });
     redis.defineCommand('sluiceBatchTransition', { numberOfKeys: 1, lua: TRANSITION });
+    redis.defineCommand('sluiceBatchUpdate', { numberOfKeys: 1, lua: UPDATE });
   }
   const scripts = redis as unknown as ScriptedRedis;
   const key = (id: string): string => `${prefix}:batch:${id}`;
@@ -189,7 +198,8 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
       return (await scripts.sluiceBatchTransition(key(id), from.join(','), to, ...flat)) === 'OK';
     },
     async update(id, fields) {
-      await redis.hset(key(id), fields);
+      const flat = Object.entries(fields).flat();
+      if (flat.length > 0) await scripts.sluiceBatchUpdate(key(id), ...flat);
     },
     async addChildren(id, jobIds) {
       if (jobIds.length === 0) return;
@@ -200,7 +210,7 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
       return (await scripts.sluiceBatchChildEnded(key(id), outcome, now())) === 1;
     },
     async countFailedLines(id, count) {
-      if (count > 0) await redis.hincrby(key(id), 'failed', count);
+      if (count > 0) await scripts.sluiceBatchUpdate(key(id), 'failed', count, 'incr');
     },
     async expanded(id, total) {
       return (await scripts.sluiceBatchExpanded(key(id), total, now())) === 1;

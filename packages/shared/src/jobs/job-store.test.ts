@@ -61,4 +61,28 @@ describe('job store', () => {
     const attempts = (await store.get(job.id))?.attempts ?? [];
     expect(attempts.map((attempt) => attempt.started_at).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+
+  it('never recreates an expired record: late writes to a missing record write nothing', async () => {
+    const job = record('acme');
+    await store.create(job);
+    await redis.del(`${prefix}:job:${job.id}`); // as if its TTL had passed
+    await store.update(job.id, { webhook_status: 'delivered' });
+    await store.appendAttempt(job.id, { provider: 'p', model: 'm', started_at: 1, latency_ms: 1, outcome: 'succeeded', status_code: 200, error: null });
+    await store.appendDelivery(job.id, { webhook_id: 'msg_1', event: 'job.succeeded', attempt: 1, at: 1, latency_ms: 1, status_code: 200, outcome: 'delivered', error: null });
+    await store.transition(job.id, ['queued'], 'running');
+    await store.keepUntil(job.id, Math.floor(Date.now() / 1000) + 60);
+    expect(await redis.exists(`${prefix}:job:${job.id}`)).toBe(0);
+  });
+
+  it('keeps a record until its deadline plus the retention, and only lengthens its life', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const job = { ...record('acme'), expires_at: now + 3600 };
+    await store.create(job);
+    const key = `${prefix}:job:${job.id}`;
+    expect(await redis.pttl(key)).toBeGreaterThan((3600 + 55) * 1000);
+    await store.keepUntil(job.id, now + 7200);
+    expect(await redis.pttl(key)).toBeGreaterThan((7200 + 55) * 1000);
+    await store.keepUntil(job.id, now + 10);
+    expect(await redis.pttl(key)).toBeGreaterThan((7200 + 55) * 1000);
+  });
 });

@@ -24,16 +24,32 @@ return {1, current[1]}
 
 /**
  * Writes a new record with its TTL and indexes in one script (one server only: on a Cluster the keys
- * live in different slots and go as separate commands).
- * KEYS: job, tenant index, expiry index. ARGV: retention ms, now ms, expires_at, id, field pairs...
+ * live in different slots and go as separate commands). The record lives until its deadline plus
+ * the retention; the tenant's index lists the jobs created within the retention.
+ * KEYS: job, tenant index, expiry index. ARGV: retention ms, now ms, expires_at, id, record TTL ms, field pairs...
  */
 const CREATE = `
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`;
+
+/** Writes fields only while the record exists: a late write never recreates an expired record without its TTL. */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/** Lengthens a record's TTL to ARGV[1] ms when it is shorter (a replay's fresh deadline); never shortens it. */
+const KEEP = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1
 `;
 
@@ -76,7 +92,10 @@ export interface JobStore {
    * job is still the record's live one), writing `fields` in the same step.
    */
   transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields, queueJobId?: string): Promise<TransitionResult>;
+  /** Writes fields of an existing record (nothing when it has expired). */
   update(id: string, fields: JobFields): Promise<void>;
+  /** Keeps the record at least until `expiresAt` (unix seconds) plus the retention: a replay's fresh deadline. */
+  keepUntil(id: string, expiresAt: number): Promise<void>;
   appendAttempt(id: string, attempt: Attempt): Promise<void>;
   appendDelivery(id: string, delivery: WebhookDelivery): Promise<void>;
   list(tenant: string, options: ListOptions): Promise<JobPage>;
@@ -92,7 +111,7 @@ export interface JobStore {
 export interface JobStoreOptions {
   /** Key prefix, e.g. `sluice`. */
   prefix: string;
-  /** Seconds a job record is kept after it was created. */
+  /** Seconds a job record is kept after its deadline (`jobs.retention_s`). */
   retentionSeconds: number;
   /** The connection new records are written on (the queues' one, so a record and its entry go in order). Default: the store's. */
   writeRedis?: Redis;
@@ -103,6 +122,8 @@ interface ScriptedRedis {
   sluiceJobTransition(key: string, from: string, to: string, guard: string, channel: string, ...fields: string[]): Promise<[number, string] | null>;
   sluiceJobAppend(key: string, list: string, entry: string): Promise<number>;
   sluiceJobCreate(job: string, index: string, expiry: string, ...args: (string | number)[]): Promise<number>;
+  sluiceJobUpdate(job: string, ...fields: string[]): Promise<number>;
+  sluiceJobKeep(job: string, ttlMs: number): Promise<number>;
 }
 
 function withScripts(redis: Redis): ScriptedRedis {
@@ -110,6 +131,8 @@ function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand('sluiceJobTransition', { numberOfKeys: 1, lua: TRANSITION });
     redis.defineCommand('sluiceJobAppend', { numberOfKeys: 1, lua: APPEND });
     redis.defineCommand('sluiceJobCreate', { numberOfKeys: 3, lua: CREATE });
+    redis.defineCommand('sluiceJobUpdate', { numberOfKeys: 1, lua: UPDATE });
+    redis.defineCommand('sluiceJobKeep', { numberOfKeys: 1, lua: KEEP });
   }
   return redis as unknown as ScriptedRedis;
 }
@@ -120,6 +143,8 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
   const retentionMs = options.retentionSeconds * 1000;
   const expiryKey = deadlineIndexKey(options.prefix);
+  /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
+  const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
 
   const serialize = serializeJobFields;
 
@@ -135,7 +160,8 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     if (single !== undefined && !isCluster(writer)) {
       // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
       const { id, tenant, status } = single;
-      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, Date.now(), single.expires_at, id, 'status', status, ...serialize(newRecordFields(single)));
+      const now = Date.now();
+      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, now, single.expires_at, id, recordTtlMs(single.expires_at, now), 'status', status, ...serialize(newRecordFields(single)));
       return;
     }
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
@@ -148,7 +174,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       const key = jobKey(id);
       pipeline
         .hset(key, 'status', status, ...serialize(newRecordFields(record)))
-        .pexpire(key, retentionMs)
+        .pexpire(key, recordTtlMs(record.expires_at, now))
         .zadd(indexKey(tenant), now, id)
         .zadd(expiryKey, record.expires_at, id);
       tenants.add(tenant);
@@ -179,7 +205,11 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
 
     async update(id, fields) {
       const flat = serialize(fields);
-      if (flat.length > 0) await redis.hset(jobKey(id), ...flat);
+      if (flat.length > 0) await scripts.sluiceJobUpdate(jobKey(id), ...flat);
+    },
+
+    async keepUntil(id, expiresAt) {
+      await scripts.sluiceJobKeep(jobKey(id), recordTtlMs(expiresAt, Date.now()));
     },
 
     async appendAttempt(id, attempt) {

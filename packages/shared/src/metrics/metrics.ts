@@ -25,6 +25,9 @@ function define() {
     failovers: new Counter({ name: 'sluice_failovers_total', help: 'Jobs moved to another target', labelNames: ['from', 'to', 'reason'] as const }),
     webhookDeliveries: new Counter({ name: 'sluice_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'] as const }),
     deadLetters: new Gauge({ name: 'sluice_dead_letter_jobs', help: 'Jobs in the dead-letter queue' }),
+    orphanedEntries: new Counter({
+      name: 'sluice_orphaned_queue_entries_total', help: 'Queue entries whose job record was gone (should stay 0: a record outlives its deadline)', labelNames: ['provider'] as const,
+    }),
   };
 }
 

@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { jobRecordKey, metricsRegistry } from '@sluice/shared';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+
+describe('a job record lives until its deadline plus the retention', () => {
+  let fake: FakeOpenAIServer;
+  let gateway: Gateway;
+  let redis: Redis;
+  afterEach(async () => {
+    redis?.disconnect();
+    await gateway?.close();
+    await fake?.close();
+  });
+
+  const start = async (jobs: Record<string, unknown>) => {
+    fake = await startFakeOpenAI();
+    gateway = await startGateway(
+      makeConfig({
+        providers: { p: { type: 'openai-compatible', base_url: fake.url, concurrency: 2, timeout_ms: 10_000, retry: { attempts: 1, backoff_ms: 10, max_backoff_ms: 10 } } },
+        routes: { default: ['p/m'] },
+        breaker: { min_requests: 1000 },
+        jobs: { sweep_interval_ms: 100, ...jobs },
+      }),
+    );
+    redis = new Redis(gateway.config.redis.url);
+  };
+
+  it('a deadline past the retention keeps the record: the job finishes and is read back, not a 404', async () => {
+    await start({ retention_s: 1 });
+    fake.script({ delayMs: 2_500 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('slow'), deadline_s: 60 });
+    expect(submitted.status).toBe(202);
+    const ttl = await redis.pttl(jobRecordKey(gateway.config.redis.prefix, submitted.body.id));
+    expect(ttl).toBeGreaterThan(60_000);
+    const job = await api.waitForJob(submitted.body.id, undefined, 10_000);
+    expect(job.status).toBe('succeeded');
+  });
+
+  it('a replay with a fresh deadline lengthens the record’s life', async () => {
+    await start({ retention_s: 1, max_attempts: 1 });
+    fake.script({ status: 503 }, { delayMs: 2_500 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('replayed'), deadline_s: 3 });
+    const failed = await api.waitForJob(submitted.body.id);
+    expect(failed.status).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // most of the record's first life is gone
+    const replayed = await client(gateway.url, KEYS.admin).post(`/v1/dead-letters/${failed.id}/replay`);
+    expect(replayed.status).toBe(202);
+    // The first life ends 3 + 1 s after creation (~2.5 s from now); the new one 3 + 1 s from the replay,
+    // and the 2.5 s of work ahead would outlast the first.
+    expect(await redis.pttl(jobRecordKey(gateway.config.redis.prefix, failed.id))).toBeGreaterThan(3_000);
+    const job = await api.waitForJob(failed.id, (j) => j.status === 'succeeded', 10_000);
+    expect(job.attempts.map((attempt) => attempt.outcome)).toEqual(['retryable_error', 'succeeded']);
+  });
+
+  it('a live queue entry whose record is gone is an error in the log and a metric, never silent', async () => {
+    await start({});
+    fake.script({ delayMs: 1_000 }, { delayMs: 1_000 }); // both slots busy: the third job waits queued
+    const api = client(gateway.url);
+    const first = await api.post('/v1/jobs', { model: 'default', messages: userMessage('first') });
+    const second = await api.post('/v1/jobs', { model: 'default', messages: userMessage('second') });
+    const third = await api.post('/v1/jobs', { model: 'default', messages: userMessage('third') });
+    await fake.waitForRequests(2);
+    // Lost data, as an operator's mistake or a Redis without persistence would cause.
+    await redis.del(jobRecordKey(gateway.config.redis.prefix, third.body.id));
+    await api.waitForJob(first.body.id);
+    await api.waitForJob(second.body.id);
+    const line = await eventually(() => gateway.logs.find((entry) => entry.includes(third.body.id) && entry.includes('record is missing')), 5_000, 'the error line');
+    expect(JSON.parse(line)).toMatchObject({ level: 'error', job_id: third.body.id, provider: 'p' });
+    expect(await metricsRegistry.metrics()).toMatch(/sluice_orphaned_queue_entries_total\{provider="p"\} [1-9]/);
+  });
+});

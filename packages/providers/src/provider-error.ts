@@ -17,6 +17,8 @@ export interface ProviderErrorOptions {
   retryAfterMs?: number | null;
   /** The response body, truncated, for the job's attempt record. */
   body?: string;
+  /** A code more precise than the default `provider_${kind}`, e.g. `provider_refused_request`; the job's error carries it. */
+  code?: string;
   cause?: unknown;
 }
 
@@ -31,7 +33,7 @@ export class ProviderError extends SluiceError {
 
   constructor(message: string, options: ProviderErrorOptions) {
     const retryable = options.kind === 'retryable' || options.kind === 'timeout' || options.kind === 'rate_limited';
-    super(message, { code: `provider_${options.kind}`, retryable, cause: options.cause });
+    super(message, { code: options.code ?? `provider_${options.kind}`, retryable, cause: options.cause });
     this.name = 'ProviderError';
     this.kind = options.kind;
     this.provider = options.provider;

@@ -4,6 +4,7 @@ import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import { toAnthropicRequest } from './convert-request.ts';
 import { fromAnthropicMessage } from './convert-response.ts';
+import { isAnthropicRequestRefusal } from './request-refusal.ts';
 import { AnthropicMessageSchema } from './wire-schemas.ts';
 
 type AnthropicConfig = Extract<ProviderConfig, { type: 'anthropic' }>;
@@ -22,7 +23,7 @@ export function anthropicFromConfig(id: string, config: AnthropicConfig): Provid
     type: 'anthropic',
     async complete(request: ChatRequest, call: CallOptions = {}) {
       const body = toAnthropicRequest(request, config.default_max_tokens);
-      const response = await callJson(http, id, 'POST', '/v1/messages', { body, headers, signal: call.signal });
+      const response = await callJson(http, id, 'POST', '/v1/messages', { body, headers, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
       return { completion: fromAnthropicMessage(parseWireBody(id, response, AnthropicMessageSchema)), statusCode: response.status };
     },
     async probe(call: CallOptions = {}) {

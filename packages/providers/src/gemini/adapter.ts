@@ -4,6 +4,7 @@ import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import { toGeminiRequest } from './convert-request.ts';
 import { fromGeminiResponse } from './convert-response.ts';
+import { isGeminiRequestRefusal } from './request-refusal.ts';
 import { GeminiResponseSchema } from './wire-schemas.ts';
 
 type GeminiConfig = Extract<ProviderConfig, { type: 'gemini' }>;
@@ -18,7 +19,7 @@ export function geminiFromConfig(id: string, config: GeminiConfig): ProviderAdap
     async complete(request: ChatRequest, call: CallOptions = {}) {
       const model = request.model.replace(/^models\//, '');
       const path = `/models/${encodeURIComponent(model)}:generateContent`;
-      const response = await callJson(http, id, 'POST', path, { body: toGeminiRequest(request), headers, signal: call.signal });
+      const response = await callJson(http, id, 'POST', path, { body: toGeminiRequest(request), headers, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       return { completion: fromGeminiResponse(parseWireBody(id, response, GeminiResponseSchema), model), statusCode: response.status };
     },
     async probe(call: CallOptions = {}) {

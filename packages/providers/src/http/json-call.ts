@@ -1,22 +1,26 @@
 import type { z } from 'zod';
 import { ProviderError } from '../provider-error.ts';
-import { classifyHttpError, errorMessage } from './classify-error.ts';
+import { classifyHttpError, embeddedErrorMessage, withheldMessage, type RequestRefusalTest } from './classify-error.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 
-/** One HTTP attempt that throws the classified ProviderError on any non-2xx answer. */
+/**
+ * One HTTP attempt that throws the classified ProviderError on any non-2xx answer.
+ * `refusesRequest` is the wire format's test for a 403 about the request rather than the key;
+ * without it every 403 is about the key (right for probes, which carry no request to refuse).
+ */
 export async function callJson(
   http: HttpClient,
   provider: string,
   method: 'GET' | 'POST',
   path: string,
-  options: { body?: unknown; headers: Record<string, string>; signal?: AbortSignal | undefined },
+  options: { body?: unknown; headers: Record<string, string>; signal?: AbortSignal | undefined; refusesRequest?: RequestRefusalTest },
 ): Promise<HttpResponse> {
   const response = await http.request(method, path, {
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     headers: options.headers,
     signal: options.signal,
   });
-  if (response.status < 200 || response.status >= 300) throw classifyHttpError(provider, response);
+  if (response.status < 200 || response.status >= 300) throw classifyHttpError(provider, response, options.refusesRequest);
   return response;
 }
 
@@ -34,7 +38,12 @@ export function parseWireBody<S extends z.ZodType>(provider: string, response: H
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const hasError = typeof json === 'object' && json !== null && 'error' in json;
+  if (hasError) {
+    const text = embeddedErrorMessage(response.body);
+    // An auth error in a 2xx body is withheld, body and all, like a 401's: it may quote the key.
+    const message = `${provider}: error in a ${response.status} body: ${text ?? withheldMessage('authentication or permission error')}`;
+    throw new ProviderError(message, { kind: 'retryable', provider, status: response.status, body: text === null ? undefined : response.body });
+  }
   const issue = parsed.error.issues[0];
-  const message = hasError ? `error in a ${response.status} body: ${errorMessage(response.body)}` : `malformed response: ${issue?.path.join('.')} ${issue?.message}`;
-  throw new ProviderError(`${provider}: ${message}`, { kind: 'retryable', provider, status: response.status, body: response.body });
+  throw new ProviderError(`${provider}: malformed response: ${issue?.path.join('.')} ${issue?.message}`, { kind: 'retryable', provider, status: response.status, body: response.body });
 }

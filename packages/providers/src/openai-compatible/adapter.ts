@@ -1,8 +1,10 @@
 import type { ChatRequest, ProviderConfig } from '@sluice/shared';
+import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import { normalizeOpenAIResponse } from './normalize.ts';
+import { isOpenAICompatibleRequestRefusal } from './request-refusal.ts';
 import { OpenAIChatResponseSchema } from './wire-schemas.ts';
 
 export interface OpenAICompatibleOptions {
@@ -15,6 +17,8 @@ export interface OpenAICompatibleOptions {
   headers?: Record<string, string>;
   timeoutMs: number;
   connections: number;
+  /** Which 403s are about the request, not the key. Default: OpenRouter's moderation refusal. */
+  refusesRequest?: RequestRefusalTest;
 }
 
 /** The base adapter: OpenAI's chat-completions wire format against any `base_url`. */
@@ -22,13 +26,14 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   const http = createHttpClient({ provider: options.id, baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, connections: options.connections });
   const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const refusesRequest = options.refusesRequest ?? isOpenAICompatibleRequestRefusal;
 
   return {
     id: options.id,
     type: options.type ?? 'openai-compatible',
     async complete(request: ChatRequest, call: CallOptions = {}) {
       const body = { ...request.params, model: request.model, messages: request.messages };
-      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal });
+      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest });
       const parsed = parseWireBody(options.id, response, OpenAIChatResponseSchema);
       return { completion: normalizeOpenAIResponse(parsed, request.model), statusCode: response.status };
     },

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from '@sluice/shared';
 import { createOpenAICompatibleAdapter } from '../openai-compatible/adapter.ts';
 import type { ProviderAdapter } from '../provider-adapter.ts';
+import { isOpenAIRequestRefusal } from './request-refusal.ts';
 
 /** OpenAI itself: the OpenAI-compatible wire format plus organization and project headers. */
 export function openAIFromConfig(id: string, config: Extract<ProviderConfig, { type: 'openai' }>): ProviderAdapter {
@@ -15,5 +16,6 @@ export function openAIFromConfig(id: string, config: Extract<ProviderConfig, { t
     headers,
     timeoutMs: config.timeout_ms,
     connections: config.concurrency,
+    refusesRequest: isOpenAIRequestRefusal,
   });
 }

@@ -31,6 +31,19 @@ describe('openai adapter', () => {
     await adapter.close();
     await fake.close();
   });
+  it("fails only the job when the project may not use the model it names (403 model_not_found), and keeps the circuit's 403s for the key", async () => {
+    const fake = await startFakeProvider('openai');
+    const adapter = openAIFromConfig('openai', config(fake.url, 1000));
+    const request = { model: 'o1-pro', messages: [{ role: 'user' as const, content: 'hi' }], params: {} };
+    const message = 'Project `proj_1` does not have access to model `o1-pro`';
+    fake.script({ status: 403, body: { error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } } });
+    const refused = await adapter.complete(request).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ kind: 'fatal', code: 'provider_refused_request', status: 403, message: `openai: HTTP 403: ${message}` });
+    fake.script({ status: 403, body: { error: { message: 'You have insufficient permissions for this operation. Missing scopes: model.request.', type: 'invalid_request_error', param: null, code: null } } });
+    expect(await adapter.complete(request).catch((error: unknown) => error)).toMatchObject({ kind: 'auth', code: 'provider_auth', status: 403 });
+    await adapter.close();
+    await fake.close();
+  });
   it('defaults base_url to api.openai.com', () => {
     expect(OpenAIProviderSchema.parse({ type: 'openai', api_key: 'k' }).base_url).toBe('https://api.openai.com/v1');
   });

@@ -8,6 +8,8 @@ interface ScriptedError {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Provider text (an echoed key, the provider's own wording) that must not reach the error's message or body. */
+  echoes?: string;
 }
 
 /** Replies shaped like the provider's documented ones (the adapter folder's `__fixtures__/`). */
@@ -16,7 +18,11 @@ export interface ContractFixtures {
   success: unknown;
   /** A reply calling `get_weather` with `{"city": "Paris"}`. */
   toolCall: unknown;
-  errors: Record<'bad_request' | 'context_length' | 'auth' | 'rate_limited' | 'server_error' | 'overloaded' | 'error_in_200', ScriptedError>;
+  /**
+   * `auth` is a 401, `forbidden` a 403 about the key (both open the circuit), `refused_request` a
+   * 403 about this one request (flagged input, a file or model the key may not use).
+   */
+  errors: Record<'bad_request' | 'context_length' | 'auth' | 'forbidden' | 'refused_request' | 'rate_limited' | 'server_error' | 'overloaded' | 'error_in_200', ScriptedError>;
 }
 
 export interface ContractSpec {
@@ -72,6 +78,15 @@ export function providerContract(name: string, spec: ContractSpec): void {
       expect(fake.requests.length - before).toBe(1); // exactly one attempt: the worker owns retries
       return error;
     };
+    /** Auth answers keep their status but not the provider's text, which may echo the key. */
+    const expectWithheld = (error: ProviderError, scripted: ScriptedError): void => {
+      expect(error.message).toContain(`HTTP ${scripted.status}`);
+      expect(error.message).toMatch(/withheld/);
+      if (scripted.echoes !== undefined) {
+        expect(error.message).not.toContain(scripted.echoes);
+        expect(error.body ?? '').not.toContain(scripted.echoes);
+      }
+    };
 
     beforeAll(async () => {
       fake = await startFakeProvider(spec.format);
@@ -115,8 +130,22 @@ export function providerContract(name: string, spec: ContractSpec): void {
     it('a context-length 400 is recognised (the worker fails over)', async () => {
       await expectKind(spec.fixtures.errors.context_length, 'context_length');
     });
-    it('401/403 is an auth error (the breaker opens)', async () => {
-      await expectKind(spec.fixtures.errors.auth, 'auth');
+    it('401 is an auth error (the breaker opens) whose message withholds the provider text, which may echo the key', async () => {
+      expectWithheld(await expectKind(spec.fixtures.errors.auth, 'auth'), spec.fixtures.errors.auth);
+    });
+    it('a 403 about the key is an auth error too, its text withheld', async () => {
+      expectWithheld(await expectKind(spec.fixtures.errors.forbidden, 'auth'), spec.fixtures.errors.forbidden);
+    });
+    it('a 403 about this request is fatal for the job alone, and says why', async () => {
+      const error = await expectKind(spec.fixtures.errors.refused_request, 'fatal');
+      expect(error.code).toBe('provider_refused_request');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(/^\S+: HTTP 403: /);
+      expect(error.message).not.toMatch(/withheld/);
+    });
+    it('the probe treats every 403 as about the key: a listing carries no request to refuse', async () => {
+      fake.script({ status: 403, body: spec.fixtures.errors.refused_request.body });
+      expect((await failureOf(adapter.probe())).kind).toBe('auth');
     });
     it('429 is rate_limited and carries retry-after', async () => {
       const error = await expectKind(spec.fixtures.errors.rate_limited, 'rate_limited');
@@ -132,6 +161,15 @@ export function providerContract(name: string, spec: ContractSpec): void {
     it('a 200 whose body is an error is retryable', async () => {
       const error = await expectKind(spec.fixtures.errors.error_in_200, 'retryable');
       expect(error.message).toMatch(/error in a 200 body/);
+    });
+    it('a 200 whose body is an auth error is retryable, its text withheld', async () => {
+      const auth = spec.fixtures.errors.auth;
+      const error = await expectKind({ status: 200, body: auth.body }, 'retryable');
+      expect(error.message).toMatch(/error in a 200 body: .*withheld/);
+      if (auth.echoes !== undefined) {
+        expect(error.message).not.toContain(auth.echoes);
+        expect(error.body ?? '').not.toContain(auth.echoes);
+      }
     });
     it('a malformed body is retryable', async () => {
       fake.script({ body: '{"id": "x", "choi' });

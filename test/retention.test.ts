@@ -40,17 +40,18 @@ describe('a job record lives until its deadline plus the retention', () => {
   });
 
   it('a replay with a fresh deadline lengthens the record’s life', async () => {
-    await start({ retention_s: 1, max_attempts: 1 });
-    fake.script({ status: 503 }, { delayMs: 2_500 });
+    await start({ retention_s: 2, max_attempts: 1 });
+    // It fails late, 2 s into its 3 s deadline; its record's first life ends 3 + 2 s after creation.
+    fake.script({ status: 503, delayMs: 2_000 }, { delayMs: 2_000 });
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('replayed'), deadline_s: 3 });
+    const createdAt = Date.now();
     const failed = await api.waitForJob(submitted.body.id);
     expect(failed.status).toBe('failed');
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // most of the record's first life is gone
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, createdAt + 3_300 - Date.now())));
     const replayed = await client(gateway.url, KEYS.admin).post(`/v1/dead-letters/${failed.id}/replay`);
     expect(replayed.status).toBe(202);
-    // The first life ends 3 + 1 s after creation (~2.5 s from now); the new one 3 + 1 s from the replay,
-    // and the 2.5 s of work ahead would outlast the first.
+    // The replay's 2 s of work would outlast the first life (~1.7 s left); the new one is 3 + 2 s from now.
     expect(await redis.pttl(jobRecordKey(gateway.config.redis.prefix, failed.id))).toBeGreaterThan(3_000);
     const job = await api.waitForJob(failed.id, (j) => j.status === 'succeeded', 10_000);
     expect(job.attempts.map((attempt) => attempt.outcome)).toEqual(['retryable_error', 'succeeded']);

@@ -1,4 +1,4 @@
-import { endUnfinishedJob, multiKey, type CircuitState } from '@sluice/shared';
+import { endUnfinishedJob, multiKey, repairStuckRequeues, type CircuitState } from '@sluice/shared';
 import { moveQueuedJobs } from './circuit-mover.ts';
 import { jobFields, seconds } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
@@ -99,8 +99,23 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
     }
   };
 
+  /** The dead-letter queue mirrors the dead letters for Bull Board; its entries go with their retention. */
+  const trimDeadLetterQueue = async (): Promise<void> => {
+    if (!(await lock('trim-dead-letters', 60_000))) return;
+    await context.deadLetters.clean(config.jobs.retention_s * 1000, 1000, 'wait');
+  };
+
+  /** Requeues that wrote the record but not its entry (a refused write, a crash) get their entry now. */
+  const repairRequeues = async (): Promise<void> => {
+    if (!(await lock('repair-requeues', Math.max(1000, config.jobs.sweep_interval_ms)))) return;
+    const repaired = await repairStuckRequeues(context.store, context.queues, 5_000);
+    if (repaired.length > 0) logger.warn({ job_ids: repaired.slice(0, 20), count: repaired.length }, 're-created queue entries that a requeue failed to write');
+  };
+
   const tick = async (): Promise<void> => {
     await expire();
+    await repairRequeues();
+    await trimDeadLetterQueue();
     if (providers.length > 0) await reconcile(await breaker.states(providers));
   };
 

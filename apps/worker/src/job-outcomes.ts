@@ -2,7 +2,6 @@ import {
   announceJobEnded,
   callsMade,
   chooseTarget,
-  DEAD_LETTER_QUEUE,
   requeueJob,
   type JobError,
   type JobRecord,
@@ -23,16 +22,10 @@ export async function settleSpend(context: WorkerContext, record: JobRecord, cos
 /** Ends a job as failed; when every target is exhausted it also goes to the dead-letter queue. */
 export async function failJob(context: WorkerContext, record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {
   // The dead letter is written first, so a client that sees `failed` also finds it in the list.
-  const letter = deadLetter
-    ? await context.deadLetters.add(
-        DEAD_LETTER_QUEUE,
-        { id: record.id, tenant: record.tenant, model: record.model, error, failed_at: seconds(Date.now()) },
-        { jobId: record.id, removeOnComplete: true, removeOnFail: true },
-      )
-    : null;
+  if (deadLetter) await context.letters.add(record, error);
   const failed = await context.store.transition(record.id, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
   if (!failed.ok) {
-    await letter?.remove().catch(() => undefined);
+    if (deadLetter) await context.letters.remove(record).catch(() => false);
     return;
   }
   await settleSpend(context, record, null);
@@ -44,7 +37,7 @@ export interface FailoverRequest {
   reason: string;
   /** Whether this target is used up for the job in this round (retries exhausted, refused) or only unavailable. */
   exhaust: boolean;
-  /** Whether it can never take the job (context too long, workers killed running it): no new round tries it again. */
+  /** Whether it cannot take the job on a later try either (context too long, refused credentials, workers killed running it): no new round tries it again. */
   refuse?: boolean;
   /** True right after a failed provider call (it counts toward `jobs.max_attempts`). */
   attempted?: boolean;

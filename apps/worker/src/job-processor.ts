@@ -240,7 +240,8 @@ async function settleFailure(context: WorkerContext, failure: FailureContext): P
       // 401/403: the provider is misconfigured for every job, not just this one.
       if (await breaker.forceOpen(provider, 'auth_error')) context.onCircuitOpened(provider);
       logger.error(base, 'provider refused our credentials: circuit opened');
-      await failover(context, record, { reason: 'auth_error', exhaust: true, attempted: true, guard: entry, lastError: error.message });
+      // Not an error that passes by itself: no new round tries this target again.
+      await failover(context, record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
       return;
     }
     default: {

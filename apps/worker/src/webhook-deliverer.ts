@@ -76,11 +76,16 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     const setStatus = async (status: 'delivered' | 'failed'): Promise<void> => {
       if (onJob) await store.update(data.job_id, { webhook_status: status });
     };
+    /** No more retries: the delivery is kept, listed and can be sent again. */
+    const giveUp = async (reason: string): Promise<void> => {
+      await setStatus('failed');
+      await context.failedDeliveries.add(data, attempt, reason);
+    };
     const fields = { job_id: data.job_id, tenant: data.tenant, webhook_id: data.webhook_id, event: data.event, attempt };
     const secret = webhookSecretFor(config, data.tenant);
     if (secret === null) {
       await record({ status_code: null, outcome: 'refused', error: 'no webhook secret configured' });
-      await setStatus('failed');
+      await giveUp('no webhook secret configured');
       throw new UnrecoverableError('no webhook secret configured');
     }
     const url = new URL(data.url);
@@ -89,7 +94,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
       // An IP literal never goes through DNS, so it is checked here.
       const error = new WebhookAddressError(host, host);
       await record({ status_code: null, outcome: 'refused', error: error.message });
-      await setStatus('failed');
+      await giveUp(error.message);
       logger.warn({ ...fields, outcome: 'refused', reason: error.message }, 'webhook refused');
       throw new UnrecoverableError(error.message);
     }
@@ -116,7 +121,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
       const refused = error instanceof WebhookAddressError || cause instanceof WebhookAddressError;
       const message = refused ? ((cause as Error | undefined)?.message ?? (error as Error).message) : (error as Error).message;
       await record({ status_code: null, outcome: refused ? 'refused' : 'failed', error: message });
-      if (refused || lastAttempt) await setStatus('failed');
+      if (refused || lastAttempt) await giveUp(message);
       logger.warn({ ...fields, outcome: refused ? 'refused' : 'failed', reason: message }, 'webhook delivery failed');
       throw refused ? new UnrecoverableError(message) : error;
     }
@@ -128,13 +133,13 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     }
     if (statusCode === 410) {
       await record({ status_code: 410, outcome: 'gone', error: 'receiver answered 410 Gone: no more retries' });
-      await setStatus('failed');
+      await giveUp('410 Gone');
       logger.warn({ ...fields, outcome: 'gone', status_code: 410 }, 'webhook receiver is gone; delivery stopped');
       throw new UnrecoverableError('410 Gone');
     }
     const reason = statusCode >= 300 && statusCode < 400 ? `redirect (${statusCode}) not followed` : `receiver answered ${statusCode}`;
     await record({ status_code: statusCode, outcome: 'failed', error: reason });
-    if (lastAttempt) await setStatus('failed');
+    if (lastAttempt) await giveUp(reason);
     logger.warn({ ...fields, outcome: 'failed', status_code: statusCode, retries_left: (job.opts.attempts ?? 1) - attempt }, 'webhook delivery failed');
     throw new Error(reason);
   };

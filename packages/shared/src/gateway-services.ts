@@ -8,6 +8,8 @@ import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
 import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
+import { createDeadLetterStore, type DeadLetterStore } from './jobs/dead-letters.ts';
+import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
 import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
@@ -28,8 +30,12 @@ export interface GatewayServices {
   /** A producer per provider queue, by provider id. */
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
   deadLetters: Queue;
+  /** Jobs that failed for good, listed per tenant (mirrored in `deadLetters` for Bull Board). */
+  letters: DeadLetterStore;
   /** Deliveries of signed webhooks. */
   webhooks: Queue;
+  /** Deliveries that used up their retries, kept for listing and redelivery. */
+  failedDeliveries: FailedDeliveryStore;
   /** Batch expansion, cancellation and finalizing. */
   batchQueue: Queue;
   batches: BatchStore;
@@ -71,7 +77,9 @@ export function openServices(
     store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis }),
     queues,
     deadLetters,
+    letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
     webhooks,
+    failedDeliveries: createFailedDeliveryStore(redis, { prefix, retentionSeconds: config.webhooks.failed_retention_s, maxPerTenant: config.webhooks.max_failed_per_tenant }),
     batchQueue,
     batches: createBatchStore(redis, prefix, config.jobs.retention_s),
     files: createFileStore(redis, prefix, config.jobs.retention_s),

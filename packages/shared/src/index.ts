@@ -20,3 +20,5 @@ export * from './usage/usage-store.ts';
 export * from './metrics/metrics.ts';
 export * from './lifecycle/succeed.ts';
 export * from './lifecycle/end-job.ts';
+export * from './jobs/dead-letters.ts';
+export * from './webhooks/failed-deliveries.ts';

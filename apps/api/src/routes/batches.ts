@@ -13,7 +13,7 @@ import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
-import { checkWebhook } from '../services/submit-job.ts';
+import { checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
 import { jsonBody } from './jobs.ts';
 
 const COMPLETION_WINDOW_S = 86_400;
@@ -53,6 +53,7 @@ export function batchesRouter(deps: ApiDeps): Router {
 
   router.post('/v1/batches', async (req, res) => {
     const principal = principalOf(res);
+    await enforceTenantRate(deps, principal);
     const body = validate(CreateBatchSchema, jsonBody(req));
     if (body.webhook !== undefined) checkWebhook(deps, principal, body.webhook.url);
     let inputFileId = body.input_file_id ?? null;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject, type JobRecord } from '@sluice/shared';
+import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject } from '@sluice/shared';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAdmin } from '../middleware/auth.ts';
@@ -13,44 +13,32 @@ const ListQuerySchema = z
   })
   .strict();
 
-interface DeadLetterData {
-  id: string;
-  tenant: string;
-  failed_at: number;
-}
-
-/** How many dead letters a list scans for one page (newest first); older ones need `after`. */
-const SCAN = 1000;
-
 /**
  * `GET /v1/dead-letters`: jobs that exhausted every target, newest first (an admin sees every
- * tenant's, a tenant its own). `POST /v1/dead-letters/{id}/replay` (admin): the job runs again from
- * its first healthy target with a fresh deadline, keeping its attempt history.
+ * tenant's, a tenant its own), paged by `after` (the last id of the previous page).
+ * `POST /v1/dead-letters/{id}/replay` (admin): the job runs again from its first healthy target with
+ * a fresh deadline, keeping its attempt history.
  */
 export function deadLettersRouter(deps: ApiDeps): Router {
   const router = Router();
-  const { store, deadLetters } = deps;
+  const { store, letters } = deps;
 
   router.get('/v1/dead-letters', async (req, res) => {
     const query = validate(ListQuerySchema, req.query, 'query');
     const principal = principalOf(res);
-    const entries = (await deadLetters.getJobs(['wait', 'prioritized', 'delayed'], 0, SCAN - 1, false))
-      .filter((job) => job !== undefined)
-      .map((job) => job.data as DeadLetterData)
-      .filter((entry) => principal.role === 'admin' || entry.tenant === principal.tenant)
-      .sort((a, b) => b.failed_at - a.failed_at || (a.id < b.id ? 1 : -1));
-    const start = query.after === undefined ? 0 : entries.findIndex((entry) => entry.id === query.after) + 1;
-    const page = start === 0 && query.after !== undefined ? [] : entries.slice(start, start + query.limit);
-    const records = await Promise.all(page.map((entry) => store.get(entry.id)));
-    const data = records.filter((record): record is JobRecord => record !== null).map((record) => ({ ...toJobObject(record), tenant: record.tenant }));
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + query.limit < entries.length });
+    const admin = principal.role === 'admin';
+    const page = await letters.page(admin ? null : principal.tenant, query, async (ids) => {
+      const records = await Promise.all(ids.map((id) => store.get(id)));
+      return records.map((record) => (record === null || record.status !== 'failed' || (!admin && record.tenant !== principal.tenant) ? null : { ...toJobObject(record), tenant: record.tenant }));
+    });
+    res.json({ object: 'list', data: page.data, first_id: page.data[0]?.id ?? null, last_id: page.data.at(-1)?.id ?? null, has_more: page.has_more });
   });
 
   router.post('/v1/dead-letters/:id/replay', requireAdmin, async (req, res) => {
     const id = String(req.params.id);
-    const entry = JOB_ID_PATTERN.test(id) ? await deadLetters.getJob(id) : undefined;
-    const record = entry === undefined ? null : await store.get(id);
-    if (entry === undefined || record === null) throw notFound('dead_letter', id);
+    const listed = JOB_ID_PATTERN.test(id) && (await letters.has(id));
+    const record = listed ? await store.get(id) : null;
+    if (record === null) throw notFound('dead_letter', id);
     if (record.status !== 'failed') {
       throw new ApiError(`Job ${id} is ${record.status}; only failed jobs can be replayed`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
     }
@@ -73,7 +61,7 @@ export function deadLettersRouter(deps: ApiDeps): Router {
       fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) },
     });
     if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
-    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), entry.remove()]);
+    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), letters.remove(record)]);
     deps.logger.info({ job_id: id, tenant: record.tenant, by: principalOf(res).tenant, provider: candidate.provider, model: candidate.model }, 'dead letter replayed');
     res.status(202).location(`/v1/jobs/${id}`).json(toJobObject((await store.get(id)) ?? record));
   });

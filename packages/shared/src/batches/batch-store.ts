@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { multiKey } from '../redis/connection.ts';
+import { collectPage } from '../redis/paging.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -183,15 +184,8 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
       return record !== null && record.tenant === tenant ? record : null;
     },
     async list(tenant, limit, after) {
-      let max = '+inf';
-      if (after !== undefined) {
-        const score = await redis.zscore(indexKey(tenant), after);
-        if (score === null) return { data: [], has_more: false };
-        max = `(${score}`;
-      }
-      const ids = await redis.zrevrangebyscore(indexKey(tenant), max, '-inf', 'LIMIT', 0, limit + 1);
-      const records = await Promise.all(ids.slice(0, limit).map(read));
-      return { data: records.filter((record): record is BatchRecord => record !== null), has_more: ids.length > limit };
+      const page = await collectPage(redis, indexKey(tenant), { after, limit }, (ids) => Promise.all(ids.map(read)));
+      return { data: page.data, has_more: page.has_more };
     },
     async transition(id, from, to, fields = {}) {
       const flat = Object.entries(fields).flatMap(([name, value]) => [name, JSON_FIELDS.has(name) && typeof value !== 'string' ? JSON.stringify(value) : value]);

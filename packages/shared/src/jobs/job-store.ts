@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '../redis/connection.ts';
+import { collectPage } from '../redis/paging.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { jobEventsChannel } from './channels.ts';
 import { deadlineIndexKey, jobRecordKey, newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
@@ -106,6 +107,11 @@ export interface JobStore {
   scheduleExpiry(id: string, expiresAt: number): Promise<void>;
   /** Forgets ids in the expiry index (they ended, or were just expired). */
   clearExpiry(ids: readonly string[]): Promise<void>;
+  /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
+  requeuing(id: string): Promise<void>;
+  requeued(id: string): Promise<void>;
+  /** Jobs noted as being requeued before `beforeMs` and not done since (the entry write failed, or the writer died). */
+  stuckRequeues(beforeMs: number, limit: number): Promise<string[]>;
 }
 
 export interface JobStoreOptions {
@@ -143,6 +149,8 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
   const retentionMs = options.retentionSeconds * 1000;
   const expiryKey = deadlineIndexKey(options.prefix);
+  /** Jobs between their record's move and their new queue entry (bounded: each leaves as soon as the entry is written). */
+  const requeueKey = `${options.prefix}:requeuing`;
   /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
   const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
 
@@ -221,33 +229,17 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     },
 
     async list(tenant, { status, limit, after }) {
-      let max = '+inf';
-      if (after !== undefined) {
-        const score = await redis.zscore(indexKey(tenant), after);
-        if (score === null) return { data: [], has_more: false };
-        max = `(${score}`;
-      }
-      const data: JobRecord[] = [];
-      // Read ids newest first in chunks; a status filter may need several chunks to fill a page.
-      const chunk = Math.max(limit + 1, 50);
-      let offset = 0;
-      for (;;) {
-        const ids = await redis.zrevrangebyscore(indexKey(tenant), max, '-inf', 'LIMIT', offset, chunk);
-        offset += ids.length;
+      const page = await collectPage(redis, indexKey(tenant), { after, limit }, async (ids) => {
         const pipeline = multiKey(redis);
         for (const id of ids) pipeline.hgetall(jobKey(id));
-        const rows = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
-        for (const [error, hash] of rows) {
-          if (error || hash === null || typeof hash !== 'object') continue;
-          const fields = hash as Record<string, string>;
-          if (fields.status === undefined) continue; // expired record, index not yet trimmed
+        return ((await pipeline.exec()) ?? []).map(([error, hash]) => {
+          const fields = hash as Record<string, string> | null;
+          if (error || fields === null || fields.status === undefined) return null; // expired record, index not yet trimmed
           const record = parseRecord(fields);
-          if (record.tenant !== tenant || (status !== undefined && record.status !== status)) continue;
-          if (data.length === limit) return { data, has_more: true };
-          data.push(record);
-        }
-        if (ids.length < chunk) return { data, has_more: false };
-      }
+          return record.tenant === tenant && (status === undefined || record.status === status) ? record : null;
+        });
+      });
+      return { data: page.data, has_more: page.has_more };
     },
 
     async remove(id, tenant) {
@@ -265,6 +257,16 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
     async clearExpiry(ids) {
       if (ids.length > 0) await redis.zrem(expiryKey, ...ids);
     },
+
+    async requeuing(id) {
+      await redis.zadd(requeueKey, Date.now(), id);
+    },
+
+    async requeued(id) {
+      await redis.zrem(requeueKey, id);
+    },
+
+    stuckRequeues: (beforeMs, limit) => redis.zrangebyscore(requeueKey, '-inf', beforeMs, 'LIMIT', 0, limit),
   };
 }
 

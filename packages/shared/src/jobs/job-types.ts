@@ -102,7 +102,7 @@ export interface JobRecord {
   tries: number;
   /** Candidate indexes this job used up in the current round (retries spent, or refused for good). */
   exhausted: number[];
-  /** The subset of `exhausted` that can never take the job (context too long, killed workers): no new round retries them. */
+  /** The subset of `exhausted` that will not take the job on a later try either (context too long, refused credentials, killed workers): no new round retries them. */
   refused: number[];
   /** Provider calls made before the job was last replayed from the dead letters (`jobs.max_attempts` counts the ones after). */
   replayed_calls: number;

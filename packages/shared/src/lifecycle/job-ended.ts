@@ -25,14 +25,18 @@ export const WEBHOOK_JOB_NAME = 'deliver';
 /** `msg_` + 22 url-safe characters. */
 export const newWebhookId = (): string => `msg_${randomBytes(16).toString('base64url')}`;
 
-/** BullMQ options of a delivery: one attempt plus one per `retry_schedule_s` entry; exhausted ones stay listed. */
+/**
+ * BullMQ options of a delivery: one attempt plus one per `retry_schedule_s` entry. Exhausted ones
+ * are kept by the failed-delivery store (per tenant, bounded); the queue keeps them for Bull Board
+ * for the same time, at most 1000.
+ */
 export function webhookJobOptions(services: GatewayServices, webhookId: string): JobsOptions {
   return {
     jobId: webhookId,
     attempts: services.config.webhooks.retry_schedule_s.length + 1,
     backoff: { type: 'webhook' },
     removeOnComplete: true,
-    removeOnFail: false,
+    removeOnFail: { age: services.config.webhooks.failed_retention_s, count: 1000 },
   };
 }
 

@@ -23,8 +23,9 @@ export interface Move {
 
 /**
  * Gives a record a new live queue entry: first the record (guarded by the entry it has now, so two
- * movers never both move it), then the BullMQ job. A crash between the two leaves the old entry,
- * which the processor sees is stale and repairs by enqueueing what the record names.
+ * movers never both move it), then the BullMQ job. The move is noted beforehand and cleared after:
+ * when the entry cannot be written (Redis refusing writes at maxmemory) or the writer dies between
+ * the two, the worker's housekeeping finds the note and writes the entry the record names.
  */
 export async function requeueJob(
   store: JobStore,
@@ -48,6 +49,7 @@ export async function requeueJob(
           ],
         }
       : undefined;
+  await store.requeuing(record.id);
   const moved = await store.transition(
     record.id,
     move.from,
@@ -55,17 +57,21 @@ export async function requeueJob(
     { ...move.fields, target: move.target, tries: move.tries, queue_job_id: entry, running_since: null, exhausted: move.exhausted ?? record.exhausted, refused: move.refused ?? record.refused, ...(routing ? { routing } : {}) },
     record.queue_job_id,
   );
-  if (!moved.ok) return false;
+  if (!moved.ok) {
+    await store.requeued(record.id);
+    return false;
+  }
   if (routing !== undefined) getMetrics().failovers.inc({ from: previous?.provider ?? '', to: candidate.provider, reason: move.reason ?? 'unknown' });
   await queue.add(
     PROVIDER_JOB_NAME,
     { id: record.id },
     providerJobOptions(entry, record.priority, record.tier, move.delayMs),
   );
+  await store.requeued(record.id);
   return true;
 }
 
-/** Re-creates the entry a record names when a crash left it unwritten. */
+/** Re-creates the entry a record names when a crash or a refused write left it unwritten. */
 export async function repairEntry(queues: ReadonlyMap<string, Queue<QueuedJobData>>, record: JobRecord): Promise<boolean> {
   const candidate = record.routing.candidates[record.target];
   const queue = candidate ? queues.get(candidate.provider) : undefined;
@@ -73,4 +79,18 @@ export async function repairEntry(queues: ReadonlyMap<string, Queue<QueuedJobDat
   if ((await queue.getJob(record.queue_job_id)) !== undefined) return false;
   await queue.add(PROVIDER_JOB_NAME, { id: record.id }, providerJobOptions(record.queue_job_id, record.priority, record.tier));
   return true;
+}
+
+/**
+ * Writes the entries of jobs whose requeue did not finish `graceMs` ago (see requeueJob); returns
+ * how many it re-created. A job that ended, or whose entry exists, is only un-noted.
+ */
+export async function repairStuckRequeues(store: JobStore, queues: ReadonlyMap<string, Queue<QueuedJobData>>, graceMs: number): Promise<string[]> {
+  const repaired: string[] = [];
+  for (const id of await store.stuckRequeues(Date.now() - graceMs, 200)) {
+    const record = await store.get(id);
+    if (record !== null && record.status === 'queued' && (await repairEntry(queues, record))) repaired.push(id);
+    await store.requeued(id);
+  }
+  return repaired;
 }

@@ -1,2 +1,4 @@
 export { corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
 export { startEmbeddedRedis, redisServerOnPath, type EmbeddedRedis } from './embedded-redis.ts';
+export { collectPage, pageAfter } from './paging.ts';
+export { createBoundedIndex, type BoundedIndex } from './bounded-index.ts';

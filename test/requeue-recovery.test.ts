@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { startRedisServer, type TestRedis } from './harness/redis-server.ts';
+
+/**
+ * Redis refusing the write of a requeued job's new queue entry (as at maxmemory) must leave the job
+ * recoverable, not stranded until its deadline. Refusal is made exact with an ACL: the gateway's
+ * user may read provider b's queue keys but not write them, until the test gives the right back.
+ */
+describe('a requeue whose queue write is refused', () => {
+  let a: FakeOpenAIServer;
+  let b: FakeOpenAIServer;
+  let redisServer: TestRedis;
+  let admin: Redis;
+  let gateway: Gateway;
+  afterEach(async () => {
+    await gateway?.close();
+    admin?.disconnect();
+    await redisServer?.stop();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('is repaired once Redis takes writes again, and the job succeeds on its next target', async () => {
+    a = await startFakeOpenAI();
+    b = await startFakeOpenAI();
+    a.setReply(() => ({ status: 500, body: { error: { message: 'a is down' } } }));
+    redisServer = await startRedisServer();
+    admin = new Redis(redisServer.url);
+    const prefix = 'rq';
+    await admin.call('ACL', 'SETUSER', 'sluice', 'on', '>secret-pw', '~*', '&*', '+@all');
+    const url = new URL(redisServer.url);
+    url.username = 'sluice';
+    url.password = 'secret-pw';
+    gateway = await startGateway(
+      makeConfig(
+        {
+          redis: { url: url.toString(), prefix },
+          providers: {
+            a: { type: 'openai-compatible', base_url: a.url, retry: { attempts: 1, backoff_ms: 10, max_backoff_ms: 10 } },
+            b: { type: 'openai-compatible', base_url: b.url, retry: { attempts: 1, backoff_ms: 10, max_backoff_ms: 10 } },
+          },
+          routes: { default: ['a/m', 'b/m'] },
+          breaker: { min_requests: 1000 },
+          jobs: { sweep_interval_ms: 100 },
+        },
+        prefix,
+      ),
+    );
+    // Everything stays writable but provider b's queue keys, which become read-only.
+    await admin.call('ACL', 'SETUSER', 'sluice', 'resetkeys', `%RW~${prefix}:[^{]*`, `%RW~${prefix}:{[^p]*`, `%RW~${prefix}:{p[^r]*`, `%RW~${prefix}:{provider-[^b]*`, `%R~${prefix}:{provider-b}*`);
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('move me') });
+    expect(submitted.status).toBe(202);
+    // The failover to b moved the record, but its entry on b could not be written.
+    const moved = await api.waitForJob(submitted.body.id, (job) => job.routing.failovers.length > 0, 10_000);
+    expect(moved.status).toBe('queued');
+    expect(await admin.zscore(`${prefix}:requeuing`, submitted.body.id)).not.toBeNull();
+    expect(await admin.exists(`${prefix}:{provider-b}:${submitted.body.id}.1`)).toBe(0);
+
+    // Writes are allowed again: housekeeping writes the entry the record names, and b runs the job.
+    await admin.call('ACL', 'SETUSER', 'sluice', `%RW~${prefix}:{provider-b}*`);
+    const job = await api.waitForJob(submitted.body.id, undefined, 15_000);
+    expect(job).toMatchObject({ status: 'succeeded', provider: 'b' });
+    expect(await admin.zscore(`${prefix}:requeuing`, submitted.body.id)).toBeNull();
+    expect(gateway.logs.some((line) => line.includes('re-created queue entries that a requeue failed to write'))).toBe(true);
+  }, 40_000);
+});

@@ -6,6 +6,7 @@ import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
 import { createJobWatcher } from './services/job-watcher.ts';
+import { createWaiterSlots } from './services/waiter-slots.ts';
 
 export interface ApiRuntime {
   server: Server;
@@ -26,6 +27,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
     ...openServices(config, redis, logger, Object.keys(config.providers)),
     auth: createAuthenticator(config),
     watcher: createJobWatcher(redis, config.redis.prefix, logger),
+    waiters: createWaiterSlots(config.server.max_waiters_per_tenant),
   };
   const server = createApp(deps).listen(config.server.port, config.server.host);
   await once(server, 'listening');

@@ -1,5 +1,5 @@
-import { Router } from 'express';
-import { JobRequestSchema, newJobId, type JobRecord } from '@sluice/shared';
+import { Router, type Response } from 'express';
+import { JobRequestSchema, newJobId, type JobRecord, type JobRequest, type Principal } from '@sluice/shared';
 import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -24,6 +24,29 @@ function failureOf(record: JobRecord): ApiError {
 }
 
 /**
+ * Submits the job and waits for its end, listening from before the submit (its id is chosen up
+ * front) so the end cannot be missed; stops waiting when the client goes away.
+ */
+async function submitAndWait(deps: ApiDeps, principal: Principal, request: JobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
+  const closed = new AbortController();
+  res.on('close', () => closed.abort());
+  const id = newJobId();
+  const watching = watchForEnd(deps, id);
+  // Handled now: it may fail (the subscriber closing at shutdown) while the submit is still running.
+  watching.catch(() => undefined);
+  let record: JobRecord;
+  try {
+    ({ record } = await submitJob(deps, principal, request, { ...options, id }));
+  } catch (error) {
+    void watching.then((watch) => watch.stop(), () => undefined);
+    throw error;
+  }
+  const watch = await watching;
+  if (record.id !== id) watch.stop(); // an Idempotency-Key replayed an earlier job: wait on that one
+  return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, record.id === id ? { watch, known: record } : {});
+}
+
+/**
  * `POST /v1/chat/completions`: OpenAI-compatible and synchronous. The request becomes an ordinary job
  * at high priority (same routing, failover and cost) and the call waits for it, up to
  * `server.sync_timeout_s`, woken by the job's status channel.
@@ -38,21 +61,13 @@ export function chatCompletionsRouter(deps: ApiDeps): Router {
     const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
     await enforceTenantRate(deps, principal);
     const request = validate(JobRequestSchema, { priority: 'high', deadline_s: Math.ceil(timeoutS), ...(body as Record<string, unknown>) });
-    const closed = new AbortController();
-    res.on('close', () => closed.abort());
-    // Listening for the job's end starts alongside the submit (its id is chosen up front), not after it.
-    const id = newJobId();
-    const watching = watchForEnd(deps, id);
-    let record: JobRecord;
+    const release = deps.waiters.take(principal.tenant);
+    let done: JobRecord;
     try {
-      ({ record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body, id }));
-    } catch (error) {
-      void watching.then((watch) => watch.stop());
-      throw error;
+      done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body }, res, timeoutS);
+    } finally {
+      release();
     }
-    const watch = await watching;
-    if (record.id !== id) watch.stop(); // an Idempotency-Key replayed an earlier job: wait on that one
-    const done = await waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, record.id === id ? { watch, known: record } : {});
     res.setHeader('x-sluice-job-id', done.id);
     if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
     if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);

@@ -1,5 +1,5 @@
-import type { Request, Response } from 'express';
-import { isTerminal, toJobObject, type JobRecord } from '@sluice/shared';
+import type { Response } from 'express';
+import { isTerminal, parseJobSnapshot, toJobObject, type JobRecord } from '@sluice/shared';
 import type { ApiDeps } from '../deps.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -7,8 +7,9 @@ const HEARTBEAT_MS = 15_000;
 /**
  * `GET /v1/jobs/{id}/events`: server-sent events, one `status` event with the job object now and one
  * per status change after, woken by the job's pub/sub channel; the stream ends after a terminal one.
+ * `release` is called once when the stream ends, however it ends.
  */
-export async function streamJobEvents(deps: ApiDeps, req: Request, res: Response, first: JobRecord): Promise<void> {
+export async function streamJobEvents(deps: ApiDeps, res: Response, first: JobRecord, release: () => void): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let lastStatus: string | null = null;
   let sequence = 0;
@@ -19,29 +20,50 @@ export async function streamJobEvents(deps: ApiDeps, req: Request, res: Response
     res.write(`id: ${sequence}\nevent: status\ndata: ${JSON.stringify(toJobObject(record))}\n\n`);
     return isTerminal(record.status);
   };
-  if (send(first)) {
-    res.end();
-    return;
-  }
   let finished = false;
-  let reading = Promise.resolve();
+  let stop: () => void = () => undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   const finish = (): void => {
     if (finished) return;
     finished = true;
     clearInterval(heartbeat);
     stop();
+    release();
     res.end();
   };
-  const refresh = (): void => {
+  // Registered before anything is awaited: a client that leaves during the subscription still ends it.
+  res.on('close', finish);
+  if (send(first)) {
+    finish();
+    return;
+  }
+  let reading = Promise.resolve();
+  const onStatus = (status: string, snapshot: string | null): void => {
+    if (status === lastStatus) return;
     // Reads are chained so events go out in order even when changes come fast.
-    reading = reading.then(async () => {
-      if (finished) return;
-      const record = await deps.store.get(first.id);
-      if (record === null || send(record)) finish();
-    }).catch(() => finish());
+    reading = reading
+      .then(async () => {
+        if (finished) return;
+        let record: JobRecord | null = null;
+        try {
+          record = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
+        } catch {
+          record = null;
+        }
+        record ??= await deps.store.get(first.id);
+        if (record === null || send(record)) finish();
+      })
+      .catch(() => finish());
   };
-  const stop = await deps.watcher.watch(first.id, refresh);
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  req.on('close', finish);
-  refresh(); // a change between the first read and the subscription is not missed
+  try {
+    stop = await deps.watcher.watch(first.id, onStatus);
+  } catch {
+    finish();
+    return;
+  }
+  if (finished) {
+    stop(); // the client left while the subscription was made
+    return;
+  }
+  heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
 }

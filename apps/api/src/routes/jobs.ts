@@ -75,13 +75,20 @@ export function jobsRouter(deps: ApiDeps): Router {
       return;
     }
     if (!JOB_ID_PATTERN.test(req.params.id)) throw notFound('job', req.params.id);
-    const closed = new AbortController();
-    res.on('close', () => closed.abort());
-    res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
+    const release = deps.waiters.take(tenant);
+    try {
+      const closed = new AbortController();
+      res.on('close', () => closed.abort());
+      res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
+    } finally {
+      release();
+    }
   });
 
   router.get('/v1/jobs/:id/events', async (req, res) => {
-    await streamJobEvents(deps, req, res, await loadJob(req.params.id, principalOf(res).tenant));
+    const tenant = principalOf(res).tenant;
+    const record = await loadJob(req.params.id, tenant);
+    await streamJobEvents(deps, res, record, deps.waiters.take(tenant));
   });
 
   router.post('/v1/jobs/:id/cancel', async (req, res) => {

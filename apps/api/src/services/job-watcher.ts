@@ -1,51 +1,107 @@
-import { duplicateConnection, jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, jobEventsChannel, jobRecordKey, TERMINAL_STATUSES, type Logger, type Redis } from '@sluice/shared';
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
 /** Called with each new status; after a success, `snapshot` may carry the record as written. */
 export type StatusListener = (status: string, snapshot: string | null) => void;
 
 export interface JobWatcher {
-  /** Calls `listener` with each new status of the job until the returned function is called. */
+  /**
+   * Calls `listener` with each new status of the job until the returned function is called. A
+   * listener that joins a job already watched is told the status last seen at once, so a change
+   * between the caller's own read and its joining is never missed.
+   */
   watch(jobId: string, listener: StatusListener): Promise<() => void>;
   close(): Promise<void>;
 }
 
+interface Watched {
+  listeners: Set<StatusListener>;
+  subscribed: Promise<unknown>;
+  /** The newest status the channel or a safety read said, with its snapshot. */
+  last: { status: string; snapshot: string | null } | null;
+}
+
 /**
  * One subscriber connection per API process, shared by every request waiting on a job: a channel is
- * subscribed while at least one request listens to it, so waiting costs no polling of Redis.
+ * subscribed while at least one request listens to it, so waiting costs no polling of Redis. The
+ * status is read once per job (not per waiter) right after subscribing, and again for every watched
+ * job after the subscriber reconnects: pub/sub loses messages only while disconnected.
  */
 export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
   const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
-  const listeners = new Map<string, Set<StatusListener>>();
-  const subscriptions = new Map<string, Promise<unknown>>();
+  const watched = new Map<string, Watched>();
+  const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
+
+  const announce = (entry: Watched, status: string, snapshot: string | null): void => {
+    if (entry.last?.status === status && snapshot === null) return;
+    // An end stays the end: a safety read that raced the news (another connection) cannot undo it.
+    if (entry.last !== null && TERMINAL.has(entry.last.status) && !TERMINAL.has(status)) return;
+    entry.last = { status, snapshot };
+    for (const listener of [...entry.listeners]) listener(status, snapshot);
+  };
+
   subscriber.on('message', (channel: string, message: string) => {
+    const entry = watched.get(channel);
+    if (entry === undefined) return;
     const newline = message.indexOf('\n');
-    const status = newline === -1 ? message : message.slice(0, newline);
-    const snapshot = newline === -1 ? null : message.slice(newline + 1);
-    for (const listener of listeners.get(channel) ?? []) listener(status, snapshot);
+    announce(entry, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
   });
+
+  /** One status read for each of `channels`, told to their listeners when it is news. */
+  const check = async (channels: string[]): Promise<void> => {
+    if (channels.length === 0) return;
+    const statuses = await Promise.all(channels.map((channel) => redis.hget(jobRecordKey(prefix, idOf(channel)), 'status')));
+    channels.forEach((channel, index) => {
+      const entry = watched.get(channel);
+      const status = statuses[index];
+      // No record yet (a synchronous call subscribes before it submits) or any more: nothing to tell.
+      if (entry !== undefined && status !== null && status !== undefined) announce(entry, status, null);
+    });
+  };
+
+  let connectedBefore = false;
+  subscriber.on('ready', () => {
+    if (connectedBefore) {
+      // Messages published while the subscriber was away are lost: look at every watched job once.
+      void check([...watched.keys()]).catch((error: Error) => logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs after reconnecting'));
+    }
+    connectedBefore = true;
+  });
+
   return {
     async watch(jobId, listener) {
       const channel = jobEventsChannel(prefix, jobId);
-      let set = listeners.get(channel);
-      if (set === undefined) {
-        set = new Set();
-        listeners.set(channel, set);
-        subscriptions.set(channel, subscriber.subscribe(channel));
+      let entry = watched.get(channel);
+      if (entry === undefined) {
+        const created: Watched = { listeners: new Set(), subscribed: Promise.resolve(), last: null };
+        created.subscribed = subscriber.subscribe(channel).then(() => check([channel]));
+        entry = created;
+        watched.set(channel, entry);
       }
-      set.add(listener);
-      // Every watcher waits for the subscription, so none re-reads the job before events can arrive.
-      await subscriptions.get(channel);
-      return () => {
-        const current = listeners.get(channel);
-        if (current === undefined) return;
-        current.delete(listener);
-        if (current.size === 0) {
-          listeners.delete(channel);
-          subscriptions.delete(channel);
+      entry.listeners.add(listener);
+      const joined = entry;
+      const stop = (): void => {
+        joined.listeners.delete(listener);
+        if (joined.listeners.size === 0 && watched.get(channel) === joined) {
+          watched.delete(channel);
           void subscriber.unsubscribe(channel).catch(() => undefined);
         }
       };
+      try {
+        await joined.subscribed;
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      if (joined.last !== null) {
+        const { status, snapshot } = joined.last;
+        queueMicrotask(() => {
+          if (joined.listeners.has(listener)) listener(status, snapshot);
+        });
+      }
+      return stop;
     },
     async close() {
       subscriber.disconnect();

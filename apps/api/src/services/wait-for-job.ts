@@ -2,8 +2,6 @@ import { isTerminal, parseJobSnapshot, type JobRecord } from '@sluice/shared';
 import { notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 
-const SAFETY_POLL_MS = 2_000;
-
 /** A live subscription to one job's terminal status. */
 export interface EndWatch {
   /** Resolves at the first terminal status, with the record when the news carried it. */
@@ -37,7 +35,9 @@ export interface WaitOptions {
 
 /**
  * The tenant's job once it reaches a terminal status, or as it is after `timeoutMs`. Woken by the
- * job's status channel, not by polling Redis; `signal` ends the wait early (client gone).
+ * job's status channel, never by polling Redis: the watcher reads the status once per job after
+ * subscribing (so an end between the first read and the subscription is seen) and again after a
+ * reconnect. `signal` ends the wait early (client gone).
  */
 export async function waitForJob(deps: ApiDeps, id: string, tenant: string, timeoutMs: number, signal?: AbortSignal, options: WaitOptions = {}): Promise<JobRecord> {
   const first = options.known ?? (await deps.store.getForTenant(id, tenant));
@@ -49,9 +49,6 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
     options.watch?.stop();
     return first;
   }
-  // A subscription made before the job existed cannot miss its end; one made now could miss an end
-  // that happened since the first read, so that case reads again at once.
-  const subscribedEarly = options.watch !== undefined;
   const watch = options.watch ?? (await watchForEnd(deps, id));
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => (wake = resolve));
@@ -62,21 +59,13 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
   });
   const timer = setTimeout(wake, timeoutMs);
   signal?.addEventListener('abort', wake, { once: true });
-  // Belt and braces against a lost pub/sub message (a Redis failover, say): look every few seconds.
-  const safety = setInterval(() => {
-    void deps.store.get(id).then((record) => (record === null || isTerminal(record.status) ? wake() : undefined), () => undefined);
-  }, SAFETY_POLL_MS);
+  if (signal?.aborted) wake();
   try {
-    if (!subscribedEarly) {
-      const again = await deps.store.get(id);
-      if (again === null || isTerminal(again.status)) return again ?? first;
-    }
     await woken;
     const known = delivered as JobRecord | null;
     return known?.tenant === tenant ? known : ((await deps.store.get(id)) ?? first);
   } finally {
     clearTimeout(timer);
-    clearInterval(safety);
     signal?.removeEventListener('abort', wake);
     watch.stop();
   }

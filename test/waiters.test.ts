@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { jobRecordKey } from '@sluice/shared';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+
+describe('waiters: woken by pub/sub, one safety read per job, and bounded per tenant', () => {
+  let fake: FakeOpenAIServer;
+  let gateway: Gateway;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    gateway = await startGateway(
+      makeConfig({
+        server: { host: '127.0.0.1', port: 0, max_waiters_per_tenant: 25 },
+        providers: { p: { type: 'openai-compatible', base_url: fake.url, concurrency: 4 } },
+        routes: { default: ['p/m'] },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await fake.close();
+  });
+
+  it('20 long-polls on one job read its record once each, and the job’s status once, however long they wait', async () => {
+    fake.script({ delayMs: 4_500 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('watched') });
+    const key = jobRecordKey(gateway.config.redis.prefix, submitted.body.id);
+    const monitor = await new Redis(gateway.config.redis.url).monitor();
+    const reads: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1] === key && /^(hgetall|hget)$/i.test(args[0] ?? '')) reads.push(String(args[0]).toLowerCase());
+    });
+    try {
+      const waits = Array.from({ length: 20 }, () => api.get(`/v1/jobs/${submitted.body.id}?wait=30`));
+      const replies = await Promise.all(waits);
+      expect(replies.map((reply) => reply.body.status)).toEqual(Array(20).fill('succeeded'));
+      // Each request reads the record once to begin with; the watcher reads the status once for all of
+      // them; the end arrives with the record. No re-read every 2 s per waiter (that was 40 more here).
+      expect(reads.filter((command) => command === 'hgetall').length).toBeLessThanOrEqual(20 + 2);
+      expect(reads.filter((command) => command === 'hget').length).toBeLessThanOrEqual(2);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('past server.max_waiters_per_tenant a tenant gets 429 too_many_waiters; another tenant still waits; slots come back', async () => {
+    fake.script(...Array(2).fill({ delayMs: 1_500 }));
+    const acme = client(gateway.url);
+    const slow = await acme.post('/v1/jobs', { model: 'default', messages: userMessage('slow') });
+    const holds = Array.from({ length: 25 }, (_, index) => (index % 2 === 0 ? acme.get(`/v1/jobs/${slow.body.id}?wait=30`) : acme.get(`/v1/jobs/${slow.body.id}/events`)));
+    await eventually(() => gateway.api?.deps.waiters.inUse('acme') === 25, 5_000, '25 waits open');
+    const refused = await acme.get(`/v1/jobs/${slow.body.id}?wait=30`);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'too_many_waiters', type: 'rate_limit_error' });
+    expect(refused.body.error.message).toContain('server.max_waiters_per_tenant');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await acme.post('/v1/chat/completions', { model: 'default', messages: userMessage('sync') })).status).toBe(429);
+    // A wait of 0 is an ordinary read, never refused.
+    expect((await acme.get(`/v1/jobs/${slow.body.id}`)).status).toBe(200);
+    const globex = client(gateway.url, KEYS.globex);
+    const theirs = await globex.post('/v1/chat/completions', { model: 'default', messages: userMessage('other tenant') });
+    expect(theirs.status).toBe(200);
+    await Promise.all(holds);
+    expect(gateway.api?.deps.waiters.inUse('acme')).toBe(0);
+    expect((await acme.get(`/v1/jobs/${slow.body.id}?wait=1`)).status).toBe(200);
+  });
+
+  it('event streams closed by their client, even while subscribing, leave no timer, slot or subscription behind', async () => {
+    fake.script({ delayMs: 2_000 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('abandoned') });
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, index) => {
+        const controller = new AbortController();
+        const reply = fetch(`${gateway.url}/v1/jobs/${submitted.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}` }, signal: controller.signal });
+        // Half leave at once (during the subscription), half after the first event.
+        if (index % 2 === 0) controller.abort();
+        else await reply.then((response) => response.body?.getReader().read());
+        controller.abort();
+        await reply.catch(() => undefined);
+      }),
+    );
+    await eventually(() => gateway.api?.deps.waiters.inUse('acme') === 0, 5_000, 'every slot back');
+    expect(timers()).toBeLessThanOrEqual(before + 3);
+    await api.waitForJob(submitted.body.id);
+  });
+});
+
+describe('a synchronous call whose subscription fails (the API shutting down)', () => {
+  it('answers 503 and leaves no unhandled rejection to crash the process', async () => {
+    const fake = await startFakeOpenAI();
+    const gateway = await startGateway(makeConfig({ providers: { p: { type: 'openai-compatible', base_url: fake.url } }, routes: { default: ['p/m'] } }));
+    try {
+      await gateway.api?.deps.watcher.close(); // what shutdown does while requests may still be in flight
+      const replies = await Promise.all(Array.from({ length: 5 }, () => client(gateway.url).post('/v1/chat/completions', { model: 'default', messages: userMessage('during shutdown') })));
+      for (const reply of replies) {
+        expect(reply.status).toBe(503);
+        expect(reply.body.error.code).toBe('redis_unavailable');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100)); // any stray rejection would surface by now
+    } finally {
+      await gateway.close();
+      await fake.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { duplicateConnection, jobEventsChannel, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, jobEventsChannel, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
 
 /** Called with each new status; after a success, `snapshot` may carry the record as written. */
 export type StatusListener = (status: string, snapshot: string | null) => void;
@@ -15,7 +15,7 @@ export interface JobWatcher {
  */
 export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
   const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
+  logConnectionErrors(subscriber, logger, { connection: 'job watcher' });
   const listeners = new Map<string, Set<StatusListener>>();
   const subscriptions = new Map<string, Promise<unknown>>();
   subscriber.on('message', (channel: string, message: string) => {

@@ -1,2 +1,3 @@
-export { corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
+export { closeConnection, corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
+export { connectionErrors, createConnectionErrorLog, exceptConnectionErrors, isConnectionError, logConnectionErrors, type ConnectionErrorLog, type ConnectionErrorLogOptions } from './connection-errors.ts';
 export { startEmbeddedRedis, redisServerOnPath, type EmbeddedRedis } from './embedded-redis.ts';

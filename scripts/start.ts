@@ -41,8 +41,16 @@ try {
   process.exit(1);
 }
 logger.info(`Sluice is up: ${api.url}  (try: curl ${api.url}/v1/models)`);
-onShutdown(logger, async () => {
-  await api?.close();
-  await worker?.close();
-  await embedded?.stop();
-});
+// Past the grace period plus a few seconds the process exits whatever it still waits on.
+onShutdown(
+  logger,
+  async () => {
+    // Each part closes even when one before it failed (the worker does when Redis is unreachable).
+    const failures: unknown[] = [];
+    for (const close of [() => api?.close(), () => worker?.close(), () => embedded?.stop()]) {
+      await Promise.resolve(close()).catch((error: unknown) => failures.push(error));
+    }
+    if (failures.length > 0) throw failures[0];
+  },
+  { graceMs: config.server.shutdown_grace_s * 1000 },
+);

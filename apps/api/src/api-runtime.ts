@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServices, createRedis, openServices, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { closeConnection, closeServices, createRedis, logConnectionErrors, openServices, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
@@ -21,7 +21,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
   // One plain connection: lowest latency for every read and status change (synchronous chat waits
   // on several). Submits coalesce their writes by corking it briefly (see enqueueJobs).
   const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api', autoPipelining: false });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  logConnectionErrors(redis, logger, { connection: 'sluice-api' });
   await waitUntilReady(redis, 10_000);
   const deps: ApiDeps = {
     ...openServices(config, redis, logger, Object.keys(config.providers)),
@@ -52,7 +52,8 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
       });
       await closeServices(deps);
       await deps.watcher.close();
-      await redis.quit().catch(() => redis.disconnect());
+      // Never waits on an unreachable Redis (QUIT only when the connection is ready).
+      await closeConnection(redis);
       logger.info('api stopped');
     },
   };

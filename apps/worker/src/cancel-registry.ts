@@ -1,4 +1,4 @@
-import { cancelChannel, duplicateConnection, type Logger, type Redis } from '@sluice/shared';
+import { cancelChannel, duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
 
 export interface CancelRegistry {
   /** A signal that aborts when the job is canceled anywhere (or `abort` is called); call `release` when the call ends. */
@@ -10,7 +10,7 @@ export interface CancelRegistry {
 export async function createCancelRegistry(redis: Redis, prefix: string, logger: Logger): Promise<CancelRegistry> {
   const running = new Map<string, AbortController>();
   const subscriber = duplicateConnection(redis);
-  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'cancel subscriber connection error'));
+  logConnectionErrors(subscriber, logger, { connection: 'cancel subscriber' });
   subscriber.on('message', (_channel, jobId: string) => {
     const controller = running.get(jobId);
     if (controller) {

@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import {
   bullQueueName,
+  exceptConnectionErrors,
   getMetrics,
   isPrivateAddress,
   webhookSecretFor,
@@ -153,7 +154,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
       backoffStrategy: (attemptsMade) => (schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 60) * 1000,
     },
   });
-  worker.on('error', (error) => logger.error({ err: error.message }, 'webhook worker error'));
+  worker.on('error', exceptConnectionErrors(context.queueRedis, logger, (error) => logger.error({ err: error.message }, 'webhook worker error')));
   return {
     async close() {
       await worker.close();

@@ -4,10 +4,13 @@ import { Worker, type Job } from 'bullmq';
 import { createAdapters } from '@sluice/providers';
 import {
   bullQueueName,
+  closeConnection,
   closeServices,
   createRedis,
   createSucceeder,
+  exceptConnectionErrors,
   isTerminal,
+  logConnectionErrors,
   metricsRegistry,
   openServices,
   providerQueueName,
@@ -36,7 +39,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   // that go together are corked instead (see the processor).
   const redis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker', autoPipelining: false });
   const queueRedis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker-queues', autoPipelining: false });
-  for (const connection of [redis, queueRedis]) connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  for (const connection of [redis, queueRedis]) logConnectionErrors(connection, logger, { connection: connection.options.connectionName });
   await Promise.all([waitUntilReady(redis, 10_000), waitUntilReady(queueRedis, 10_000)]);
   const prefix = config.redis.prefix;
   const adapters = createAdapters(config);
@@ -66,7 +69,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       // 429 pausing the whole queue) only on queues that have a limiter.
       limiter: { max: 1_000_000_000, duration: 1000 },
     });
-    worker.on('error', (error) => logger.error({ err: error.message, provider: id }, 'worker error'));
+    worker.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.error({ err: error.message, provider: id }, 'worker error')));
     worker.on('failed', (job, error) => {
       if (job !== undefined) void recoverFailedEntry(context, job, error);
     });
@@ -81,21 +84,33 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   return {
     async close(graceMs = config.server.shutdown_grace_s * 1000) {
       logger.info({ grace_ms: graceMs }, 'worker stopping: finishing running jobs');
-      const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);
-      const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref());
-      if (!(await Promise.race([graceful, timer]))) {
-        // Past the grace period the running jobs are left to BullMQ's stall recovery on another worker.
-        logger.warn('grace period over: closing with jobs still running; they will be re-run after their lock expires');
-        await Promise.all(workers.map((worker) => worker.close(true)));
-      }
-      await housekeeping?.stop();
-      await deliverer.close();
-      await batchProcessor.close();
+      const deadline = Date.now() + graceMs;
+      // True when `work` ended within `ms`. What has not is left behind, not awaited: with Redis away
+      // BullMQ's closes and any command wait for it forever, and the process is about to exit.
+      const within = (work: Promise<unknown>, ms: number): Promise<boolean> => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+        return Promise.race([work.then(() => true), late]).finally(() => clearTimeout(timer));
+      };
+      const drained = await within(Promise.all(workers.map((worker) => worker.close())), graceMs);
+      const reachable = redis.status === 'ready' && queueRedis.status === 'ready';
+      // Past the grace period the running jobs are left to BullMQ's stall recovery on another worker.
+      // (`worker.close(true)` cannot cut the wait short: BullMQ closes a worker once, as first asked.)
+      if (!drained && reachable) logger.warn('grace period over: closing without waiting further; jobs still running will be re-run after their lock expires');
+      if (!reachable) logger.warn({ drained }, 'Redis unreachable: closing without it; running jobs are left to stall recovery');
       metricsServer?.close();
-      await context.cancels.close();
-      await closeServices(context);
-      await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
-      await Promise.all([redis, queueRedis].map((connection) => connection.quit().catch(() => connection.disconnect())));
+      // The rest ends in-flight work that needs Redis: given what is left of the grace (at least 1 s).
+      const rest = (async () => {
+        await housekeeping?.stop();
+        await deliverer.close();
+        await batchProcessor.close();
+        await context.cancels.close();
+        await closeServices(context);
+        await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
+      })();
+      await within(rest, reachable ? Math.max(deadline - Date.now(), 1_000) : 0);
+      await Promise.all([redis, queueRedis].map((connection) => closeConnection(connection)));
+      if (!reachable) throw new Error('closed without Redis (unreachable); running jobs are left to stall recovery');
       logger.info('worker stopped');
     },
   };

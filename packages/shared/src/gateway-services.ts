@@ -4,6 +4,7 @@ import type { GatewayConfig } from './config/schema.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from './logging/logger.ts';
 import { isCluster } from './redis/connection.ts';
+import { exceptConnectionErrors } from './redis/connection-errors.ts';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
@@ -68,7 +69,7 @@ export function openServices(
   const deadLetters = openQueue(queueRedis, prefix, DEAD_LETTER_QUEUE);
   const webhooks = openQueue(queueRedis, prefix, WEBHOOK_QUEUE);
   const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
-  for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error')));
   const breaker = createBreaker(redis, prefix, config.breaker);
   return {
     config,

@@ -1,4 +1,4 @@
-import { duplicateConnection, jobEventsChannel, jobRecordKey, TERMINAL_STATUSES, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, jobEventsChannel, jobRecordKey, logConnectionErrors, TERMINAL_STATUSES, type Logger, type Redis } from '@sluice/shared';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
@@ -30,7 +30,7 @@ interface Watched {
  */
 export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
   const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'job watcher connection error'));
+  logConnectionErrors(subscriber, logger, { connection: 'job watcher' });
   const watched = new Map<string, Watched>();
   const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
 

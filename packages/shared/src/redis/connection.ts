@@ -146,3 +146,29 @@ export function corked<T>(redis: Redis, issue: () => T): T {
     process.nextTick(() => stream.uncork());
   }
 }
+
+/**
+ * Closes a connection without waiting on a Redis that does not answer: QUIT when it is ready (replies
+ * to commands already sent arrive first), else at once, or when QUIT takes longer than `timeoutMs`
+ * (default 1000), drops the socket. QUIT alone on a connection that waits out outages (`role:
+ * 'worker'`) would sit in its offline queue until Redis is back, possibly forever.
+ */
+export async function closeConnection(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const quit = redis.quit().then(
+    () => true,
+    () => false,
+  );
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  const quitted = await Promise.race([quit, late]);
+  clearTimeout(timer);
+  if (!quitted) redis.disconnect();
+}

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@sluice/shared';
 import { ROOT } from './harness/processes.ts';
@@ -10,6 +12,14 @@ describe('gateway.example.yaml', () => {
     expect(config.routes.cheap).toEqual({ strategy: 'cheapest', targets: ['openai/gpt-4o-mini', 'local/llama3.1'] });
     expect(config.server.port).toBe(8080);
   });
+  it('ships no key that works: the only key comes from the environment', () => {
+    const text = readFileSync(join(ROOT, 'gateway.example.yaml'), 'utf8');
+    expect(text).not.toMatch(/[0-9a-f]{64}/i);
+    const { config } = loadConfig({ GATEWAY_CONFIG: join(ROOT, 'gateway.example.yaml'), SLUICE_ADMIN_KEY: 'sk-admin' });
+    expect(config.auth.keys).toHaveLength(1);
+    expect(config.auth.keys[0]?.key_sha256).toBe(createHash('sha256').update('sk-admin').digest('hex'));
+  });
+
   it('refuses to start without the admin key instead of accepting an empty one', () => {
     expect(() => loadConfig({ GATEWAY_CONFIG: join(ROOT, 'gateway.example.yaml') })).toThrow(/auth\.keys\.0\.key: must not be empty/);
   });

@@ -128,7 +128,13 @@ describe("the operator's view: usage, metrics, Bull Board", () => {
       { api: false },
     );
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      // Like the API's /metrics (metrics.public is false): an admin key, as Bearer or Basic.
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${KEYS.acme}` } })).status).toBe(403);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+      const basic = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Basic ${Buffer.from(`prom:${KEYS.admin}`).toString('base64')}` } });
+      expect(basic.status).toBe(200);
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
       expect(response.status).toBe(200);
       const samples = parsePrometheus(await response.text());
       expect([...samples.keys()].some((name) => name.startsWith('sluice_provider_requests_total') || name.startsWith('sluice_jobs_total'))).toBe(true);

@@ -1,6 +1,7 @@
 import {
   announceJobEnded,
   corked,
+  modelCatalog,
   type Attempt,
   type ChatCompletion,
   type CostDetails,
@@ -44,7 +45,10 @@ export async function recordSuccess(context: WorkerContext, input: SuccessInput)
     provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],
   } as JobRecord;
   const [succeeded, side] = corked(context.redis, () => [
-    context.succeeder.succeed({ record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt }),
+    context.succeeder.succeed({
+      record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt,
+      listed: modelCatalog(context.config).listed(candidate.provider, candidate.model),
+    }),
     Promise.all([context.breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
   ] as const);
   const outcome = await succeeded;

@@ -18,6 +18,7 @@ export * from './batches/index.ts';
 export * from './files/file-store.ts';
 export * from './usage/usage-store.ts';
 export * from './metrics/metrics.ts';
+export * from './metrics/model-labels.ts';
 export * from './lifecycle/succeed.ts';
 export * from './lifecycle/end-job.ts';
 export * from './jobs/dead-letters.ts';

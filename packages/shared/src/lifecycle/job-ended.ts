@@ -3,6 +3,7 @@ import type { JobsOptions } from 'bullmq';
 import type { GatewayServices } from '../gateway-services.ts';
 import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
 import { getMetrics } from '../metrics/metrics.ts';
+import { modelCatalog, type ModelCatalog } from '../metrics/model-labels.ts';
 import { corked } from '../redis/connection.ts';
 
 /** What the `webhooks` queue carries: one event for one URL, signed at each attempt. */
@@ -70,7 +71,7 @@ export async function announceJobEnded(services: GatewayServices, job: string | 
     // The caller that just wrote the terminal status may pass the record as written, saving a read.
     const record = typeof job === 'string' ? await services.store.get(jobId) : job;
     if (record === null) return;
-    countEnded(record);
+    countEnded(record, modelCatalog(services.config));
     // Unless the caller's write did it: the deadline index only needs jobs that can still expire
     // (dropping ended ones keeps it the size of the backlog, not of a day's traffic), sent in one
     // write with the usage update.
@@ -81,6 +82,7 @@ export async function announceJobEnded(services: GatewayServices, job: string | 
           record.status === 'succeeded'
             ? services.usage.record({
                 tenant: record.tenant, provider: record.provider ?? '', model: record.provider_model ?? '', usage: record.usage, costUsd: record.cost_usd, at: record.completed_at ?? record.created_at,
+                listed: modelCatalog(services.config).listed(record.provider ?? '', record.provider_model ?? ''),
               })
             : undefined,
         ]),
@@ -94,12 +96,12 @@ export async function announceJobEnded(services: GatewayServices, job: string | 
 }
 
 /** The job's terminal status, tokens and cost in the process's Prometheus counters. */
-function countEnded(record: JobRecord): void {
+function countEnded(record: JobRecord, models: ModelCatalog): void {
   const metrics = getMetrics();
   const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
   metrics.jobs.inc({ status: record.status, provider, tier: record.tier });
   if (record.status !== 'succeeded') return;
-  const model = record.provider_model ?? '';
+  const model = models.label(provider, record.provider_model ?? '');
   if (record.usage !== null) {
     metrics.tokens.inc({ provider, model, kind: 'prompt' }, record.usage.prompt_tokens);
     metrics.tokens.inc({ provider, model, kind: 'completion' }, record.usage.completion_tokens);

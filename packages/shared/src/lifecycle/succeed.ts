@@ -5,14 +5,14 @@ import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '../redis/connection.ts';
 import { SPEND_TTL_SECONDS, spendAdjustLua, spendKey } from '../reliability/spend.ts';
 import type { Usage } from '../schemas/chat.ts';
-import { usageAddLua, usageFieldBase, usageKey } from '../usage/usage-store.ts';
+import { usageAddLua, usageFieldBase, usageKey, usageOtherBase } from '../usage/usage-store.ts';
 
 /**
  * Everything a succeeded job writes, in one script on one server: the guarded status change with
  * its attempt and result, the status publish, the hour's usage totals, the tenant's spend and the
  * deadline-index cleanup. KEYS: job, usage hour, spend month, deadline index.
  * ARGV: guard, channel, attempt, usage base, prompt, completion (-1: none), cost (-1: none),
- * spend delta, usage ttl, spend ttl, job id, field pairs...
+ * spend delta, usage ttl, spend ttl, job id, usage base past the hour's cap ('' when none), field pairs...
  */
 const SUCCEED = `
 local current = redis.call('HMGET', KEYS[1], 'status', 'queue_job_id')
@@ -21,7 +21,7 @@ if current[1] ~= 'running' then return {0, current[1]} end
 if ARGV[1] ~= '' and ARGV[1] ~= current[2] then return {0, current[1]} end
 local index = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1) - 1
 redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[3])
-redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 12))
+redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 13))
 -- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
 -- need not read it back; with nobody listening, only the status goes out.
 if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
@@ -29,7 +29,7 @@ if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
 else
   redis.call('PUBLISH', ARGV[2], 'succeeded')
 end
-${usageAddLua('KEYS[2]', 'ARGV[4]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]', 'ARGV[9]')}
+${usageAddLua('KEYS[2]', 'ARGV[4]', 'ARGV[12]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]', 'ARGV[9]')}
 ${spendAdjustLua('KEYS[3]', 'ARGV[8]', 'ARGV[10]')}
 redis.call('ZREM', KEYS[4], ARGV[11])
 return {1, current[1]}
@@ -50,6 +50,8 @@ export interface Success {
   usage: Usage | null;
   costUsd: number | null;
   completedAt: number;
+  /** The config or the price table names the model (its usage is never folded into `other`). */
+  listed: boolean;
 }
 
 export interface Succeeder {
@@ -80,6 +82,7 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         usageRetentionSeconds,
         SPEND_TTL_SECONDS,
         record.id,
+        usageOtherBase(record.tenant, success.provider, success.listed),
         ...serializeJobFields(success.fields),
       );
       if (outcome === null) return { ok: false, previous: null };

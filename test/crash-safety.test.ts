@@ -118,4 +118,48 @@ describe('crash safety', () => {
     const done = await Promise.all(after.map((id) => api.waitForJob(id, undefined, 20_000)));
     expect(done.map((job) => job.status)).toEqual(Array(5).fill('succeeded'));
   }, 60_000);
+
+  it('a job whose worker is killed twice mid-call is failed by BullMQ and moved on to its next target', async () => {
+    const a = await startFakeOpenAI();
+    const b = await startFakeOpenAI();
+    closers.push(() => a.close(), () => b.close());
+    a.setReply(() => ({ hang: true })); // every call on a is still running when its worker dies
+    const prefix = testPrefix();
+    closers.push(() => deletePrefix(inject('redisUrl'), prefix));
+    const tree = {
+      providers: {
+        a: { type: 'openai-compatible' as const, base_url: a.url, timeout_ms: 60_000 },
+        b: { type: 'openai-compatible' as const, base_url: b.url },
+      },
+      routes: { default: ['a/m', 'b/m'] },
+      jobs: { lock_duration_ms: 1000, stalled_interval_ms: 500 },
+    };
+    const file = writeConfigFile({ ...tree, redis: { url: inject('redisUrl'), prefix }, auth: { disabled: true } });
+    const gateway = await startGateway(makeConfig(tree, prefix), { worker: false });
+    closers.push(() => gateway.api!.close());
+    const api = client(gateway.url);
+
+    const spawnWorker = async (): Promise<SluiceProcess> => {
+      const worker = spawnSluice(ENTRY.worker, { GATEWAY_CONFIG: file });
+      running.push(worker);
+      await worker.waitForLog((line) => line.msg === 'worker pools started');
+      return worker;
+    };
+    const first = await spawnWorker();
+    const id = (await api.post('/v1/jobs', { model: 'default', messages: userMessage('poison') })).body.id as string;
+    await a.waitForRequests(1);
+    await first.kill('SIGKILL');
+    // Death one: the stall check hands the entry to the next worker, which runs it again on a.
+    const second = await spawnWorker();
+    await a.waitForRequests(2, 15_000);
+    await second.kill('SIGKILL');
+    // Death two: BullMQ fails the entry; the failed handler moves the job to b, which answers.
+    const third = await spawnWorker();
+    const job = await api.waitForJob(id, undefined, 20_000);
+    expect(job).toMatchObject({ status: 'succeeded', provider: 'b' });
+    expect(job.attempts.map((attempt) => `${attempt.provider}:${attempt.outcome}`)).toEqual(['a:interrupted', 'a:interrupted', 'b:succeeded']);
+    expect(job.routing.failovers).toEqual([expect.objectContaining({ from: 'a', to: 'b', reason: 'worker_lost' })]);
+    await third.waitForLog((line) => line.msg === 'queue entry failed outside the provider call; moving the job on' && line.job_id === id);
+    expect(a.requests.filter((request) => request.method === 'POST')).toHaveLength(2);
+  }, 60_000);
 });

@@ -65,8 +65,9 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       concurrency: config.providers[id]?.concurrency ?? 1,
       lockDuration: config.jobs.lock_duration_ms,
       stalledInterval: config.jobs.stalled_interval_ms,
-      // A job whose worker dies twice mid-call fails the entry; the failed handler moves the job on.
-      maxStalledCount: 2,
+      // A job whose worker dies twice mid-call (a poison request, say) fails the entry: BullMQ re-runs
+      // it once after a death, and the failed handler moves the job to its next target after the second.
+      maxStalledCount: 1,
       // Never reached: rpm/tpm are our sliding windows. BullMQ honours queue.rateLimit() (a provider's
       // 429 pausing the whole queue) only on queues that have a limiter.
       limiter: { max: 1_000_000_000, duration: 1000 },
@@ -127,6 +128,14 @@ async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData
     const record = await context.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
     context.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    const candidate = record.routing.candidates[record.target];
+    if (record.status === 'running' && record.running_since !== null && candidate !== undefined) {
+      // Its worker died in the call (BullMQ gave up on the entry): the call is on the job's history.
+      await context.store.appendAttempt(record.id, {
+        provider: candidate.provider, model: candidate.model, started_at: Math.floor(record.running_since / 1000), latency_ms: Date.now() - record.running_since,
+        outcome: 'interrupted', status_code: null, error: `worker stopped during the call (${error.message})`,
+      });
+    }
     await failover(context, record, { reason: 'worker_lost', exhaust: true, refuse: true, guard: record.queue_job_id, lastError: error.message });
   } catch (caught) {
     context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');

@@ -7,11 +7,14 @@ import {
   enqueueBatchStep,
   enqueueBatchWebhook,
   enqueueJobs,
+  exceptConnectionErrors,
   JobRejectedError,
   JobRequestSchema,
-  parseBatchFile,
+  parseByteSize,
   planJob,
   principalFor,
+  readBatchLines,
+  SluiceError,
   toBatchObject,
   UnknownModelError,
   type BatchJobData,
@@ -50,60 +53,106 @@ async function recordLineErrors(context: WorkerContext, batchId: string, errors:
   await context.batches.countFailedLines(batchId, errors.length);
 }
 
-/** Turns each line into a child job (a bad line fails alone), chunk by chunk, resuming where a crash left off. */
+/** Requests read from the input file and not yet made children, with the line errors read among them. */
+interface PendingLines {
+  requests: { index: number; line: BatchLine }[];
+  errors: LineError[];
+}
+
+/** How far expansion got: requests (valid lines) and invalid lines handled, by count; a resumed expansion skips them. */
+interface ExpandCursor {
+  lines: number;
+  invalid: number;
+}
+
+async function readCursor(context: WorkerContext, batchId: string): Promise<ExpandCursor> {
+  const [lines, invalid] = await context.redis.hmget(`${context.config.redis.prefix}:batch:${batchId}`, 'expanded_lines', 'expanded_invalid');
+  return { lines: Number(lines ?? 0), invalid: Number(invalid ?? 0) };
+}
+
+/** Makes children of one chunk of requests (or, once the batch is cancelling, cancelled lines), then moves the cursor. False when the batch is gone. */
+async function expandChunk(context: WorkerContext, batch: BatchRecord, pending: PendingLines, cursor: ExpandCursor): Promise<boolean> {
+  const { batches, store } = context;
+  const current = await batches.get(batch.id);
+  if (current === null) return false;
+  const errors = [...pending.errors];
+  const ids = pending.requests.map(({ index }) => childJobId(batch.id, index));
+  const existing = current.status === 'cancelling' ? [] : await Promise.all(ids.map((id) => store.get(id)));
+  const records: JobRecord[] = [];
+  const now = Math.floor(Date.now() / 1000);
+  const submitter = principalFor(context.config, batch.tenant);
+  for (const [offset, { line }] of pending.requests.entries()) {
+    if (current.status === 'cancelling') {
+      // Lines not yet started when the batch was cancelled end as cancelled requests.
+      errors.push({ custom_id: line.custom_id, code: 'batch_cancelled', message: 'the batch was cancelled before this request started' });
+      continue;
+    }
+    if (existing[offset] !== null) continue; // created before a crash
+    const parsed = JobRequestSchema.safeParse(childRequest(line, current, now));
+    if (!parsed.success) {
+      errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') });
+      continue;
+    }
+    if (parsed.data.webhook !== undefined) delete parsed.data.webhook; // the batch has its own
+    try {
+      const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id });
+      records.push(planned.record);
+    } catch (error) {
+      if (!(error instanceof JobRejectedError || error instanceof UnknownModelError)) throw error;
+      errors.push({ custom_id: line.custom_id, code: error.code, message: error.message });
+    }
+  }
+  await enqueueJobs(context, records);
+  // Children made before a crash are listed again; finalizing reads each id once.
+  await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== undefined && existing[offset] !== null), ...records.map((record) => record.id)]);
+  await recordLineErrors(context, batch.id, errors);
+  await batches.update(batch.id, { expanded_lines: cursor.lines, expanded_invalid: cursor.invalid });
+  return true;
+}
+
+/**
+ * Turns each line into a child job (a bad line fails alone), reading the input file chunk by chunk
+ * and making children CHUNK at a time, resuming where a crash left off.
+ */
 async function expand(context: WorkerContext, batch: BatchRecord): Promise<void> {
-  const { batches, files, store, logger } = context;
-  const content = batch.input_file_id === null ? null : await files.content(batch.input_file_id);
-  if (content === null) {
-    const now = Math.floor(Date.now() / 1000);
+  const { batches, files, logger, config } = context;
+  const fileId = batch.input_file_id ?? '';
+  if (batch.status === 'validating' && (await files.get(fileId, batch.tenant)) === null) {
     await batches.transition(batch.id, ['validating'], 'failed', {
-      failed_at: now, errors: JSON.stringify({ object: 'list', data: [{ code: 'file_not_found', message: `input file ${batch.input_file_id} is gone`, line: null, param: 'input_file_id' }] }),
+      failed_at: Math.floor(Date.now() / 1000), errors: JSON.stringify({ object: 'list', data: [{ code: 'file_not_found', message: `input file ${batch.input_file_id} is gone`, line: null, param: 'input_file_id' }] }),
     });
     return;
   }
-  const { lines, problems } = parseBatchFile(content.toString('utf8'));
   await batches.transition(batch.id, ['validating'], 'in_progress', { in_progress_at: Math.floor(Date.now() / 1000) });
-  const submitter = principalFor(context.config, batch.tenant);
-  const done = Number((await context.redis.hget(`${context.config.redis.prefix}:batch:${batch.id}`, 'expanded_lines')) ?? 0);
-  for (let start = done; start < lines.length; start += CHUNK) {
-    const current = await batches.get(batch.id);
-    if (current === null) return;
-    const chunk = lines.slice(start, start + CHUNK);
-    const ids = chunk.map((_, offset) => childJobId(batch.id, start + offset));
-    if (current.status === 'cancelling') {
-      // Lines not yet started when the batch was cancelled end as cancelled requests.
-      await recordLineErrors(context, batch.id, lines.slice(start).map((line) => ({ custom_id: line.custom_id, code: 'batch_cancelled', message: 'the batch was cancelled before this request started' })));
-      break;
-    }
-    const existing = await Promise.all(ids.map((id) => store.get(id)));
-    const records: JobRecord[] = [];
-    const errors: LineError[] = [];
-    const now = Math.floor(Date.now() / 1000);
-    for (const [offset, line] of chunk.entries()) {
-      if (existing[offset] !== null) continue; // created before a crash
-      const parsed = JobRequestSchema.safeParse(childRequest(line, current, now));
-      if (!parsed.success) {
-        errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') });
-        continue;
+  const done = await readCursor(context, batch.id);
+  const seen: ExpandCursor = { lines: 0, invalid: 0 };
+  let pending: PendingLines = { requests: [], errors: [] };
+  const limits = { maxLineBytes: parseByteSize(config.server.body_limit), maxJsonDepth: config.server.max_json_depth };
+  try {
+    for await (const checked of readBatchLines(files.chunks(fileId, batch.tenant), limits)) {
+      if (checked.kind === 'request') {
+        if (seen.lines >= done.lines) pending.requests.push({ index: seen.lines, line: checked.request });
+        seen.lines += 1;
+      } else if (checked.kind === 'invalid') {
+        if (seen.invalid >= done.invalid) pending.errors.push({ custom_id: '', code: 'invalid_line', message: `line ${checked.line}: ${checked.problem.message}` });
+        seen.invalid += 1;
+        if (checked.reason === 'too_many') break;
       }
-      if (parsed.data.webhook !== undefined) delete parsed.data.webhook; // the batch has its own
-      try {
-        const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id });
-        records.push(planned.record);
-      } catch (error) {
-        if (!(error instanceof JobRejectedError || error instanceof UnknownModelError)) throw error;
-        errors.push({ custom_id: line.custom_id, code: error.code, message: error.message });
-      }
+      if (pending.requests.length + pending.errors.length < CHUNK) continue;
+      if (!(await expandChunk(context, batch, pending, seen))) return;
+      pending = { requests: [], errors: [] };
     }
-    await enqueueJobs(context, records);
-    // Children made before a crash are listed again; finalizing reads each id once.
-    await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== null), ...records.map((record) => record.id)]);
-    await recordLineErrors(context, batch.id, errors);
-    await batches.update(batch.id, { expanded_lines: start + chunk.length });
+  } catch (error) {
+    if (!(error instanceof SluiceError && error.code === 'file_not_found')) throw error;
+    // Deleted or expired while being read: what was read runs, and one error says the rest did not.
+    seen.lines = Math.max(seen.lines, done.lines);
+    seen.invalid = Math.max(seen.invalid, done.invalid);
+    pending.errors.push({ custom_id: '', code: 'file_not_found', message: `input file ${batch.input_file_id} went away after ${seen.lines + seen.invalid} requests were read; the rest did not run` });
+    seen.invalid += 1;
   }
-  await recordLineErrors(context, batch.id, problems.map((problem) => ({ custom_id: '', code: 'invalid_line', message: `line ${problem.line}: ${problem.message}` })));
-  logger.info({ batch_id: batch.id, tenant: batch.tenant, requests: lines.length, invalid_lines: problems.length }, 'batch expanded');
-  if (await batches.expanded(batch.id, lines.length + problems.length)) await enqueueBatchStep(context, batch.id, 'finalize');
+  if (!(await expandChunk(context, batch, pending, seen))) return;
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, requests: seen.lines, invalid_lines: seen.invalid }, 'batch expanded');
+  if (await batches.expanded(batch.id, seen.lines + seen.invalid)) await enqueueBatchStep(context, batch.id, 'finalize');
 }
 
 /** Cancels every child still queued; running ones finish. The last one to end finalizes the batch. */
@@ -191,7 +240,7 @@ export function startBatchProcessor(context: WorkerContext): BatchProcessor {
     prefix: context.config.redis.prefix,
     concurrency: 4,
   });
-  worker.on('error', (error) => context.logger.error({ err: error.message }, 'batch worker error'));
+  worker.on('error', exceptConnectionErrors(context.queueRedis, context.logger, (error) => context.logger.error({ err: error.message }, 'batch worker error')));
   worker.on('failed', (job, error) => context.logger.error({ batch_id: job?.data.batch_id, action: job?.data.action, err: error.message }, 'batch step failed; it is retried'));
   return { close: () => worker.close() };
 }

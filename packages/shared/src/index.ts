@@ -15,7 +15,7 @@ export * from './gateway-services.ts';
 export * from './security/network.ts';
 export * from './lifecycle/job-ended.ts';
 export * from './batches/index.ts';
-export * from './files/file-store.ts';
+export * from './files/index.ts';
 export * from './usage/usage-store.ts';
 export * from './metrics/metrics.ts';
 export * from './metrics/model-labels.ts';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   BATCH_ID_PATTERN,
   enqueueBatchStep,
+  FileLimitError,
   InlineBatchRequestSchema,
   MAX_BATCH_REQUESTS,
   newBatchId,
@@ -14,6 +15,7 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
+import { fileLimitApiError } from './files.ts';
 import { jsonBody } from './jobs.ts';
 
 const COMPLETION_WINDOW_S = 86_400;
@@ -65,7 +67,11 @@ export function batchesRouter(deps: ApiDeps): Router {
       const lines = (body.requests ?? []).map((request) => JSON.stringify({ custom_id: request.custom_id, method: 'POST', url: '/v1/chat/completions', body: request.body }));
       const ids = new Set((body.requests ?? []).map((request) => request.custom_id));
       if (ids.size !== lines.length) throw new ApiError('custom_id values must be unique', { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'requests' });
-      inputFileId = (await deps.files.create(principal.tenant, 'inline-requests.jsonl', 'batch', lines.join('\n'))).id;
+      // Counted toward the tenant's held bytes like an upload (the lines are within server.body_limit).
+      const file = await deps.files.create(principal.tenant, 'inline-requests.jsonl', 'batch', lines.join('\n'), { maxHeldBytes: principal.maxFileBytes }).catch((error: unknown) => {
+        throw error instanceof FileLimitError ? fileLimitApiError(error) : error;
+      });
+      inputFileId = file.id;
     }
     const now = Math.floor(Date.now() / 1000);
     const batch: BatchRecord = {

@@ -31,7 +31,7 @@ async function submitAndWait(deps: ApiDeps, principal: Principal, request: JobRe
   const closed = new AbortController();
   res.on('close', () => closed.abort());
   const id = newJobId();
-  const watching = watchForEnd(deps, id);
+  const watching = watchForEnd(deps, id, true);
   // Handled now: it may fail (the subscriber closing at shutdown) while the submit is still running.
   watching.catch(() => undefined);
   let record: JobRecord;

@@ -11,8 +11,16 @@ export interface JobWatcher {
    * listener that joins a job already watched is told the status last seen at once, so a change
    * between the caller's own read and its joining is never missed.
    */
-  watch(jobId: string, listener: StatusListener): Promise<() => void>;
+  watch(jobId: string, listener: StatusListener, options?: WatchOptions): Promise<() => void>;
   close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /**
+   * The job does not exist yet (a synchronous call subscribes before it submits), so no change can
+   * have been missed and the status read after subscribing is skipped. Default false.
+   */
+  beforeSubmit?: boolean;
 }
 
 interface Watched {
@@ -71,12 +79,13 @@ export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): 
   });
 
   return {
-    async watch(jobId, listener) {
+    async watch(jobId, listener, options = {}) {
       const channel = jobEventsChannel(prefix, jobId);
       let entry = watched.get(channel);
       if (entry === undefined) {
         const created: Watched = { listeners: new Set(), subscribed: Promise.resolve(), last: null };
-        created.subscribed = subscriber.subscribe(channel).then(() => check([channel]));
+        const subscribing = subscriber.subscribe(channel);
+        created.subscribed = options.beforeSubmit ? subscribing : subscribing.then(() => check([channel]));
         entry = created;
         watched.set(channel, entry);
       }

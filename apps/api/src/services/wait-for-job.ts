@@ -9,8 +9,11 @@ export interface EndWatch {
   stop(): void;
 }
 
-/** Subscribes to a job's status channel; `ended` resolves at its first terminal status. */
-export async function watchForEnd(deps: ApiDeps, id: string): Promise<EndWatch> {
+/**
+ * Subscribes to a job's status channel; `ended` resolves at its first terminal status. `beforeSubmit`:
+ * the job is not submitted yet, so nothing can have been missed (no status read after subscribing).
+ */
+export async function watchForEnd(deps: ApiDeps, id: string, beforeSubmit = false): Promise<EndWatch> {
   let wake: (record: JobRecord | null) => void = () => undefined;
   const ended = new Promise<JobRecord | null>((resolve) => (wake = resolve));
   const stop = await deps.watcher.watch(id, (status, snapshot) => {
@@ -22,7 +25,7 @@ export async function watchForEnd(deps: ApiDeps, id: string): Promise<EndWatch> 
       record = null; // read it back instead
     }
     wake(record);
-  });
+  }, { beforeSubmit });
   return { ended, stop };
 }
 

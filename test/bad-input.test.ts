@@ -88,6 +88,14 @@ describe('bad input gets a 4xx that names the problem, and the gateway stays up'
     expectError(await acme.get('/v1/nothing-here'), 404, 'route_not_found');
   });
 
+  it('a broken percent-escape in a path → 400, never a 500', async () => {
+    const api = client(gateway.url);
+    for (const path of ['/v1/jobs/%ZZ', '/v1/jobs/%ZZ/events', '/v1/jobs/%E0%A4%A/cancel', '/v1/files/%ZZ', '/v1/files/%ZZ/content', '/v1/batches/%ZZ']) {
+      expectError(await api.get(path), 400, 'invalid_url');
+    }
+    expectError(await api.send('DELETE', '/v1/files/%ZZ'), 400, 'invalid_url');
+  });
+
   it('bad list queries → 400 naming the parameter', async () => {
     const api = client(gateway.url);
     expectError(await api.get('/v1/jobs?limit=1000'), 400, 'invalid_request', 'limit');

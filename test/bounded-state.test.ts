@@ -73,12 +73,19 @@ describe('bounded state: per-tenant listings that cannot be pushed out, and caps
     expect(await everyPage(globex, '/v1/dead-letters', 2)).toEqual([theirs.id]);
     const all = await everyPage(client(gateway.url, KEYS.admin), '/v1/dead-letters', 4);
     expect(all.sort()).toEqual([...ours.slice(3), theirs.id].sort());
-    // The dropped ones cannot be replayed as dead letters any more; the kept ones can.
+    // The dropped ones cannot be replayed as dead letters any more; the kept ones can, and a cursor
+    // on a replayed one still pages on.
     const admin = client(gateway.url, KEYS.admin);
     expect((await admin.post(`/v1/dead-letters/${ours[0]}/replay`)).status).toBe(404);
-    expect((await admin.post(`/v1/dead-letters/${ours[7]}/replay`)).status).toBe(202);
+    const firstPage = await acme.get('/v1/dead-letters?limit=2');
+    expect(firstPage.body.last_id).toBe(ours[6]);
+    expect((await admin.post(`/v1/dead-letters/${ours[6]}/replay`)).status).toBe(202);
+    await acme.waitForJob(ours[6]!, (job) => job.status === 'succeeded');
+    const next = await acme.get(`/v1/dead-letters?limit=10&after=${ours[6]}`);
+    expect(next.body.data.map((job: { id: string }) => job.id)).toEqual([ours[5], ours[4], ours[3]]);
+    expect(await everyPage(acme, '/v1/dead-letters', 2)).toEqual([ours[7], ours[5], ours[4], ours[3]]);
     const metrics = await admin.get('/metrics');
-    expect(metrics.body).toMatch(/sluice_dead_letter_jobs 5\b/);
+    expect(metrics.body).toMatch(/sluice_dead_letter_jobs 5\b/); // six kept, one replayed
   });
 
   it('failed webhook deliveries are kept per tenant with a TTL and a cap, listed and paged exactly', async () => {

@@ -128,15 +128,19 @@ async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData
     const record = await context.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
     context.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    // Workers dying in the call again and again (BullMQ's stall limit) mark a request that kills
+    // them: that target is not tried again. Any other failure of the entry (an error of ours, say)
+    // only uses up the target for this round.
+    const stalled = /stalled more than allowable limit/i.test(error.message);
     const candidate = record.routing.candidates[record.target];
-    if (record.status === 'running' && record.running_since !== null && candidate !== undefined) {
+    if (stalled && record.status === 'running' && record.running_since !== null && candidate !== undefined) {
       // Its worker died in the call (BullMQ gave up on the entry): the call is on the job's history.
       await context.store.appendAttempt(record.id, {
         provider: candidate.provider, model: candidate.model, started_at: Math.floor(record.running_since / 1000), latency_ms: Date.now() - record.running_since,
         outcome: 'interrupted', status_code: null, error: `worker stopped during the call (${error.message})`,
       });
     }
-    await failover(context, record, { reason: 'worker_lost', exhaust: true, refuse: true, guard: record.queue_job_id, lastError: error.message });
+    await failover(context, record, { reason: stalled ? 'worker_lost' : 'entry_failed', exhaust: true, refuse: stalled, guard: record.queue_job_id, lastError: error.message });
   } catch (caught) {
     context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
   }

@@ -29,6 +29,10 @@ export function toApiError(error: unknown): ApiError {
     case 'request.aborted':
       return new ApiError('Request aborted by the client', { status: 400, type: 'invalid_request_error', code: 'request_aborted' });
   }
+  if (error instanceof URIError) {
+    // A path with a broken percent-escape (`/v1/jobs/%ZZ`): the router cannot decode the id.
+    return new ApiError(`Malformed URL: ${error.message}`, { status: 400, type: 'invalid_request_error', code: 'invalid_url', param: 'id' });
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && (error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(message))) {
     return new ApiError('The job store (Redis) is unreachable; try again shortly', { status: 503, type: 'api_error', code: 'redis_unavailable', retryAfter: 1 });

@@ -38,10 +38,8 @@ export function deadLettersRouter(deps: ApiDeps): Router {
     const id = String(req.params.id);
     const listed = JOB_ID_PATTERN.test(id) && (await letters.has(id));
     const record = listed ? await store.get(id) : null;
-    if (record === null) throw notFound('dead_letter', id);
-    if (record.status !== 'failed') {
-      throw new ApiError(`Job ${id} is ${record.status}; only failed jobs can be replayed`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
-    }
+    // A dead letter is a failed job in the listing: one replayed since (running, or done) is not one.
+    if (record === null || record.status !== 'failed') throw notFound('dead_letter', id);
     const open = await deps.circuits.openProviders(true);
     const choice = chooseTarget(record.routing.candidates, [], open);
     const candidate = choice === null ? undefined : record.routing.candidates[choice.index];
@@ -61,7 +59,7 @@ export function deadLettersRouter(deps: ApiDeps): Router {
       fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) },
     });
     if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
-    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), letters.remove(record)]);
+    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), letters.replayed(record)]);
     deps.logger.info({ job_id: id, tenant: record.tenant, by: principalOf(res).tenant, provider: candidate.provider, model: candidate.model }, 'dead letter replayed');
     res.status(202).location(`/v1/jobs/${id}`).json(toJobObject((await store.get(id)) ?? record));
   });

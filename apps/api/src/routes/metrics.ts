@@ -22,7 +22,8 @@ async function collectGauges(services: GatewayServices): Promise<void> {
   );
   const providers = [...services.queues.keys()];
   for (const [provider, state] of await services.breaker.states(providers)) metrics.circuitState.set({ provider }, CIRCUIT_STATE_VALUE[state]);
-  metrics.deadLetters.set(await services.letters.count());
+  const letters = await services.deadLetters.getJobCounts('waiting', 'prioritized', 'delayed');
+  metrics.deadLetters.set(Object.values(letters).reduce((sum, count) => sum + count, 0));
 }
 
 /** `GET /metrics` in Prometheus text format; needs an admin key unless `metrics.public`. */

@@ -20,10 +20,14 @@ export interface DeadLetterData {
  */
 export interface DeadLetterStore {
   add(record: JobRecord, error: JobError): Promise<void>;
-  /** Takes a job out of the dead letters (replayed, or its failure undone); false when it was not one. */
+  /** Takes a job out of the dead letters (its failure was undone before anyone saw it); false when it was not one. */
   remove(record: JobRecord): Promise<boolean>;
+  /**
+   * A dead letter replayed: its Bull Board entry goes, while its place in the listing stays (the
+   * listing shows failed jobs only), so a client paging with it as the cursor loses nothing.
+   */
+  replayed(record: JobRecord): Promise<void>;
   has(id: string): Promise<boolean>;
-  count(): Promise<number>;
   /** Job ids, newest first, of one tenant (or every tenant's when null), after a job id. */
   page<T>(tenant: string | null, options: { after?: string | undefined; limit: number }, load: (ids: string[]) => Promise<(T | null)[]>): Promise<{ data: T[]; has_more: boolean }>;
 }
@@ -42,8 +46,10 @@ export function createDeadLetterStore(redis: Redis, queue: Queue, options: { pre
       const [removed] = await Promise.all([index.remove(record.tenant, record.id), queue.remove(record.id).catch(() => 0)]);
       return removed;
     },
+    async replayed(record) {
+      await queue.remove(record.id).catch(() => 0);
+    },
     has: (id) => index.has(id),
-    count: () => index.count(),
     page: (tenant, pageOptions, load) => index.page(tenant, pageOptions, load),
   };
 }

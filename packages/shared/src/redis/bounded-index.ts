@@ -38,8 +38,6 @@ export interface BoundedIndex {
   add(tenant: string, member: string, atMs: number): Promise<string[]>;
   remove(tenant: string, member: string): Promise<boolean>;
   has(member: string): Promise<boolean>;
-  /** Entries across all tenants, as kept. */
-  count(): Promise<number>;
   /** A page of members, newest first, of one tenant (or of all when `tenant` is null), after a cursor. */
   page<T>(tenant: string | null, options: { after?: string | undefined; limit: number }, load: (members: string[]) => Promise<(T | null)[]>): Promise<{ data: T[]; has_more: boolean }>;
 }
@@ -59,7 +57,6 @@ export function createBoundedIndex(redis: Redis, base: string, bounds: { maxAgeS
     async has(member) {
       return (await redis.zscore(allKey, member)) !== null;
     },
-    count: () => redis.zcard(allKey),
     async page(tenant, options, load) {
       const page = await collectPage(redis, tenant === null ? allKey : tenantKey(tenant), options, load);
       return { data: page.data, has_more: page.has_more };

@@ -58,7 +58,8 @@ export function createFailedDeliveryStore(redis: Redis, options: { prefix: strin
       return (await read([webhookId]))[0] ?? null;
     },
     async remove(delivery) {
-      await Promise.all([index.remove(delivery.tenant, delivery.webhook_id), redis.del(entryKey(delivery.webhook_id))]);
+      // Its place in the listing stays (it lists kept deliveries only), so a cursor on it still pages on.
+      await redis.del(entryKey(delivery.webhook_id));
     },
     page: (tenant, pageOptions) => index.page(tenant, pageOptions, read),
   };

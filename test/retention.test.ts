@@ -37,6 +37,8 @@ describe('a job record lives until its deadline plus the retention', () => {
     expect(ttl).toBeGreaterThan(60_000);
     const job = await api.waitForJob(submitted.body.id, undefined, 10_000);
     expect(job.status).toBe('succeeded');
+    // And it stays listed for as long as it lives, not only for the retention after its creation.
+    expect((await api.get('/v1/jobs')).body.data.map((entry: { id: string }) => entry.id)).toContain(submitted.body.id);
   });
 
   it('a replay with a fresh deadline lengthens the record’s life', async () => {

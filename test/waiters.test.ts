@@ -93,16 +93,25 @@ describe('waiters: woken by pub/sub, one safety read per job, and bounded per te
 });
 
 describe('a synchronous call whose subscription fails (the API shutting down)', () => {
-  it('answers 503 and leaves no unhandled rejection to crash the process', async () => {
+  it('answers at once with the accepted job’s id to poll, and leaves no unhandled rejection to crash the process', async () => {
     const fake = await startFakeOpenAI();
     const gateway = await startGateway(makeConfig({ providers: { p: { type: 'openai-compatible', base_url: fake.url } }, routes: { default: ['p/m'] } }));
     try {
       await gateway.api?.deps.watcher.close(); // what shutdown does while requests may still be in flight
       const replies = await Promise.all(Array.from({ length: 5 }, () => client(gateway.url).post('/v1/chat/completions', { model: 'default', messages: userMessage('during shutdown') })));
       for (const reply of replies) {
-        expect(reply.status).toBe(503);
-        expect(reply.body.error.code).toBe('redis_unavailable');
+        // The job was accepted (a retry would run it twice): the answer says where to find it.
+        expect(reply.status).toBe(504);
+        expect(reply.headers.get('x-sluice-job-id')).toMatch(/^job_/);
+        expect(reply.body.error.message).toContain(`GET /v1/jobs/${reply.headers.get('x-sluice-job-id')}`);
       }
+      // A long-poll without a subscription answers with the job as it is, within its wait.
+      const id = replies[0]!.headers.get('x-sluice-job-id');
+      const started = Date.now();
+      const polled = await client(gateway.url).get(`/v1/jobs/${id}?wait=2`);
+      expect(polled.status).toBe(200);
+      expect(polled.body.id).toBe(id);
+      expect(Date.now() - started).toBeLessThan(2_500);
       await new Promise((resolve) => setTimeout(resolve, 100)); // any stray rejection would surface by now
     } finally {
       await gateway.close();

@@ -41,9 +41,12 @@ async function submitAndWait(deps: ApiDeps, principal: Principal, request: JobRe
     void watching.then((watch) => watch.stop(), () => undefined);
     throw error;
   }
-  const watch = await watching;
-  if (record.id !== id) watch.stop(); // an Idempotency-Key replayed an earlier job: wait on that one
-  return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, record.id === id ? { watch, known: record } : {});
+  if (record.id !== id) {
+    // An Idempotency-Key replayed an earlier job: wait on that one.
+    void watching.then((watch) => watch.stop(), () => undefined);
+    return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal);
+  }
+  return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, { watch: watching, known: record });
 }
 
 /**

@@ -30,8 +30,8 @@ export async function watchForEnd(deps: ApiDeps, id: string, beforeSubmit = fals
 }
 
 export interface WaitOptions {
-  /** A subscription made before the job could end (the synchronous path makes it alongside the submit). */
-  watch?: EndWatch;
+  /** A subscription started before the job could end (the synchronous path starts it alongside the submit). */
+  watch?: Promise<EndWatch>;
   /** The record as the caller already has it, saving the first read. */
   known?: JobRecord;
 }
@@ -40,29 +40,34 @@ export interface WaitOptions {
  * The tenant's job once it reaches a terminal status, or as it is after `timeoutMs`. Woken by the
  * job's status channel, never by polling Redis: the watcher reads the status once per job after
  * subscribing (so an end between the first read and the subscription is seen) and again after a
- * reconnect. `signal` ends the wait early (client gone).
+ * reconnect. The time limit covers the subscription too (a subscriber that cannot reach Redis does
+ * not hold the wait). `signal` ends the wait early (client gone).
  */
 export async function waitForJob(deps: ApiDeps, id: string, tenant: string, timeoutMs: number, signal?: AbortSignal, options: WaitOptions = {}): Promise<JobRecord> {
+  const stopLater = (watching: Promise<EndWatch> | undefined): void => void watching?.then((watch) => watch.stop(), () => undefined);
   const first = options.known ?? (await deps.store.getForTenant(id, tenant));
   if (first === null) {
-    options.watch?.stop();
+    stopLater(options.watch);
     throw notFound('job', id);
   }
   if (isTerminal(first.status) || timeoutMs <= 0) {
-    options.watch?.stop();
+    stopLater(options.watch);
     return first;
   }
-  const watch = options.watch ?? (await watchForEnd(deps, id));
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => (wake = resolve));
-  let delivered: JobRecord | null = null;
-  void watch.ended.then((record) => {
-    delivered = record;
-    wake();
-  });
   const timer = setTimeout(wake, timeoutMs);
   signal?.addEventListener('abort', wake, { once: true });
   if (signal?.aborted) wake();
+  const watching = options.watch ?? watchForEnd(deps, id);
+  let delivered: JobRecord | null = null;
+  watching.then(
+    (watch) => void watch.ended.then((record) => {
+      delivered = record;
+      wake();
+    }),
+    () => wake(), // no subscription: answer with the job as it is
+  );
   try {
     await woken;
     const known = delivered as JobRecord | null;
@@ -70,6 +75,6 @@ export async function waitForJob(deps: ApiDeps, id: string, tenant: string, time
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', wake);
-    watch.stop();
+    stopLater(watching);
   }
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '../redis/connection.ts';
 import { collectPage } from '../redis/paging.ts';
+import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { jobEventsChannel } from './channels.ts';
 import { deadlineIndexKey, jobRecordKey, newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
@@ -26,8 +27,8 @@ return {1, current[1]}
 /**
  * Writes a new record with its TTL and indexes in one script (one server only: on a Cluster the keys
  * live in different slots and go as separate commands). The record lives until its deadline plus
- * the retention; the tenant's index lists the jobs created within the retention.
- * KEYS: job, tenant index, expiry index. ARGV: retention ms, now ms, expires_at, id, record TTL ms, field pairs...
+ * the retention; the tenant's index keeps a job as long as any record could live.
+ * KEYS: job, tenant index, expiry index. ARGV: index keep ms, now ms, expires_at, id, record TTL ms, field pairs...
  */
 const CREATE = `
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
@@ -153,6 +154,11 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   const requeueKey = `${options.prefix}:requeuing`;
   /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
   const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
+  /**
+   * How long a tenant's index keeps a job: as long as the longest-lived record can last, so a job with
+   * a long deadline stays listed while it lives (entries of expired records are skipped when listed).
+   */
+  const indexKeepMs = retentionMs + MAX_DEADLINE_S * 1000;
 
   const serialize = serializeJobFields;
 
@@ -169,7 +175,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
       // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
       const { id, tenant, status } = single;
       const now = Date.now();
-      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, retentionMs, now, single.expires_at, id, recordTtlMs(single.expires_at, now), 'status', status, ...serialize(newRecordFields(single)));
+      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, indexKeepMs, now, single.expires_at, id, recordTtlMs(single.expires_at, now), 'status', status, ...serialize(newRecordFields(single)));
       return;
     }
     // One round trip for any number of jobs. The index is another key (another cluster slot), so
@@ -187,7 +193,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
         .zadd(expiryKey, record.expires_at, id);
       tenants.add(tenant);
     }
-    for (const tenant of tenants) pipeline.zremrangebyscore(indexKey(tenant), '-inf', now - retentionMs).pexpire(indexKey(tenant), retentionMs);
+    for (const tenant of tenants) pipeline.zremrangebyscore(indexKey(tenant), '-inf', now - indexKeepMs).pexpire(indexKey(tenant), indexKeepMs);
     throwOnExecError(await pipeline.exec());
   };
 

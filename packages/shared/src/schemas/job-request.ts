@@ -6,6 +6,9 @@ export type Priority = z.infer<typeof PrioritySchema>;
 export const TierSchema = z.enum(['economy', 'standard', 'premium']);
 export type Tier = z.infer<typeof TierSchema>;
 
+/** The longest deadline a job may have: 30 days. */
+export const MAX_DEADLINE_S = 30 * 86_400;
+
 const TargetNameSchema = z.string().max(256).regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
 /** Chat-completions parameters Sluice checks; any other parameter passes through to the provider. */
@@ -34,7 +37,7 @@ const jobFields = {
   tier: TierSchema.default('standard'),
   fallbacks: z.array(TargetNameSchema).max(10).default([]),
   webhook: z.object({ url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })) }).strict().optional(),
-  deadline_s: z.number().int().min(1).max(30 * 86_400).optional(),
+  deadline_s: z.number().int().min(1).max(MAX_DEADLINE_S).optional(),
   metadata: z
     .record(z.string().min(1).max(64), z.string().max(512))
     .refine((value) => Object.keys(value).length <= 16, 'at most 16 metadata keys')

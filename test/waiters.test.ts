@@ -47,6 +47,40 @@ describe('waiters: woken by pub/sub, one safety read per job, and bounded per te
     expect(during).toBeLessThan(5);
   });
 
+  it('10 event streams on one job share one read of the record per status change', async () => {
+    fake.script(...Array(4).fill({ delayMs: 1_500 }), { delayMs: 500 });
+    const api = client(gateway.url);
+    // Four jobs fill the provider's four slots, so the fifth waits queued while its streams open.
+    for (let index = 0; index < 4; index += 1) await api.post('/v1/jobs', { model: 'default', messages: userMessage(`filler ${index}`) });
+    await fake.waitForRequests(4);
+    const watched = await api.post('/v1/jobs', { model: 'default', messages: userMessage('streamed') });
+    const streams = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const response = await fetch(`${gateway.url}/v1/jobs/${watched.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}` } });
+        const reader = response.body!.getReader();
+        await reader.read(); // the first event: queued
+        return reader;
+      }),
+    );
+    await eventually(() => gateway.api?.deps.waiters.inUse('acme') === 10, 5_000, 'streams open');
+    const before = await readsOfRecords();
+    const ends = await Promise.all(
+      streams.map(async (reader) => {
+        let text = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return text;
+          text += new TextDecoder().decode(value);
+        }
+      }),
+    );
+    for (const text of ends) expect(text).toContain('"status":"succeeded"');
+    // running: one read for all ten streams; succeeded: the record comes with the news. The rest is
+    // the worker picking the job up (its read, BullMQ's): about 4 in all, where a read per stream
+    // would add ten.
+    expect((await readsOfRecords()) - before).toBeLessThanOrEqual(6);
+  });
+
   it('past server.max_waiters_per_tenant a tenant gets 429 too_many_waiters; another tenant still waits; slots come back', async () => {
     fake.script(...Array(2).fill({ delayMs: 1_500 }));
     const acme = client(gateway.url);

@@ -23,10 +23,11 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
   const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api', autoPipelining: false });
   logConnectionErrors(redis, logger, { connection: 'sluice-api' });
   await waitUntilReady(redis, 10_000);
+  const services = openServices(config, redis, logger, Object.keys(config.providers));
   const deps: ApiDeps = {
-    ...openServices(config, redis, logger, Object.keys(config.providers)),
+    ...services,
     auth: createAuthenticator(config),
-    watcher: createJobWatcher(redis, config.redis.prefix, logger),
+    watcher: createJobWatcher(redis, config.redis.prefix, logger, (id) => services.store.get(id)),
     waiters: createWaiterSlots(config.server.max_waiters_per_tenant),
   };
   const server = createApp(deps).listen(config.server.port, config.server.host);

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
-import { isTerminal, parseJobSnapshot, toJobObject, type JobRecord } from '@sluice/shared';
+import { isTerminal, toJobObject, type JobRecord } from '@sluice/shared';
+import type { RecordRead } from '../services/job-watcher.ts';
 import type { ApiDeps } from '../deps.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -38,19 +39,14 @@ export async function streamJobEvents(deps: ApiDeps, res: Response, first: JobRe
     return;
   }
   let reading = Promise.resolve();
-  const onStatus = (status: string, snapshot: string | null): void => {
+  const onStatus = (status: string, read: RecordRead): void => {
     if (status === lastStatus) return;
-    // Reads are chained so events go out in order even when changes come fast.
+    // Reads are chained so events go out in order even when changes come fast; each change's read
+    // is shared with every other stream and waiter on the job.
     reading = reading
       .then(async () => {
         if (finished) return;
-        let record: JobRecord | null = null;
-        try {
-          record = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
-        } catch {
-          record = null;
-        }
-        record ??= await deps.store.get(first.id);
+        const record = await read();
         if (record === null || send(record)) finish();
       })
       .catch(() => finish());

@@ -1,9 +1,12 @@
-import { duplicateConnection, jobEventsChannel, jobRecordKey, logConnectionErrors, TERMINAL_STATUSES, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, jobEventsChannel, jobRecordKey, logConnectionErrors, parseJobSnapshot, TERMINAL_STATUSES, type JobRecord, type Logger, type Redis } from '@sluice/shared';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
-/** Called with each new status; after a success, `snapshot` may carry the record as written. */
-export type StatusListener = (status: string, snapshot: string | null) => void;
+/** Reads the job record as of the status just announced: one read per change, shared by every listener. */
+export type RecordRead = () => Promise<JobRecord | null>;
+
+/** Called with each new status, and how to read the record as of it. */
+export type StatusListener = (status: string, read: RecordRead) => void;
 
 export interface JobWatcher {
   /**
@@ -26,8 +29,8 @@ export interface WatchOptions {
 interface Watched {
   listeners: Set<StatusListener>;
   subscribed: Promise<unknown>;
-  /** The newest status the channel or a safety read said, with its snapshot. */
-  last: { status: string; snapshot: string | null } | null;
+  /** The newest status the channel or a safety read said, with the shared read of the record. */
+  last: { status: string; read: RecordRead } | null;
 }
 
 /**
@@ -36,25 +39,46 @@ interface Watched {
  * status is read once per job (not per waiter) right after subscribing, and again for every watched
  * job after the subscriber reconnects: pub/sub loses messages only while disconnected.
  */
-export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): JobWatcher {
+export function createJobWatcher(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>): JobWatcher {
   const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   logConnectionErrors(subscriber, logger, { connection: 'job watcher' });
   const watched = new Map<string, Watched>();
   const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
 
-  const announce = (entry: Watched, status: string, snapshot: string | null): void => {
+  /**
+   * The record as of one announcement: the snapshot a success carries, else one read shared by every
+   * listener (a thousand event streams on one job cost one read per change, not a thousand).
+   */
+  const recordRead = (jobId: string, snapshot: string | null): RecordRead => {
+    let record: Promise<JobRecord | null> | null = null;
+    return () => {
+      if (record === null) {
+        let parsed: JobRecord | null = null;
+        try {
+          parsed = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
+        } catch {
+          parsed = null; // read it back instead
+        }
+        record = parsed === null ? readRecord(jobId) : Promise.resolve(parsed);
+      }
+      return record;
+    };
+  };
+
+  const announce = (entry: Watched, channel: string, status: string, snapshot: string | null): void => {
     if (entry.last?.status === status && snapshot === null) return;
     // An end stays the end: a safety read that raced the news (another connection) cannot undo it.
     if (entry.last !== null && TERMINAL.has(entry.last.status) && !TERMINAL.has(status)) return;
-    entry.last = { status, snapshot };
-    for (const listener of [...entry.listeners]) listener(status, snapshot);
+    const read = recordRead(idOf(channel), snapshot);
+    entry.last = { status, read };
+    for (const listener of [...entry.listeners]) listener(status, read);
   };
 
   subscriber.on('message', (channel: string, message: string) => {
     const entry = watched.get(channel);
     if (entry === undefined) return;
     const newline = message.indexOf('\n');
-    announce(entry, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
+    announce(entry, channel, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
   });
 
   /** One status read for each of `channels`, told to their listeners when it is news. */
@@ -65,7 +89,7 @@ export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): 
       const entry = watched.get(channel);
       const status = statuses[index];
       // No record yet (a synchronous call subscribes before it submits) or any more: nothing to tell.
-      if (entry !== undefined && status !== null && status !== undefined) announce(entry, status, null);
+      if (entry !== undefined && status !== null && status !== undefined) announce(entry, channel, status, null);
     });
   };
 
@@ -105,9 +129,9 @@ export function createJobWatcher(redis: Redis, prefix: string, logger: Logger): 
         throw error;
       }
       if (joined.last !== null) {
-        const { status, snapshot } = joined.last;
+        const { status, read } = joined.last;
         queueMicrotask(() => {
-          if (joined.listeners.has(listener)) listener(status, snapshot);
+          if (joined.listeners.has(listener)) listener(status, read);
         });
       }
       return stop;

@@ -1,4 +1,4 @@
-import { isTerminal, parseJobSnapshot, type JobRecord } from '@sluice/shared';
+import { isTerminal, type JobRecord } from '@sluice/shared';
 import { notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 
@@ -10,21 +10,15 @@ export interface EndWatch {
 }
 
 /**
- * Subscribes to a job's status channel; `ended` resolves at its first terminal status. `beforeSubmit`:
- * the job is not submitted yet, so nothing can have been missed (no status read after subscribing).
+ * Subscribes to a job's status channel; `ended` resolves at its first terminal status, with the
+ * record as of it (read once for every waiter on the job). `beforeSubmit`: the job is not submitted
+ * yet, so nothing can have been missed (no status read after subscribing).
  */
 export async function watchForEnd(deps: ApiDeps, id: string, beforeSubmit = false): Promise<EndWatch> {
   let wake: (record: JobRecord | null) => void = () => undefined;
   const ended = new Promise<JobRecord | null>((resolve) => (wake = resolve));
-  const stop = await deps.watcher.watch(id, (status, snapshot) => {
-    if (!isTerminal(status as JobRecord['status'])) return;
-    let record: JobRecord | null = null;
-    try {
-      record = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
-    } catch {
-      record = null; // read it back instead
-    }
-    wake(record);
+  const stop = await deps.watcher.watch(id, (status, read) => {
+    if (isTerminal(status as JobRecord['status'])) read().then(wake, () => wake(null));
   }, { beforeSubmit });
   return { ended, stop };
 }

@@ -20,6 +20,8 @@ import {
   type BatchJobData,
   type BatchLine,
   type BatchRecord,
+  type FileWriter,
+  type StoredFile,
   type JobRecord,
 } from '@sluice/shared';
 import type { WorkerContext } from './worker-context.ts';
@@ -182,31 +184,54 @@ function outputLine(record: JobRecord): { ok: boolean; line: string } {
   return { ok: false, line: JSON.stringify({ id, custom_id: record.custom_id, response: null, error: { code: error.code, message: error.message } }) };
 }
 
-/** Writes the output and error files, sets the final status, and sends `batch.<status>`. */
+/** One of a batch's result files, written a chunk of lines at a time; made only when it gets a line. */
+function resultFile(context: WorkerContext, batch: BatchRecord, kind: 'output' | 'error') {
+  let writer: FileWriter | null = null;
+  let lines = 0;
+  return {
+    async write(chunk: string[]): Promise<void> {
+      if (chunk.length === 0) return;
+      writer ??= context.files.writeUncounted(batch.tenant, `${batch.id}_${kind}.jsonl`, 'batch_output');
+      await writer.append(`${chunk.join('\n')}\n`);
+      lines += chunk.length;
+    },
+    lines: () => lines,
+    commit: async (): Promise<StoredFile | null> => (writer === null ? null : writer.commit()),
+  };
+}
+
+/**
+ * Writes the output and error files, sets the final status, and sends `batch.<status>`. Results go
+ * out a chunk of children at a time: a 50,000-request batch never sits in the worker's memory whole.
+ */
 async function finalize(context: WorkerContext, batch: BatchRecord): Promise<void> {
-  const { batches, files, store, logger } = context;
-  const outputs: string[] = [];
+  const { batches, store, logger } = context;
+  const outputFile = resultFile(context, batch, 'output');
+  const errorFile = resultFile(context, batch, 'error');
   let expired = 0;
-  const failures: string[] = [];
   const seen = new Set<string>();
   for (let start = 0; ; start += CHUNK) {
     const ids = await batches.children(batch.id, start, CHUNK);
     const fresh = ids.filter((id) => !seen.has(id) && seen.add(id));
+    const outputs: string[] = [];
+    const failures: string[] = [];
     for (const record of await Promise.all(fresh.map((id) => store.get(id)))) {
       if (record === null) continue;
       const { ok, line } = outputLine(record);
       (ok ? outputs : failures).push(line);
       if (record.status === 'expired') expired += 1;
     }
+    await outputFile.write(outputs);
+    await errorFile.write(failures);
     if (ids.length < CHUNK) break;
   }
   const lineErrors = await context.redis.lrange(errorsKey(context, batch.id), 0, -1);
-  for (const raw of lineErrors) {
+  await errorFile.write(lineErrors.map((raw) => {
     const error = JSON.parse(raw) as LineError;
-    failures.push(JSON.stringify({ id: `batch_req_${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}`, custom_id: error.custom_id || null, response: null, error: { code: error.code, message: error.message } }));
-  }
-  const output = outputs.length === 0 ? null : await files.create(batch.tenant, `${batch.id}_output.jsonl`, 'batch_output', `${outputs.join('\n')}\n`);
-  const errorFile = failures.length === 0 ? null : await files.create(batch.tenant, `${batch.id}_error.jsonl`, 'batch_output', `${failures.join('\n')}\n`);
+    return JSON.stringify({ id: `batch_req_${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}`, custom_id: error.custom_id || null, response: null, error: { code: error.code, message: error.message } });
+  }));
+  const output = await outputFile.commit();
+  const errors = await errorFile.commit();
   const was = await batches.finalizingFrom(batch.id);
   const now = Math.floor(Date.now() / 1000);
   // OpenAI's meaning: `expired` when the completion window ran out before every request finished
@@ -215,10 +240,10 @@ async function finalize(context: WorkerContext, batch: BatchRecord): Promise<voi
   await batches.transition(batch.id, ['finalizing'], status, {
     [`${status === 'cancelled' ? 'cancelled' : status}_at`]: now,
     output_file_id: output?.id ?? '',
-    error_file_id: errorFile?.id ?? '',
+    error_file_id: errors?.id ?? '',
   });
   const final = await batches.get(batch.id);
-  logger.info({ batch_id: batch.id, tenant: batch.tenant, status, completed: outputs.length, failed: failures.length, expired }, 'batch finished');
+  logger.info({ batch_id: batch.id, tenant: batch.tenant, status, completed: outputFile.lines(), failed: errorFile.lines(), expired }, 'batch finished');
   if (final !== null) await enqueueBatchWebhook(context, final, toBatchObject(final));
 }
 

@@ -49,6 +49,15 @@ export interface FileUpload {
   abort(): Promise<void>;
 }
 
+/** A file written piece by piece. */
+export interface FileWriter {
+  append(text: string): Promise<void>;
+  commit(): Promise<StoredFile>;
+}
+
+/** How long a file being written piece by piece outlives its last piece. */
+const WRITER_IDLE_MS = 10 * 60_000;
+
 export interface FileStoreOptions {
   /**
    * How long an upload's lease (its place among `maxUploads`, its held bytes, its partial content)
@@ -65,6 +74,11 @@ export interface FileStore {
    * never fail on a cap. `max_file_bytes` bounds what a tenant uploads; retention bounds the rest.
    */
   create(tenant: string, filename: string, purpose: FilePurpose, content: Buffer | string, options?: { maxHeldBytes?: number }): Promise<StoredFile>;
+  /**
+   * Writes a file piece by piece, uncounted like `create` without limits (a batch's output, which may
+   * be large): nothing is a file until `commit`, and an abandoned one lapses by itself.
+   */
+  writeUncounted(tenant: string, filename: string, purpose: FilePurpose): FileWriter;
   /** Starts an upload. Throws `FileLimitError` past the tenant's uploads in progress or held bytes. */
   beginUpload(tenant: string, limits: UploadLimits): Promise<FileUpload>;
   /** The file only if it belongs to `tenant`: another tenant's id reads as absent. */
@@ -123,6 +137,22 @@ export function createFileStore(redis: Redis, prefix: string, retention: number,
       await redis.set(keys.partial(id), content, 'PX', leaseMs);
       const max = createOptions.maxHeldBytes;
       return commit(keys, tenant, id, max === undefined ? 'uncounted' : 'counted', filename, purpose, max);
+    },
+    writeUncounted(tenant, filename, purpose) {
+      const id = newFileId();
+      const keys = fileKeys(prefix, tenant);
+      let written = false;
+      return {
+        async append(text) {
+          if (text.length === 0) return;
+          await redis.multi().append(keys.partial(id), text).pexpire(keys.partial(id), WRITER_IDLE_MS).exec();
+          written = true;
+        },
+        async commit() {
+          if (!written) await redis.set(keys.partial(id), '', 'PX', WRITER_IDLE_MS);
+          return commit(keys, tenant, id, 'uncounted', filename, purpose);
+        },
+      };
     },
     async beginUpload(tenant, limits) {
       const id = newFileId();

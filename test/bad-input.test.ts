@@ -109,5 +109,9 @@ describe('bad input gets a 4xx that names the problem, and the gateway stays up'
     expectError(await api.post('/v1/jobs', { model: 'default', messages: userMessage('x'), webhook: { url: 'ftp://example.com' } }), 400, 'invalid_request', 'webhook.url');
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v']));
     expectError(await api.post('/v1/jobs', { model: 'default', messages: userMessage('x'), metadata: tooMany }), 400, 'invalid_request', 'metadata');
+    expectError(await api.post('/v1/batches', { requests: [{ custom_id: 'a', body: { model: 'default', messages: userMessage('x') } }], metadata: tooMany }), 400, 'invalid_request', 'metadata');
+    const longUrl = `https://example.com/${'a'.repeat(2100)}`;
+    expectError(await api.post('/v1/jobs', { model: 'default', messages: userMessage('x'), webhook: { url: longUrl } }), 400, 'invalid_request', 'webhook.url');
+    expectError(await api.post('/v1/batches', { requests: [{ custom_id: 'a', body: { model: 'default', messages: userMessage('x') } }], webhook: { url: longUrl } }), 400, 'invalid_request', 'webhook.url');
   });
 });

@@ -223,7 +223,7 @@ describe('uploads: streamed, checked line by line, held to per-tenant limits', (
     const held = [heldOpenUpload(gateway, KEYS.globex), heldOpenUpload(gateway, KEYS.globex)];
     await untilUploadsFull(gateway, KEYS.globex);
     const { files } = gateway.api!.deps;
-    const stored = async () => (await files.list('globex', 100)).reduce((sum, file) => sum + file.bytes, 0);
+    const stored = async () => (await files.list('globex', { limit: 100 })).data.reduce((sum, file) => sum + file.bytes, 0);
     await eventually(async () => (await files.heldBytes('globex')) > (await stored()) + 2 * 256 * 1024, 5_000, 'both uploads holding their first 256 KiB');
     for (const upload of held) upload.abandon();
     await eventually(async () => (await upload(gateway, jsonl(1), { key: KEYS.globex })).status === 200, 2_000, 'an upload accepted after the others were abandoned');

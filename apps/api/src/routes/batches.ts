@@ -6,6 +6,8 @@ import {
   FileLimitError,
   InlineBatchRequestSchema,
   MAX_BATCH_REQUESTS,
+  MetadataSchema,
+  WebhookTargetSchema,
   newBatchId,
   toBatchObject,
   type BatchRecord,
@@ -27,8 +29,8 @@ const CreateBatchSchema = z
     requests: z.array(InlineBatchRequestSchema).min(1).max(MAX_BATCH_REQUESTS).optional(),
     endpoint: z.literal('/v1/chat/completions', 'only "/v1/chat/completions" is supported').default('/v1/chat/completions'),
     completion_window: z.literal('24h', 'only "24h" is supported').default('24h'),
-    metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
-    webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }) }).strict().optional(),
+    metadata: MetadataSchema.nullable().optional(),
+    webhook: WebhookTargetSchema.optional(),
   })
   .strict()
   .refine((body) => (body.input_file_id === undefined) !== (body.requests === undefined), { message: 'give exactly one of input_file_id or requests', path: ['input_file_id'] });

@@ -2,9 +2,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy, { type Busboy } from 'busboy';
 import { Router, type Request } from 'express';
+import { z } from 'zod';
 import {
   contentDisposition,
   createBatchFileCheck,
+  FILE_ID_PATTERN,
   FileLimitError,
   parseByteSize,
   SluiceError,
@@ -16,6 +18,16 @@ import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, type Principal } from '../middleware/auth.ts';
 import { enforceTenantRate } from '../services/submit-job.ts';
+import { validate } from '../middleware/validate.ts';
+
+/** `GET /v1/files`: OpenAI's `limit` (1–10,000) and `after`. */
+const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    after: z.string().regex(FILE_ID_PATTERN, 'expected a file id').optional(),
+    purpose: z.enum(['batch', 'batch_output']).optional(),
+  })
+  .strict();
 
 /** Upload bytes gathered before one append to Redis: the most of an upload held in memory. */
 const APPEND_BYTES = 256 * 1024;
@@ -216,9 +228,10 @@ export function filesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/files', async (req, res) => {
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 10_000);
-    const files = await deps.files.list(principalOf(res).tenant, limit);
-    res.json({ object: 'list', data: files.map(toFileObject), has_more: files.length === limit });
+    const query = validate(ListQuerySchema, req.query, 'query');
+    const page = await deps.files.list(principalOf(res).tenant, query);
+    const data = page.data.map(toFileObject);
+    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
   });
 
   router.get('/v1/files/:id', async (req, res) => {

@@ -70,7 +70,9 @@ export function classifyHttpError(
     return new ProviderError(`${provider}: HTTP ${status}: ${what}`, { kind: 'auth', provider, status, retryAfterMs });
   }
   if (status === 403) {
-    return new ProviderError(`${provider}: HTTP 403: ${errorMessage(body)}`, { kind: 'fatal', code: 'provider_refused_request', provider, status, retryAfterMs, body });
+    // Tenants read this; the operator's project and organization ids are not theirs to see.
+    const message = errorMessage(body).replace(/\b(proj|org)[_-][A-Za-z0-9]+/g, '$1_…');
+    return new ProviderError(`${provider}: HTTP 403: ${message}`, { kind: 'fatal', code: 'provider_refused_request', provider, status, retryAfterMs, body });
   }
   let kind: ProviderErrorKind;
   if (status === 429) kind = QUOTA.test(head) ? 'auth' : 'rate_limited';

@@ -38,7 +38,8 @@ describe('openai adapter', () => {
     const message = 'Project `proj_1` does not have access to model `o1-pro`';
     fake.script({ status: 403, body: { error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } } });
     const refused = await adapter.complete(request).catch((error: unknown) => error);
-    expect(refused).toMatchObject({ kind: 'fatal', code: 'provider_refused_request', status: 403, message: `openai: HTTP 403: ${message}` });
+    // Tenants read the message: the operator's project id is not theirs to see.
+    expect(refused).toMatchObject({ kind: 'fatal', code: 'provider_refused_request', status: 403, message: 'openai: HTTP 403: Project `proj_…` does not have access to model `o1-pro`' });
     fake.script({ status: 403, body: { error: { message: 'You have insufficient permissions for this operation. Missing scopes: model.request.', type: 'invalid_request_error', param: null, code: null } } });
     expect(await adapter.complete(request).catch((error: unknown) => error)).toMatchObject({ kind: 'auth', code: 'provider_auth', status: 403 });
     await adapter.close();

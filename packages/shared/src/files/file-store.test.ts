@@ -50,7 +50,7 @@ describe('file store', () => {
     expect(await files.delete(file.id, 'b')).toBe(false);
     expect(await files.delete(file.id, 'a')).toBe(true);
     expect(await files.heldBytes('a')).toBe(0);
-    expect(await files.list('a', 10)).toEqual([]);
+    expect((await files.list('a', { limit: 10 })).data).toEqual([]);
   });
 
   it('refuses uploads past the tenant caps, and an abort gives back what the upload held', async () => {
@@ -72,7 +72,7 @@ describe('file store', () => {
     expect(await refusal(files.create('e', 'inline.jsonl', 'batch', 'x'.repeat(600), { maxHeldBytes: 1_000 }))).toBe('file_storage_limit');
     const output = await files.create('e', 'out.jsonl', 'batch_output', 'y'.repeat(5_000));
     expect(await files.heldBytes('e')).toBe(600);
-    expect((await files.list('e', 10)).map((file) => file.id).sort()).toEqual([counted.id, output.id].sort());
+    expect((await files.list('e', { limit: 10 })).data.map((file) => file.id).sort()).toEqual([counted.id, output.id].sort());
     expect(await redis.keys(`${prefix}:{files:e}:upload:*`)).toEqual([]);
   });
 
@@ -126,5 +126,21 @@ describe('file store', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of files.chunks(id, 'old')) chunks.push(chunk);
     expect(Buffer.concat(chunks).toString()).toBe('{"a":1}');
+  });
+
+  it('lists files newest first a page at a time, files of one second included, optionally by purpose', async () => {
+    const made = [];
+    for (const purpose of ['batch', 'batch_output', 'batch'] as const) made.push(await files.create('lister', `${purpose}.jsonl`, purpose, '{}'));
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await files.list('lister', { limit: 1, after });
+      seen.push(...page.data.map((file) => file.id));
+      if (!page.has_more) break;
+      after = page.data.at(-1)?.id;
+    }
+    expect(seen.sort()).toEqual(made.map((file) => file.id).sort());
+    const outputs = await files.list('lister', { limit: 10, purpose: 'batch_output' });
+    expect(outputs.data.map((file) => file.id)).toEqual([made[1]?.id]);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SluiceError } from '../errors/sluice-error.ts';
 import { multiKey } from '../redis/connection.ts';
+import { collectPage } from '../redis/paging.ts';
 import { fileKeys, type FileKeys } from './file-keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
 import { fileScripts, type ScriptReply } from './file-scripts.ts';
@@ -88,7 +89,8 @@ export interface FileStore {
    * absent, or deleted while being read.
    */
   chunks(id: string, tenant: string, chunkBytes?: number): AsyncGenerator<Buffer>;
-  list(tenant: string, limit: number): Promise<StoredFile[]>;
+  /** The tenant's files, newest first, after a file id (a position: files of one second are not skipped). */
+  list(tenant: string, options: { limit: number; after?: string | undefined; purpose?: FilePurpose | undefined }): Promise<{ data: StoredFile[]; has_more: boolean }>;
   /** True when the tenant's file existed and is gone now; its bytes are no longer held. */
   delete(id: string, tenant: string): Promise<boolean>;
   /** Bytes the tenant holds (files, and uploads in progress), as last counted. */
@@ -183,14 +185,13 @@ export function createFileStore(redis: Redis, prefix: string, retention: number,
         yield chunk;
       }
     },
-    async list(tenant, limit) {
+    async list(tenant, { limit, after, purpose }) {
       const keys = fileKeys(prefix, tenant);
-      const ids = await redis.zrevrange(keys.index, 0, limit - 1);
-      if (ids.length === 0) return [];
-      const pipeline = multiKey(redis);
-      for (const id of ids) pipeline.hgetall(keys.meta(id));
-      const rows = (await pipeline.exec()) ?? [];
-      return rows.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.id !== undefined).map(parse);
+      return collectPage(redis, keys.index, { after, limit }, async (ids) => {
+        const pipeline = multiKey(redis);
+        for (const id of ids) pipeline.hgetall(keys.meta(id));
+        return ((await pipeline.exec()) ?? []).map(([, hash]) => hash as Record<string, string>).map((hash) => (hash.id === undefined || (purpose !== undefined && hash.purpose !== purpose) ? null : parse(hash)));
+      });
     },
     async delete(id, tenant) {
       if (!FILE_ID_PATTERN.test(id)) return false;

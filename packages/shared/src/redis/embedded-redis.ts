@@ -29,7 +29,8 @@ export async function startEmbeddedRedis(url: string, dir: string): Promise<Embe
   const child = spawn(
     'redis-server',
     ['--port', port, '--bind', '127.0.0.1', '--dir', absolute, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
-    { stdio: 'ignore' },
+    // Only what redis-server needs from the environment: keys and secrets there are none of its business.
+    { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } },
   );
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`))));
   exited.catch(() => undefined);

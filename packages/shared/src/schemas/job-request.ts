@@ -6,6 +6,12 @@ export type Priority = z.infer<typeof PrioritySchema>;
 export const TierSchema = z.enum(['economy', 'standard', 'premium']);
 export type Tier = z.infer<typeof TierSchema>;
 
+/** Where a job's or batch's signed webhook goes: an http(s) URL of at most 2,048 characters. */
+export const WebhookTargetSchema = z.object({ url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })) }).strict();
+
+/** A client's own labels: at most 16 keys of 64 characters, values of 512. */
+export const MetadataSchema = z.record(z.string().min(1).max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, 'at most 16 metadata keys');
+
 /** The longest deadline a job may have: 30 days. */
 export const MAX_DEADLINE_S = 30 * 86_400;
 
@@ -36,12 +42,9 @@ const jobFields = {
   priority: PrioritySchema.default('normal'),
   tier: TierSchema.default('standard'),
   fallbacks: z.array(TargetNameSchema).max(10).default([]),
-  webhook: z.object({ url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })) }).strict().optional(),
+  webhook: WebhookTargetSchema.optional(),
   deadline_s: z.number().int().min(1).max(MAX_DEADLINE_S).optional(),
-  metadata: z
-    .record(z.string().min(1).max(64), z.string().max(512))
-    .refine((value) => Object.keys(value).length <= 16, 'at most 16 metadata keys')
-    .default({}),
+  metadata: MetadataSchema.default({}),
 };
 
 export const JOB_FIELD_NAMES = Object.keys(jobFields) as (keyof typeof jobFields)[];

@@ -9,9 +9,9 @@ for (const [network, prefix] of [
 ] as const) BLOCKED.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   ['::', 128], ['::1', 128], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
-  // Site-local (deprecated, still routed inside some networks), NAT64 local-use and 6to4: their
-  // embedded IPv4 (6to4) or their target network is not ours to judge, so they are refused whole.
-  ['fec0::', 10], ['64:ff9b:1::', 48], ['2002::', 16],
+  // Site-local (deprecated, still routed inside some networks), NAT64 local-use, 6to4 and Teredo:
+  // their embedded IPv4 or their target network is not ours to judge, so they are refused whole.
+  ['fec0::', 10], ['64:ff9b:1::', 48], ['2002::', 16], ['2001::', 32],
 ] as const) BLOCKED.addSubnet(network, prefix, 'ipv6');
 
 /** The 8 hextets of an IPv6 address (a trailing dotted IPv4 counts as two), or null. */

@@ -3,7 +3,9 @@
  * starts a local redis-server under .data/redis when none answers, or says how to get one.
  */
 import { startApi, type ApiRuntime } from '@sluice/api';
-import { bootstrap, onShutdown, pingRedis, redisServerOnPath, startEmbeddedRedis, type EmbeddedRedis } from '@sluice/shared';
+import { pingRedis } from '@sluice/shared';
+import { bootstrap, onShutdown } from '@sluice/engine';
+import { redisServerOnPath, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
 
 const { config, logger } = bootstrap('sluice');

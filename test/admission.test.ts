@@ -127,7 +127,7 @@ describe('admission: routing decisions, idempotency, tenant limits and budgets',
     expect(fits.status).toBe(202);
     const job = await api.waitForJob(fits.body.id);
     expect(job.status).toBe('succeeded');
-    const { createSpendLedger } = await import('@sluice/shared');
+    const { createSpendLedger } = await import('@sluice/engine');
     const { Redis } = await import('ioredis');
     const redis = new Redis(gateway.config.redis.url);
     try {

@@ -13,10 +13,11 @@ function sourceFiles(dir: string): string[] {
 
 const importsOf = (file: string): string[] => [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((match) => match[1] ?? '');
 
-/** What each package may import: shared ← providers ← worker, shared ← api (STYLE.md). */
+/** What each package may import: shared ← providers ← engine ← {api, worker}; nothing imports an app. */
 const RULES: Record<string, { dir: string; forbidden: RegExp }> = {
-  shared: { dir: 'packages/shared/src', forbidden: /^(@sluice\/(providers|api|worker)|express)/ },
-  providers: { dir: 'packages/providers/src', forbidden: /^(@sluice\/(api|worker)|bullmq|express|ioredis)/ },
+  shared: { dir: 'packages/shared/src', forbidden: /^(@sluice\/(providers|engine|api|worker)|express|bullmq)/ },
+  providers: { dir: 'packages/providers/src', forbidden: /^(@sluice\/(engine|api|worker)|bullmq|express|ioredis)/ },
+  engine: { dir: 'packages/engine/src', forbidden: /^(@sluice\/(api|worker)|express)/ },
   api: { dir: 'apps/api/src', forbidden: /^(@sluice\/(worker|providers))/ },
   worker: { dir: 'apps/worker/src', forbidden: /^(@sluice\/api|express)/ },
 };

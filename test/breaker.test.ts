@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import type { JobObject } from '@sluice/shared';
+import type { JobObject } from '@sluice/engine';
 import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 const down = () => ({ status: 500, body: { error: { message: 'upstream exploded' } } });

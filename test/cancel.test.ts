@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { bullQueueName, providerQueueName } from '@sluice/shared';
+import { bullQueueName, providerQueueName } from '@sluice/engine';
 import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 describe('cancel', () => {

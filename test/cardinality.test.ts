@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_UNLISTED_MODEL_LABELS, MAX_USAGE_FIELDS_PER_HOUR, metricsRegistry } from '@sluice/shared';
+import { metricsRegistry } from '@sluice/shared';
+import { MAX_UNLISTED_MODEL_LABELS, MAX_USAGE_FIELDS_PER_HOUR } from '@sluice/engine';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 describe('model names a client makes up do not grow metric series or usage fields without bound', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { redisServerOnPath } from '@sluice/shared';
+import { redisServerOnPath } from '../scripts/embedded-redis.ts';
 import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisCluster, type TestCluster } from './harness/redis-cluster.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';

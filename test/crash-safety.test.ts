@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI } from '@sluice/providers/testing';
-import { createSpendLedger } from '@sluice/shared';
+import { createSpendLedger } from '@sluice/engine';
 import { client, deletePrefix, KEYS, makeConfig, startGateway, testPrefix, userMessage, eventually } from './harness/gateway.ts';
 import { ENTRY, spawnSluice, writeConfigFile, type SluiceProcess } from './harness/processes.ts';
 import { startRedisServer } from './harness/redis-server.ts';

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { jobRecordKey, metricsRegistry } from '@sluice/shared';
+import { metricsRegistry } from '@sluice/shared';
+import { jobRecordKey } from '@sluice/engine';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 describe('a job record lives until its deadline plus the retention', () => {

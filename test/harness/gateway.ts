@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { startApi, type ApiRuntime } from '@sluice/api';
 import { Redis } from 'ioredis';
-import { createLogger, parseConfig, type GatewayConfig, type GatewayConfigInput, type JobObject } from '@sluice/shared';
+import { createLogger, parseConfig, type GatewayConfig, type GatewayConfigInput } from '@sluice/shared';
+import { type JobObject } from '@sluice/engine';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
 
 export const KEYS = { acme: 'sk-test-acme-0001', globex: 'sk-test-globex-0002', admin: 'sk-test-admin-0003' } as const;

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeConnection, closeServices, createRedis, logConnectionErrors, openServices, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { closeConnection, createRedis, logConnectionErrors, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { closeServices, openServices } from '@sluice/engine';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';

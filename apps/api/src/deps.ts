@@ -1,4 +1,4 @@
-import type { GatewayServices } from '@sluice/shared';
+import type { GatewayServices } from '@sluice/engine';
 import type { Authenticator } from './middleware/auth.ts';
 import type { JobWatcher } from './services/job-watcher.ts';
 import type { WaiterSlots } from './services/waiter-slots.ts';

@@ -1,4 +1,4 @@
-import { bootstrap, onShutdown } from '@sluice/shared';
+import { bootstrap, onShutdown } from '@sluice/engine';
 import { startApi } from './api-runtime.ts';
 
 const { config, logger } = bootstrap('api');

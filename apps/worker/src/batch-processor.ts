@@ -1,29 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
-import {
-  bullQueueName,
-  BATCH_QUEUE,
-  endUnfinishedJob,
-  enqueueBatchStep,
-  enqueueBatchWebhook,
-  enqueueJobs,
-  exceptConnectionErrors,
-  JobRejectedError,
-  JobRequestSchema,
-  parseByteSize,
-  planJob,
-  principalFor,
-  readBatchLines,
-  SluiceError,
-  toBatchObject,
-  UnknownModelError,
-  type BatchJobData,
-  type BatchLine,
-  type BatchRecord,
-  type FileWriter,
-  type StoredFile,
-  type JobRecord,
-} from '@sluice/shared';
+import { exceptConnectionErrors, parseByteSize, principalFor, SluiceError } from '@sluice/shared';
+import { bullQueueName, BATCH_QUEUE, endUnfinishedJob, enqueueBatchStep, enqueueBatchWebhook, enqueueJobs, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
 import type { WorkerContext } from './worker-context.ts';
 
 /** Children created (and read back when finalizing) per round trip. */

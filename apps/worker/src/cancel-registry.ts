@@ -1,4 +1,5 @@
-import { cancelChannel, duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
+import { cancelChannel } from '@sluice/engine';
 
 export interface CancelRegistry {
   /** A signal that aborts when the job is canceled anywhere (or `abort` is called); call `release` when the call ends. */

@@ -1,5 +1,5 @@
 import type { JobType } from 'bullmq';
-import { chooseTarget, requeueJob } from '@sluice/shared';
+import { chooseTarget, requeueJob } from '@sluice/engine';
 import { jobFields } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
 

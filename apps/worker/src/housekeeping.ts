@@ -1,4 +1,5 @@
-import { endUnfinishedJob, multiKey, repairStuckRequeues, type CircuitState } from '@sluice/shared';
+import { multiKey } from '@sluice/shared';
+import { endUnfinishedJob, repairStuckRequeues, type CircuitState } from '@sluice/engine';
 import { moveQueuedJobs } from './circuit-mover.ts';
 import { jobFields, seconds } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';

@@ -1,11 +1,4 @@
-import {
-  announceJobEnded,
-  callsMade,
-  chooseTarget,
-  requeueJob,
-  type JobError,
-  type JobRecord,
-} from '@sluice/shared';
+import { announceJobEnded, callsMade, chooseTarget, requeueJob, type JobError, type JobRecord } from '@sluice/engine';
 import type { WorkerContext } from './worker-context.ts';
 
 export const seconds = (ms: number): number => Math.floor(ms / 1000);

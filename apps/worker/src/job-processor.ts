@@ -1,21 +1,7 @@
 import { RateLimitError, type Job } from 'bullmq';
 import { ProviderError, type CompletionResult } from '@sluice/providers';
-import {
-  QueuedJobDataSchema,
-  announceJobEnded,
-  callsMade,
-  costOf,
-  estimatePromptTokens,
-  getMetrics,
-  isTerminal,
-  repairEntry,
-  requeueJob,
-  type Attempt,
-  type AttemptOutcome,
-  type JobRecord,
-  type QueuedJobData,
-  type RoutingCandidate,
-} from '@sluice/shared';
+import { estimatePromptTokens, getMetrics } from '@sluice/shared';
+import { QueuedJobDataSchema, announceJobEnded, callsMade, costOf, isTerminal, repairEntry, requeueJob, type Attempt, type AttemptOutcome, type JobRecord, type QueuedJobData, type RoutingCandidate } from '@sluice/engine';
 import { backoffDelay } from './backoff.ts';
 import { failJob, failMaxAttempts, failover, jobFields, seconds, settleSpend } from './job-outcomes.ts';
 import { recordSuccess } from './record-success.ts';

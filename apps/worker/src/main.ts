@@ -1,4 +1,4 @@
-import { bootstrap, onShutdown } from '@sluice/shared';
+import { bootstrap, onShutdown } from '@sluice/engine';
 import { startWorker } from './worker-runtime.ts';
 
 const { config, logger } = bootstrap('worker');

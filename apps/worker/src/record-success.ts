@@ -1,15 +1,5 @@
-import {
-  announceJobEnded,
-  corked,
-  modelCatalog,
-  type Attempt,
-  type ChatCompletion,
-  type CostDetails,
-  type JobFields,
-  type JobRecord,
-  type RoutingCandidate,
-  type Usage,
-} from '@sluice/shared';
+import { corked, type ChatCompletion, type Usage } from '@sluice/shared';
+import { announceJobEnded, modelCatalog, type Attempt, type CostDetails, type JobFields, type JobRecord, type RoutingCandidate } from '@sluice/engine';
 import { seconds, settleSpend } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
 

@@ -3,16 +3,8 @@ import { isIP, type LookupFunction } from 'node:net';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
-import {
-  bullQueueName,
-  exceptConnectionErrors,
-  getMetrics,
-  isPrivateAddress,
-  webhookSecretFor,
-  WEBHOOK_QUEUE,
-  type WebhookDelivery,
-  type WebhookJobData,
-} from '@sluice/shared';
+import { exceptConnectionErrors, getMetrics, webhookSecretFor } from '@sluice/shared';
+import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
 import type { WorkerContext } from './worker-context.ts';
 
 /** Refused before any byte is sent: the URL resolves to an address webhooks may not reach. */

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '@sluice/providers';
-import type { GatewayServices, Redis, Succeeder } from '@sluice/shared';
+import type { Redis } from '@sluice/shared';
+import type { GatewayServices, Succeeder } from '@sluice/engine';
 import type { CancelRegistry } from './cancel-registry.ts';
 
 /** What every part of a worker process shares: one Redis connection, its stores and the adapters. */

@@ -2,25 +2,8 @@ import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Worker, type Job } from 'bullmq';
 import { createAdapters } from '@sluice/providers';
-import {
-  bullQueueName,
-  closeConnection,
-  closeServices,
-  createAuthenticator,
-  createRedis,
-  createSucceeder,
-  exceptConnectionErrors,
-  isTerminal,
-  keyFromAuthorization,
-  logConnectionErrors,
-  metricsRegistry,
-  openServices,
-  providerQueueName,
-  waitUntilReady,
-  type GatewayConfig,
-  type Logger,
-  type QueuedJobData,
-} from '@sluice/shared';
+import { closeConnection, createAuthenticator, createRedis, exceptConnectionErrors, keyFromAuthorization, logConnectionErrors, metricsRegistry, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { bullQueueName, closeServices, createSucceeder, isTerminal, openServices, providerQueueName, type QueuedJobData } from '@sluice/engine';
 import { startBatchProcessor } from './batch-processor.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
 import { startHousekeeping, type Housekeeping } from './housekeeping.ts';

@@ -1,4 +1,5 @@
-import type { ChatCompletion, ChatRequest, Logger } from '@sluice/shared';
+import type { ChatCompletion, Logger } from '@sluice/shared';
+import type { ChatRequest } from '@sluice/shared';
 
 export interface CallOptions {
   /** Aborts the HTTP request: job canceled or worker shutting down. */

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { JobRejectedError, SluiceError, UnknownModelError, type Logger } from '@sluice/shared';
+import { SluiceError, type Logger } from '@sluice/shared';
+import { JobRejectedError, UnknownModelError } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 
 const REDIS_DOWN = /Stream isn't writeable|Connection is closed|ECONNREFUSED|Reached the max retries per request|enableOfflineQueue|ETIMEDOUT|ECONNRESET/;

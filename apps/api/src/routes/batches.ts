@@ -1,17 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import {
-  BATCH_ID_PATTERN,
-  enqueueBatchStep,
-  FileLimitError,
-  InlineBatchRequestSchema,
-  MAX_BATCH_REQUESTS,
-  MetadataSchema,
-  WebhookTargetSchema,
-  newBatchId,
-  toBatchObject,
-  type BatchRecord,
-} from '@sluice/shared';
+import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, MAX_BATCH_REQUESTS, MetadataSchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';

@@ -1,5 +1,6 @@
 import { Router, type Response } from 'express';
-import { JobRequestSchema, newJobId, type JobRecord, type JobRequest, type Principal } from '@sluice/shared';
+import { type Principal } from '@sluice/shared';
+import { JobRequestSchema, newJobId, type JobRecord, type JobRequest } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';

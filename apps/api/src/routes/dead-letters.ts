@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject } from '@sluice/shared';
+import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAdmin } from '../middleware/auth.ts';

@@ -3,17 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import busboy, { type Busboy } from 'busboy';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import {
-  contentDisposition,
-  createBatchFileCheck,
-  FILE_ID_PATTERN,
-  FileLimitError,
-  parseByteSize,
-  SluiceError,
-  type BatchFileCheck,
-  type FileUpload,
-  type StoredFile,
-} from '@sluice/shared';
+import { parseByteSize, SluiceError } from '@sluice/shared';
+import { contentDisposition, createBatchFileCheck, FILE_ID_PATTERN, FileLimitError, type BatchFileCheck, type FileUpload, type StoredFile } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, type Principal } from '../middleware/auth.ts';

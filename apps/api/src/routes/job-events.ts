@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { isTerminal, toJobObject, type JobRecord } from '@sluice/shared';
+import { isTerminal, toJobObject, type JobRecord } from '@sluice/engine';
 import type { RecordRead } from '../services/job-watcher.ts';
 import type { ApiDeps } from '../deps.ts';
 

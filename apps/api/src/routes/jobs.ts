@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { endUnfinishedJob, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/shared';
+import { endUnfinishedJob, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { CIRCUIT_STATE_VALUE, getMetrics, metricsRegistry, type GatewayServices } from '@sluice/shared';
+import { getMetrics, metricsRegistry } from '@sluice/shared';
+import { CIRCUIT_STATE_VALUE, type GatewayServices } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin, requireAuth } from '../middleware/auth.ts';
 

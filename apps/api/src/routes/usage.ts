@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { UsageDimension } from '@sluice/shared';
+import type { UsageDimension } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { enqueueJobWebhook, isTerminal, JOB_ID_PATTERN, WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '@sluice/shared';
+import { enqueueJobWebhook, isTerminal, JOB_ID_PATTERN, WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '@sluice/engine';
 import { z } from 'zod';
 import { validate } from '../middleware/validate.ts';
 import { ApiError, notFound } from '../api-error.ts';

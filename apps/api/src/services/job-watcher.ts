@@ -1,4 +1,5 @@
-import { duplicateConnection, jobEventsChannel, jobRecordKey, logConnectionErrors, parseJobSnapshot, TERMINAL_STATUSES, type JobRecord, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
+import { jobEventsChannel, jobRecordKey, parseJobSnapshot, TERMINAL_STATUSES, type JobRecord } from '@sluice/engine';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 

@@ -1,14 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  enqueueJobs,
-  summarizeCandidates,
-  isPrivateLiteralUrl,
-  newJobId,
-  planJob,
-  webhookSecretFor,
-  type JobRecord,
-  type JobRequest,
-} from '@sluice/shared';
+import { webhookSecretFor } from '@sluice/shared';
+import { enqueueJobs, summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type JobRecord, type JobRequest } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { Principal } from '../middleware/auth.ts';

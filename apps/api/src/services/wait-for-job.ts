@@ -1,4 +1,4 @@
-import { isTerminal, type JobRecord } from '@sluice/shared';
+import { isTerminal, type JobRecord } from '@sluice/engine';
 import { notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 

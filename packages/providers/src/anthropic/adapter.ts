@@ -1,4 +1,5 @@
-import type { ChatRequest, ProviderConfig } from '@sluice/shared';
+import type { ProviderConfig } from '@sluice/shared';
+import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';

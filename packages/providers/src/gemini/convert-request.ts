@@ -1,4 +1,5 @@
-import type { ChatMessage, ChatRequest } from '@sluice/shared';
+import type { ChatMessage } from '@sluice/shared';
+import type { ChatRequest } from '@sluice/shared';
 import { functionTools, maxTokensOf, parseArguments, parseDataUrl, readToolChoice, stopList, textOf, toTurns } from '../shared-content.ts';
 import type { GeminiPart, GeminiRequest } from './wire-schemas.ts';
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { estimatePromptTokens, type ChatMessage, type ChatRequest, type ProviderConfig } from '@sluice/shared';
+import { estimatePromptTokens, type ChatMessage, type ProviderConfig } from '@sluice/shared';
+import { type ChatRequest } from '@sluice/shared';
 import type { CallOptions, CompletionResult, ProviderAdapter } from '../provider-adapter.ts';
 import { ProviderError } from '../provider-error.ts';
 

@@ -1,4 +1,5 @@
-import type { ChatRequest, ProviderConfig } from '@sluice/shared';
+import type { ProviderConfig } from '@sluice/shared';
+import type { ChatRequest } from '@sluice/shared';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';

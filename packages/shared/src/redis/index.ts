@@ -1,5 +1,4 @@
 export { closeConnection, corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
 export { connectionErrors, createConnectionErrorLog, exceptConnectionErrors, isConnectionError, logConnectionErrors, type ConnectionErrorLog, type ConnectionErrorLogOptions } from './connection-errors.ts';
-export { startEmbeddedRedis, redisServerOnPath, type EmbeddedRedis } from './embedded-redis.ts';
 export { collectPage, pageAfter } from './paging.ts';
 export { createBoundedIndex, type BoundedIndex } from './bounded-index.ts';

@@ -84,3 +84,11 @@ export const ChatCompletionSchema = z
   })
   .loose();
 export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
+
+/** What a provider adapter receives: the chat request with the provider's own model name. */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  /** Every other chat-completions parameter, unchanged from the client. */
+  params: Record<string, unknown>;
+}

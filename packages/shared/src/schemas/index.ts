@@ -1,3 +1,3 @@
 export * from './chat.ts';
-export * from './job-request.ts';
 export * from './json-depth.ts';
+export * from './estimate-tokens.ts';

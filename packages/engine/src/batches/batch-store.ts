@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { multiKey } from '@sluice/shared';
+import { collectPage } from '@sluice/shared';
+
+export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export const BATCH_ID_PATTERN = /^batch_[A-Za-z0-9_-]{22}$/;
+export const newBatchId = (): string => `batch_${randomBytes(16).toString('base64url')}`;
+
+/** The OpenAI Batch API object (plus `webhook`, Sluice's extension). */
+export interface BatchObject {
+  id: string;
+  object: 'batch';
+  endpoint: string;
+  errors: { object: 'list'; data: { code: string; message: string; line: number | null; param: string | null }[] } | null;
+  input_file_id: string | null;
+  completion_window: string;
+  status: BatchStatus;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  created_at: number;
+  in_progress_at: number | null;
+  expires_at: number;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+  request_counts: { total: number; completed: number; failed: number };
+  metadata: Record<string, string> | null;
+  webhook: { url: string } | null;
+}
+
+export interface BatchRecord extends BatchObject {
+  tenant: string;
+  /** Children created so far; `total` is final once `expanded`. */
+  expanded: boolean;
+}
+
+/**
+ * Counts one finished child and, when every child of a fully expanded batch has finished, moves
+ * it to `finalizing` (returning 1) so exactly one caller writes the output files.
+ */
+const CHILD_ENDED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local f = redis.call('HMGET', KEYS[1], 'status', 'expanded', 'total', 'completed', 'failed')
+if f[2] ~= '1' then return 0 end
+if f[1] ~= 'in_progress' and f[1] ~= 'cancelling' then return 0 end
+if tonumber(f[4]) + tonumber(f[5]) < tonumber(f[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'finalizing', 'finalizing_at', ARGV[2], 'was', f[1])
+return 1
+`;
+
+/** Marks expansion done with its total; finalizes at once when every child has already finished. */
+const EXPANDED = `
+local f = redis.call('HMGET', KEYS[1], 'status', 'completed', 'failed')
+if not f[1] then return 0 end
+redis.call('HSET', KEYS[1], 'expanded', '1', 'total', ARGV[1])
+if f[1] ~= 'in_progress' and f[1] ~= 'cancelling' then return 0 end
+if tonumber(f[2]) + tonumber(f[3]) < tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'finalizing', 'finalizing_at', ARGV[2], 'was', f[1])
+return 1
+`;
+
+/** Sets the status only from one of the allowed ones. */
+const TRANSITION = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return false end
+if not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return current end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
+return 'OK'
+`;
+
+/** Writes fields (ARGV pairs) or adds to a counter (ARGV: field, delta, 'incr') only while the batch exists: never recreates an expired one without its TTL. */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == 'incr' then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 1
+`;
+
+interface ScriptedRedis {
+  sluiceBatchUpdate(key: string, ...args: (string | number)[]): Promise<number>;
+  sluiceBatchChildEnded(key: string, counter: string, now: number): Promise<number>;
+  sluiceBatchExpanded(key: string, total: number, now: number): Promise<number>;
+  sluiceBatchTransition(key: string, from: string, to: string, ...fields: (string | number)[]): Promise<string | null>;
+}
+
+export interface BatchStore {
+  create(record: BatchRecord): Promise<void>;
+  get(id: string): Promise<BatchRecord | null>;
+  getForTenant(id: string, tenant: string): Promise<BatchRecord | null>;
+  list(tenant: string, limit: number, after?: string): Promise<{ data: BatchRecord[]; has_more: boolean }>;
+  /** Status change guarded by the current status; true when it happened. */
+  transition(id: string, from: readonly BatchStatus[], to: BatchStatus, fields?: Record<string, string | number>): Promise<boolean>;
+  update(id: string, fields: Record<string, string | number>): Promise<void>;
+  /** Appends child job ids, in input order. */
+  addChildren(id: string, jobIds: readonly string[]): Promise<void>;
+  children(id: string, start: number, count: number): Promise<string[]>;
+  /** Counts a finished child; true when the batch is now finalizing (the caller finalizes it). */
+  childEnded(id: string, outcome: 'completed' | 'failed'): Promise<boolean>;
+  /** Children for lines that failed validation count at once. */
+  countFailedLines(id: string, count: number): Promise<void>;
+  expanded(id: string, total: number): Promise<boolean>;
+  /** What the batch was (`in_progress` or `cancelling`) when it started finalizing. */
+  finalizingFrom(id: string): Promise<string | null>;
+}
+
+const JSON_FIELDS = new Set(['errors', 'metadata', 'webhook']);
+
+export function createBatchStore(redis: Redis, prefix: string, retentionSeconds: number): BatchStore {
+  if (!('sluiceBatchChildEnded' in redis)) {
+    redis.defineCommand('sluiceBatchChildEnded', { numberOfKeys: 1, lua: CHILD_ENDED });
+    redis.defineCommand('sluiceBatchExpanded', { numberOfKeys: 1, lua: EXPANDED });
+    redis.defineCommand('sluiceBatchTransition', { numberOfKeys: 1, lua: TRANSITION });
+    redis.defineCommand('sluiceBatchUpdate', { numberOfKeys: 1, lua: UPDATE });
+  }
+  const scripts = redis as unknown as ScriptedRedis;
+  const key = (id: string): string => `${prefix}:batch:${id}`;
+  const childrenKey = (id: string): string => `${prefix}:batch:${id}:jobs`;
+  const indexKey = (tenant: string): string => `${prefix}:tenant:${tenant}:batches`;
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  const parse = (hash: Record<string, string>): BatchRecord => {
+    const number = (name: string): number | null => (hash[name] === undefined || hash[name] === '' ? null : Number(hash[name]));
+    const json = <T>(name: string): T | null => (hash[name] === undefined ? null : (JSON.parse(hash[name]) as T));
+    return {
+      id: hash.id ?? '',
+      object: 'batch',
+      endpoint: hash.endpoint ?? '/v1/chat/completions',
+      errors: json('errors'),
+      input_file_id: hash.input_file_id || null,
+      completion_window: hash.completion_window ?? '24h',
+      status: hash.status as BatchStatus,
+      output_file_id: hash.output_file_id || null,
+      error_file_id: hash.error_file_id || null,
+      created_at: number('created_at') ?? 0,
+      in_progress_at: number('in_progress_at'),
+      expires_at: number('expires_at') ?? 0,
+      finalizing_at: number('finalizing_at'),
+      completed_at: number('completed_at'),
+      failed_at: number('failed_at'),
+      expired_at: number('expired_at'),
+      cancelling_at: number('cancelling_at'),
+      cancelled_at: number('cancelled_at'),
+      request_counts: { total: number('total') ?? 0, completed: number('completed') ?? 0, failed: number('failed') ?? 0 },
+      metadata: json('metadata'),
+      webhook: json('webhook'),
+      tenant: hash.tenant ?? '',
+      expanded: hash.expanded === '1',
+    };
+  };
+
+  const read = async (id: string): Promise<BatchRecord | null> => {
+    if (!BATCH_ID_PATTERN.test(id)) return null;
+    const hash = await redis.hgetall(key(id));
+    return hash.id === undefined ? null : parse(hash);
+  };
+
+  return {
+    async create(record) {
+      const fields: Record<string, string | number> = {
+        id: record.id, tenant: record.tenant, status: record.status, endpoint: record.endpoint, input_file_id: record.input_file_id ?? '',
+        completion_window: record.completion_window, created_at: record.created_at, expires_at: record.expires_at,
+        total: record.request_counts.total, completed: 0, failed: 0, expanded: record.expanded ? '1' : '0',
+      };
+      for (const name of JSON_FIELDS) {
+        const value = record[name as keyof BatchRecord];
+        if (value !== null && value !== undefined) fields[name] = JSON.stringify(value);
+      }
+      await multiKey(redis)
+        .hset(key(record.id), fields)
+        .expire(key(record.id), retentionSeconds)
+        .zadd(indexKey(record.tenant), Date.now(), record.id)
+        .expire(indexKey(record.tenant), retentionSeconds)
+        .exec();
+    },
+    get: read,
+    async getForTenant(id, tenant) {
+      const record = await read(id);
+      return record !== null && record.tenant === tenant ? record : null;
+    },
+    async list(tenant, limit, after) {
+      const page = await collectPage(redis, indexKey(tenant), { after, limit }, (ids) => Promise.all(ids.map(read)));
+      return { data: page.data, has_more: page.has_more };
+    },
+    async transition(id, from, to, fields = {}) {
+      const flat = Object.entries(fields).flatMap(([name, value]) => [name, JSON_FIELDS.has(name) && typeof value !== 'string' ? JSON.stringify(value) : value]);
+      return (await scripts.sluiceBatchTransition(key(id), from.join(','), to, ...flat)) === 'OK';
+    },
+    async update(id, fields) {
+      const flat = Object.entries(fields).flat();
+      if (flat.length > 0) await scripts.sluiceBatchUpdate(key(id), ...flat);
+    },
+    async addChildren(id, jobIds) {
+      if (jobIds.length === 0) return;
+      await redis.pipeline().rpush(childrenKey(id), ...jobIds).expire(childrenKey(id), retentionSeconds).exec();
+    },
+    children: (id, start, count) => redis.lrange(childrenKey(id), start, start + count - 1),
+    async childEnded(id, outcome) {
+      return (await scripts.sluiceBatchChildEnded(key(id), outcome, now())) === 1;
+    },
+    async countFailedLines(id, count) {
+      if (count > 0) await scripts.sluiceBatchUpdate(key(id), 'failed', count, 'incr');
+    },
+    async expanded(id, total) {
+      return (await scripts.sluiceBatchExpanded(key(id), total, now())) === 1;
+    },
+    finalizingFrom: (id) => redis.hget(key(id), 'was'),
+  };
+}
+
+/** The API object of a batch record. */
+export function toBatchObject(record: BatchRecord): BatchObject {
+  const { tenant: _tenant, expanded: _expanded, ...object } = record;
+  return object;
+}

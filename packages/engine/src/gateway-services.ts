@@ -1,0 +1,100 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { GatewayConfig } from '@sluice/shared';
+import { createJobStore, type JobStore } from './jobs/job-store.ts';
+import type { Logger } from '@sluice/shared';
+import { isCluster } from '@sluice/shared';
+import { exceptConnectionErrors } from '@sluice/shared';
+import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
+import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
+import { createFileStore, type FileStore } from './files/file-store.ts';
+import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
+import { createDeadLetterStore, type DeadLetterStore } from './jobs/dead-letters.ts';
+import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
+import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
+import { createBreaker, type Breaker } from './reliability/breaker.ts';
+import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
+import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
+import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
+
+/** The Redis-backed services both the API and the worker use, on one connection. */
+export interface GatewayServices {
+  config: GatewayConfig;
+  /** The connection of the job, batch, file and usage stores. */
+  redis: Redis;
+  /**
+   * True when the stores and the queues share one connection to one server: a record and its queue
+   * entry can then be sent together, in order, without waiting for the first.
+   */
+  orderedWrites: boolean;
+  store: JobStore;
+  /** A producer per provider queue, by provider id. */
+  queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  deadLetters: Queue;
+  /** Jobs that failed for good, listed per tenant (mirrored in `deadLetters` for Bull Board). */
+  letters: DeadLetterStore;
+  /** Deliveries of signed webhooks. */
+  webhooks: Queue;
+  /** Deliveries that used up their retries, kept for listing and redelivery. */
+  failedDeliveries: FailedDeliveryStore;
+  /** Batch expansion, cancellation and finalizing. */
+  batchQueue: Queue;
+  batches: BatchStore;
+  files: FileStore;
+  usage: UsageStore;
+  price: PriceLookup;
+  breaker: Breaker;
+  circuits: CircuitView;
+  limiter: RateLimiter;
+  spend: SpendLedger;
+  logger: Logger;
+}
+
+/**
+ * Opens the services for `providers` (the API: every configured one; a worker: the enabled ones).
+ * `queueRedis` carries the BullMQ queues when they should not share the stores' connection;
+ * `writeRedis` is where new job records are written (the API puts them with the queues).
+ */
+export function openServices(
+  config: GatewayConfig,
+  redis: Redis,
+  logger: Logger,
+  providers: readonly string[],
+  connections: { queueRedis?: Redis; writeRedis?: Redis } = {},
+): GatewayServices {
+  const queueRedis = connections.queueRedis ?? redis;
+  const writeRedis = connections.writeRedis ?? redis;
+  const prefix = config.redis.prefix;
+  const queues = new Map(providers.map((id) => [id, openProviderQueue(queueRedis, prefix, id)]));
+  const deadLetters = openQueue(queueRedis, prefix, DEAD_LETTER_QUEUE);
+  const webhooks = openQueue(queueRedis, prefix, WEBHOOK_QUEUE);
+  const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
+  for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error')));
+  const breaker = createBreaker(redis, prefix, config.breaker);
+  return {
+    config,
+    redis,
+    orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis }),
+    queues,
+    deadLetters,
+    letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
+    webhooks,
+    failedDeliveries: createFailedDeliveryStore(redis, { prefix, retentionSeconds: config.webhooks.failed_retention_s, maxPerTenant: config.webhooks.max_failed_per_tenant }),
+    batchQueue,
+    batches: createBatchStore(redis, prefix, config.jobs.retention_s),
+    files: createFileStore(redis, prefix, config.jobs.retention_s),
+    usage: createUsageStore(redis, prefix, config.jobs.usage_retention_days * 86_400),
+    price: createPriceLookup(config),
+    breaker,
+    circuits: createCircuitView(breaker, providers),
+    limiter: createRateLimiter(redis, prefix),
+    spend: createSpendLedger(redis, prefix),
+    logger,
+  };
+}
+
+/** Closes the queues the services opened (not the Redis connection, which the caller owns). */
+export async function closeServices(services: GatewayServices): Promise<void> {
+  await Promise.all([...services.queues.values(), services.deadLetters, services.webhooks, services.batchQueue].map((queue) => queue.close()));
+}

@@ -1,0 +1,214 @@
+import { SluiceError } from '@sluice/shared';
+import type { GatewayServices } from '../gateway-services.ts';
+import type { Redis } from 'ioredis';
+import { isCluster } from '@sluice/shared';
+import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
+import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
+import { resolveRoute } from '../routing/resolve-route.ts';
+import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+import type { JobRecord, RoutingCandidate, RoutingDecision } from './job-types.ts';
+
+/** Who a job is for: the tenant and what limits its spending. */
+export interface Submitter {
+  tenant: string;
+  monthlyBudgetUsd?: number | undefined;
+  /** `economy`: a job whose usual target would pass the budget goes to the cheapest target that fits instead of a 429. */
+  overBudget?: 'reject' | 'economy' | undefined;
+  /** With a budget, targets without a price are ineligible (`no_price`) unless this is true. */
+  allowUnpriced?: boolean | undefined;
+}
+
+/** A job Sluice will not accept: no target can take it (400) or the budget is spent (429). */
+export class JobRejectedError extends SluiceError {
+  readonly status: 400 | 429;
+  readonly param: string | null;
+  readonly retryAfter: number | undefined;
+  constructor(message: string, options: { code: string; status: 400 | 429; param?: string | null; retryAfter?: number }) {
+    super(message, { code: options.code });
+    this.name = 'JobRejectedError';
+    this.status = options.status;
+    this.param = options.param ?? null;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+const secondsToNextMonth = (now: Date): number => {
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
+};
+
+const budgetExceeded = (submitter: Submitter, remaining: number): JobRejectedError =>
+  new JobRejectedError(`Monthly budget of $${submitter.monthlyBudgetUsd} for tenant ${submitter.tenant} is exhausted ($${Math.max(0, remaining).toFixed(6)} left)`, {
+    code: 'budget_exceeded', status: 429, retryAfter: secondsToNextMonth(new Date()),
+  });
+
+/**
+ * Marks candidates whose circuit is open or whose estimate passes the tenant's remaining budget; with
+ * a budget, a target without a price is ineligible too (its cost would be invisible to the budget).
+ */
+async function applyHealthAndBudget(services: GatewayServices, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
+  const open = await services.circuits.openProviders();
+  const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await services.spend.spent(submitter.tenant, now));
+  const pricedOnly = submitter.monthlyBudgetUsd !== undefined && submitter.allowUnpriced !== true;
+  const usual = routing.candidates.find((candidate) => candidate.eligible && !open.has(candidate.provider) && !(pricedOnly && candidate.est_cost_usd === null));
+  for (const candidate of routing.candidates) {
+    if (!candidate.eligible) continue;
+    if (pricedOnly && candidate.est_cost_usd === null) Object.assign(candidate, { eligible: false, reason: 'no_price' });
+    else if ((candidate.est_cost_usd ?? 0) > remaining) Object.assign(candidate, { eligible: false, reason: 'over_budget' });
+    else if (open.has(candidate.provider)) Object.assign(candidate, { eligible: false, reason: 'circuit_open' });
+  }
+  if (submitter.overBudget === 'economy' && usual?.reason === 'over_budget') {
+    // The tenant's usual target would pass its budget: route this job as economy, cheapest first.
+    routing.strategy = 'cheapest';
+    routing.tier = 'economy';
+    routing.candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
+  }
+  if (remaining !== Infinity && routing.candidates.some((c) => c.reason === 'over_budget') && !routing.candidates.some(isRoutable)) {
+    throw budgetExceeded(submitter, remaining);
+  }
+  return open;
+}
+
+export interface PlanOptions {
+  id: string;
+  batchId?: string;
+  customId?: string;
+  /** Reserve the estimate against the budget now (false when the caller reserved a batch's total). */
+  reserve?: boolean;
+}
+
+export interface PlannedJob {
+  record: JobRecord;
+  candidate: RoutingCandidate;
+  /** Every remaining target is down: the job waits on the first one's paused queue. */
+  waiting: boolean;
+}
+
+/**
+ * Routes a validated request into a job record: candidates with estimates and reasons, the first
+ * healthy target, the deadline, and (by default) the estimate reserved against the tenant's budget.
+ */
+export async function planJob(services: GatewayServices, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
+  const { config } = services;
+  const stored = splitJobRequest(request);
+  const now = Math.floor(Date.now() / 1000);
+  const routing = resolveRoute(config, { ...request, params: stored.params }, services.price);
+  const open = await applyHealthAndBudget(services, submitter, routing, now);
+  const choice = chooseTarget(routing.candidates, [], open);
+  const candidate = choice === null ? undefined : routing.candidates[choice.index];
+  if (choice === null || candidate === undefined) {
+    const reasons = routing.candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
+    const hint = routing.candidates.some((c) => c.reason === 'no_price')
+      ? '; no_price: the key has a monthly budget and the target has no price (add it to `pricing`, or set allow_unpriced on the key)'
+      : '';
+    throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: 'model' });
+  }
+  // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
+  // settled with the real cost when its job ends either way.
+  let reserved = 0;
+  if ((options.reserve ?? true) && submitter.monthlyBudgetUsd !== undefined) {
+    reserved = candidate.est_cost_usd ?? 0;
+    const reservation = await services.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
+    if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
+  }
+  const record: JobRecord = {
+    id: options.id,
+    tenant: submitter.tenant,
+    status: 'queued',
+    model: request.model,
+    priority: request.priority,
+    tier: routing.tier, // the request's, or economy when the budget routed it so
+    created_at: now,
+    started_at: null,
+    completed_at: null,
+    expires_at: now + (request.deadline_s ?? config.jobs.default_deadline_s),
+    request: stored,
+    routing,
+    target: choice.index,
+    queue_job_id: queueJobId(options.id, 0),
+    tries: 0,
+    exhausted: [],
+    refused: [],
+    replayed_calls: 0,
+    reserved_usd: reserved,
+    running_since: null,
+    provider: null,
+    provider_model: null,
+    result: null,
+    error: null,
+    usage: null,
+    cost_usd: null,
+    cost_details: null,
+    attempts: [],
+    webhook: request.webhook ?? null,
+    webhook_status: request.webhook ? 'pending' : null,
+    deliveries: [],
+    batch_id: options.batchId ?? null,
+    custom_id: options.customId ?? null,
+    metadata: request.metadata,
+  };
+  return { record, candidate, waiting: choice.waiting };
+}
+
+/**
+ * Holds a plain connection's socket writes until the end of this event-loop turn, so a submit's
+ * record and queue entry (and those of every other submit in the same turn) leave in one write;
+ * reads elsewhere are not delayed as they would be by ioredis' auto-pipelining. Idempotent.
+ */
+function corkUntilNextTurn(redis: Redis): () => void {
+  const stream = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+  if (stream === undefined || isCluster(redis) || redis.status !== 'ready') return () => undefined;
+  stream.cork();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    setImmediate(() => stream.uncork());
+  };
+}
+
+/**
+ * Writes job records, then their queue entries (one bulk add per provider queue). The records go
+ * first so a worker never meets an entry without one; when an add fails the records are removed and
+ * their reservations released, so nothing polls a job that never runs.
+ */
+export async function enqueueJobs(services: GatewayServices, records: readonly JobRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  // On one connection to one server the records and the entries arrive in order, so they need not
+  // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
+  const uncork = services.orderedWrites ? corkUntilNextTurn(services.redis) : () => undefined;
+  const created = services.store.createMany(records);
+  created.catch(() => undefined);
+  if (!services.orderedWrites) await created;
+  const byProvider = new Map<string, JobRecord[]>();
+  for (const record of records) {
+    const provider = record.routing.candidates[record.target]?.provider ?? '';
+    byProvider.set(provider, [...(byProvider.get(provider) ?? []), record]);
+  }
+  try {
+    for (const [provider, group] of byProvider) {
+      const queue = services.queues.get(provider);
+      if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
+      const entries = group.map((record) => ({
+        name: PROVIDER_JOB_NAME,
+        data: { id: record.id },
+        opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
+      }));
+      const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);
+      uncork();
+      await adding;
+    }
+    await created;
+  } catch (error) {
+    uncork();
+    await Promise.all(
+      records.map((record) =>
+        Promise.all([
+          services.store.remove(record.id, record.tenant),
+          record.reserved_usd > 0 ? services.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
+        ]),
+      ),
+    ).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+import { providerDisabledReason, type GatewayConfig } from '@sluice/shared';
+import type { PriceLookup } from '../pricing/prices.ts';
+import { bundledContextWindow } from '../pricing/price-table.ts';
+import { SluiceError } from '@sluice/shared';
+import type { IneligibleReason, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+import { unsupportedParameters } from './parameter-support.ts';
+import type { ChatMessage } from '@sluice/shared';
+import { estimatePromptTokens } from '@sluice/shared';
+import type { Tier } from '../schemas/job-request.ts';
+
+/** A model name that is neither a route nor a `provider/model` of a configured provider. */
+export class UnknownModelError extends SluiceError {
+  constructor(model: string, known: string[]) {
+    super(`model "${model}" is not a route or a "provider/model" target; routes: ${known.join(', ') || 'none'}`, { code: 'model_not_found' });
+    this.name = 'UnknownModelError';
+  }
+}
+
+/** Splits `provider/model`; the model part may itself contain "/" (e.g. `together/meta-llama/Llama-3`). */
+export function parseTarget(target: string): { provider: string; model: string } {
+  const slash = target.indexOf('/');
+  return { provider: target.slice(0, slash), model: target.slice(slash + 1) };
+}
+
+export interface RouteRequest {
+  model: string;
+  messages: readonly ChatMessage[];
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  tier: Tier;
+  fallbacks: readonly string[];
+  /** The provider-bound parameters, checked against each target's wire format. */
+  params: Record<string, unknown>;
+}
+
+
+/**
+ * Turns a job's `model` into the ordered candidate list: the route's targets, then the request's
+ * fallbacks, each with an estimated cost and whether it can take the job.
+ */
+export function resolveRoute(config: GatewayConfig, request: RouteRequest, price: PriceLookup): RoutingDecision {
+  const route = config.routes[request.model];
+  let targets: string[];
+  let strategy: RoutingDecision['strategy'] = 'ordered';
+  if (route !== undefined) {
+    targets = Array.isArray(route) ? [...route] : [...route.targets];
+    if (!Array.isArray(route)) strategy = route.strategy;
+  } else if (request.model.includes('/') && parseTarget(request.model).provider in config.providers) {
+    targets = [request.model];
+  } else {
+    throw new UnknownModelError(request.model, Object.keys(config.routes));
+  }
+  if (request.tier === 'economy') strategy = 'cheapest';
+
+  const promptTokens = estimatePromptTokens(request.messages);
+  const completionTokens = request.max_completion_tokens ?? request.max_tokens ?? config.jobs.default_max_tokens;
+  const seen = new Set<string>();
+  const candidates: RoutingCandidate[] = [];
+  for (const target of [...targets, ...request.fallbacks]) {
+    if (seen.has(target)) continue;
+    seen.add(target);
+    const { provider, model } = parseTarget(target);
+    const reason = ineligibility(config, provider, request.params) ?? contextCheck(config, provider, model, promptTokens + completionTokens);
+    const prices = reason === 'unknown_provider' ? null : price(provider, model);
+    candidates.push({
+      provider,
+      model,
+      est_cost_usd: prices === null ? null : (promptTokens * prices.input + completionTokens * prices.output) / 1_000_000,
+      eligible: reason === null,
+      reason,
+    });
+  }
+  if (strategy === 'cheapest') {
+    // Stable sort: unknown prices last, ties keep route order.
+    candidates.sort((a, b) => (a.est_cost_usd ?? Infinity) - (b.est_cost_usd ?? Infinity));
+  }
+  return { route: request.model, strategy, tier: request.tier, candidates, failovers: [] };
+}
+
+/** `context_too_long` when the prompt estimate plus the completion limit pass the model's known window. */
+function contextCheck(config: GatewayConfig, provider: string, model: string, tokens: number): IneligibleReason | null {
+  const settings = config.providers[provider];
+  if (settings === undefined) return null;
+  const window = settings.context_window ?? bundledContextWindow(settings.type, model);
+  return window !== null && tokens > window ? 'context_too_long' : null;
+}
+
+/** Why a provider cannot take this request at all, whatever its health. */
+function ineligibility(config: GatewayConfig, provider: string, params: Record<string, unknown>): IneligibleReason | null {
+  const settings = config.providers[provider];
+  if (settings === undefined) return 'unknown_provider';
+  if (providerDisabledReason(settings) !== null) return 'provider_disabled';
+  if (unsupportedParameters(settings.type, params).length > 0) return 'unsupported_parameter';
+  return null;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { ChatMessageSchema } from '@sluice/shared';
+
+export const PrioritySchema = z.enum(['high', 'normal', 'low']);
+export type Priority = z.infer<typeof PrioritySchema>;
+export const TierSchema = z.enum(['economy', 'standard', 'premium']);
+export type Tier = z.infer<typeof TierSchema>;
+
+/** Where a job's or batch's signed webhook goes: an http(s) URL of at most 2,048 characters. */
+export const WebhookTargetSchema = z.object({ url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })) }).strict();
+
+/** A client's own labels: at most 16 keys of 64 characters, values of 512. */
+export const MetadataSchema = z.record(z.string().min(1).max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, 'at most 16 metadata keys');
+
+/** The longest deadline a job may have: 30 days. */
+export const MAX_DEADLINE_S = 30 * 86_400;
+
+const TargetNameSchema = z.string().max(256).regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
+
+/** Chat-completions parameters Sluice checks; any other parameter passes through to the provider. */
+const chatParameters = {
+  model: z.string().min(1).max(256),
+  messages: z.array(ChatMessageSchema).min(1).max(10_000),
+  max_tokens: z.number().int().positive().optional(),
+  max_completion_tokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  n: z.literal(1, 'only n=1 is supported').optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+  seed: z.number().int().optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  response_format: z.object({ type: z.string() }).loose().optional(),
+  tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string().min(1).max(256) }).loose().optional() }).loose()).max(128).optional(),
+  tool_choice: z.union([z.string(), z.object({ type: z.string() }).loose()]).optional(),
+  user: z.string().max(256).optional(),
+  stream: z.literal(false, 'stream: true is not supported yet: Sluice returns whole completions (omit stream or send false)').optional(),
+};
+
+/** Sluice's own job fields; they never reach a provider. */
+const jobFields = {
+  priority: PrioritySchema.default('normal'),
+  tier: TierSchema.default('standard'),
+  fallbacks: z.array(TargetNameSchema).max(10).default([]),
+  webhook: WebhookTargetSchema.optional(),
+  deadline_s: z.number().int().min(1).max(MAX_DEADLINE_S).optional(),
+  metadata: MetadataSchema.default({}),
+};
+
+export const JOB_FIELD_NAMES = Object.keys(jobFields) as (keyof typeof jobFields)[];
+
+export const JobRequestSchema = z.object({ ...chatParameters, ...jobFields }).loose();
+export type JobRequest = z.infer<typeof JobRequestSchema>;
+
+/** Splits a validated job request into the provider-bound part and Sluice's own fields. */
+export function splitJobRequest(request: JobRequest): { messages: JobRequest['messages']; params: Record<string, unknown> } {
+  const { model: _model, messages, ...rest } = request;
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    if (!(JOB_FIELD_NAMES as string[]).includes(key) && value !== undefined && key !== 'stream') params[key] = value;
+  }
+  return { messages, params };
+}

@@ -1,0 +1,119 @@
+import type { Redis } from 'ioredis';
+import { multiKey } from '@sluice/shared';
+import type { Usage } from '@sluice/shared';
+import { OTHER_MODEL } from '../metrics/model-labels.ts';
+
+export type UsageDimension = 'tenant' | 'provider' | 'model';
+
+export interface UsageRow {
+  tenant?: string;
+  provider?: string;
+  model?: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  /** Succeeded requests whose model has no price (their cost is not in cost_usd). */
+  unpriced_requests: number;
+}
+
+export interface UsageQuery {
+  /** Unix seconds, inclusive; hourly resolution. */
+  from: number;
+  to: number;
+  groupBy: readonly UsageDimension[];
+  /** Only this tenant's usage (tenant keys); all tenants when undefined (admin). */
+  tenant?: string;
+}
+
+const HOUR = 3600;
+const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / HOUR) * HOUR * 1000).toISOString().slice(0, 13);
+/** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
+const SEPARATOR = '|';
+
+/** Fields an hour's usage hash may reach before models the config does not name are counted as `other`. */
+export const MAX_USAGE_FIELDS_PER_HOUR = 6_000;
+
+/**
+ * Lua that adds one job to an hour's totals, given the hash key and the values as Lua expressions:
+ * field base, the base to use instead once the hash is full ('' for a model the config names, which
+ * always gets its own), prompt tokens, completion tokens (-1: no usage), cost (-1: unpriced), TTL.
+ * One source for the usage store's script and the one-script success (lifecycle/succeed.ts).
+ */
+export const usageAddLua = (key: string, base: string, other: string, prompt: string, completion: string, cost: string, ttl: string): string => `
+local base = ${base}
+if ${other} ~= '' and redis.call('HEXISTS', ${key}, base .. '|requests') == 0 and redis.call('HLEN', ${key}) >= ${MAX_USAGE_FIELDS_PER_HOUR} then base = ${other} end
+redis.call('HINCRBY', ${key}, base .. '|requests', 1)
+if tonumber(${completion}) >= 0 then
+  redis.call('HINCRBY', ${key}, base .. '|prompt_tokens', ${prompt})
+  redis.call('HINCRBY', ${key}, base .. '|completion_tokens', ${completion})
+end
+if tonumber(${cost}) < 0 then redis.call('HINCRBY', ${key}, base .. '|unpriced_requests', 1)
+else redis.call('HINCRBYFLOAT', ${key}, base .. '|cost_usd', ${cost}) end
+redis.call('EXPIRE', ${key}, ${ttl})
+`;
+
+const RECORD = `${usageAddLua('KEYS[1]', 'ARGV[1]', 'ARGV[6]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'ARGV[5]')}
+return 1
+`;
+
+/** The hourly usage hash a job finishing at `at` counts in, and its field base for a tenant, provider and model. */
+export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+export const usageFieldBase = (tenant: string, provider: string, model: string): string => [tenant, provider, model].join(SEPARATOR);
+/** The field base a model the config does not name falls back to once the hour's hash is full; '' for a named one. */
+export const usageOtherBase = (tenant: string, provider: string, listed: boolean): string => (listed ? '' : usageFieldBase(tenant, provider, OTHER_MODEL));
+
+export interface UsageStore {
+  /** Adds one succeeded job to its hour's totals. */
+  record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; at: number; listed: boolean }): Promise<void>;
+  query(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+/**
+ * Usage kept in Redis as jobs finish: one hash per hour, fields `tenant|provider|model|metric`.
+ * Reading a range costs one pipelined HGETALL per hour in it.
+ */
+export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
+  const key = (hour: string): string => `${prefix}:usage:${hour}`;
+  if (!('sluiceUsageRecord' in redis)) redis.defineCommand('sluiceUsageRecord', { numberOfKeys: 1, lua: RECORD });
+  return {
+    async record({ tenant, provider, model, usage, costUsd, at, listed }) {
+      // One script, no pipeline: this runs once per finished job.
+      await (redis as unknown as { sluiceUsageRecord(...args: (string | number)[]): Promise<number> }).sluiceUsageRecord(
+        key(hourOf(at)), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
+      );
+    },
+
+    async query({ from, to, groupBy, tenant }) {
+      const hours: string[] = [];
+      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hours.push(hourOf(at));
+      const pipeline = multiKey(redis);
+      for (const hour of hours) pipeline.hgetall(key(hour));
+      const results = hours.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const rows = new Map<string, UsageRow>();
+      for (const [, hash] of results) {
+        for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) {
+          const parts = field.split(SEPARATOR);
+          const metric = parts.pop() as keyof UsageRow;
+          const [rowTenant = '', provider = '', ...modelParts] = parts;
+          if (tenant !== undefined && rowTenant !== tenant) continue;
+          const dims = { tenant: rowTenant, provider, model: modelParts.join(SEPARATOR) };
+          const groupKey = groupBy.map((dimension) => dims[dimension]).join(SEPARATOR);
+          let row = rows.get(groupKey);
+          if (row === undefined) {
+            row = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, unpriced_requests: 0 };
+            for (const dimension of groupBy) row[dimension] = dims[dimension];
+            rows.set(groupKey, row);
+          }
+          (row[metric] as number) += Number(value);
+        }
+      }
+      for (const row of rows.values()) {
+        row.total_tokens = row.prompt_tokens + row.completion_tokens;
+        row.cost_usd = Math.round(row.cost_usd * 1e12) / 1e12;
+      }
+      return [...rows.values()].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
+    },
+  };
+}

@@ -1,60 +1,146 @@
-import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
-import { JOB_STATUSES } from './job-types.ts';
+import { JOB_STATUSES, type JobRecord, type JobStatus } from './job-types.ts';
 
-/** How a job record is laid out in its Redis hash: keys, field encoding, and reading it back. */
+/**
+ * How a job record is laid out in its Redis hash, field by field, and read back. Fields fixed at
+ * submit sit together in one JSON field (`doc`): fewer hash fields, less memory per waiting job.
+ * Attempts and webhook deliveries are lists of their own fields (`attempt:0`, `attempt:1`, … with
+ * `attempt_count`), so concurrent writers append without overwriting each other. Everything else is
+ * a field of its own: text, a number, or JSON; `null` is written as JSON null, and a field that is
+ * absent reads as its default.
+ */
+type Storage = 'text' | 'number' | 'json' | 'list';
 
-/** Fields a caller may write; JSON fields are serialized, null deletes nothing but writes JSON null. */
+interface Layout {
+  storage: Storage;
+  /** Fixed at submit: written inside `doc` (read from its own field only in records older than `doc`). */
+  inDoc: boolean;
+  /** What an absent field reads as (a new record leaves fields at their default unwritten). */
+  empty: unknown;
+}
+
+const fixed = (storage: Storage, empty: unknown = null): Layout => ({ storage, inDoc: true, empty });
+const field = (storage: Storage, empty: unknown = null): Layout => ({ storage, inDoc: false, empty });
+
+/** The layout of every record field; `status` is read and written on its own by the scripts. */
+const LAYOUT: { readonly [Name in keyof JobRecord]: Layout } = {
+  id: fixed('text', ''),
+  tenant: fixed('text', ''),
+  model: fixed('text', ''),
+  priority: fixed('text', 'normal'),
+  tier: fixed('text', 'standard'),
+  created_at: fixed('number', 0),
+  request: fixed('json', { messages: [], params: {} }),
+  batch_id: fixed('text'),
+  custom_id: fixed('text'),
+  metadata: fixed('json', {}),
+  webhook: fixed('json'),
+  status: field('text'),
+  started_at: field('number'),
+  completed_at: field('number'),
+  expires_at: field('number', 0),
+  routing: field('json', { route: '', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] }),
+  target: field('number', 0),
+  queue_job_id: field('text', ''),
+  tries: field('number', 0),
+  exhausted: field('json', []),
+  refused: field('json', []),
+  replayed_calls: field('number', 0),
+  reserved_usd: field('number', 0),
+  running_since: field('number'),
+  provider: field('text'),
+  provider_model: field('text'),
+  result: field('json'),
+  error: field('json'),
+  usage: field('json'),
+  cost_usd: field('number'),
+  cost_details: field('json'),
+  webhook_status: field('text'),
+  attempts: field('list', []),
+  deliveries: field('list', []),
+};
+
+/** The hash field names of a list: `attempt:<n>` entries counted by `attempt_count`. */
+const LIST_FIELD: Partial<Record<keyof JobRecord, string>> = { attempts: 'attempt', deliveries: 'delivery' };
+
+const NAMES = Object.keys(LAYOUT) as (keyof JobRecord)[];
+const DOC_NAMES = NAMES.filter((name) => LAYOUT[name].inDoc);
+const CHANGING_NAMES = NAMES.filter((name) => !LAYOUT[name].inDoc && LAYOUT[name].storage !== 'list' && name !== 'status');
+
+/** Fields a caller may write after submit: not the identity, the status (the scripts set it) or the lists (appended). */
 export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'attempts' | 'deliveries'>>;
-
-const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted', 'refused'] as const;
-
-/** The Redis key of a job record. */
-export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
-/** The sorted set of jobs by `expires_at` that the expiry sweep reads. */
-export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;
 
 /** Record fields as HSET arguments: JSON for structured fields and nulls, text for the rest. */
 export function serializeJobFields(fields: JobFields): string[] {
   const flat: string[] = [];
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const isJson = (JSON_FIELDS as readonly string[]).includes(name) || value === null;
+    const isJson = LAYOUT[name as keyof JobRecord]?.storage === 'json' || value === null;
     flat.push(name, isJson ? JSON.stringify(value) : String(value));
   }
   return flat;
 }
 
-/** Fields fixed at submit, kept together as one JSON field (`doc`): fewer hash fields, less memory. */
-const DOC_FIELDS = ['id', 'tenant', 'model', 'priority', 'tier', 'created_at', 'request', 'batch_id', 'custom_id', 'metadata', 'webhook'] as const;
-type DocField = (typeof DOC_FIELDS)[number];
+/** True when a value is what its field reads as when absent, so a new record need not write it. */
+function isDefault(name: keyof JobRecord, value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  const empty = LAYOUT[name]?.empty;
+  if (Array.isArray(value)) return Array.isArray(empty) && value.length === 0;
+  if (typeof value === 'object') return typeof empty === 'object' && empty !== null && Object.keys(empty).length === 0 && Object.keys(value).length === 0;
+  return value === empty;
+}
 
 /** A new record as hash fields: `status`, one `doc` with the fixed fields, and the changing ones that are not at their default. */
 export function newRecordFields(record: JobRecord): JobFields & { doc: string } {
-  const doc: Partial<Record<DocField, unknown>> = {};
-  for (const name of DOC_FIELDS) {
-    const value = record[name];
-    if (value !== null && !(name === 'metadata' && Object.keys(record.metadata).length === 0)) doc[name] = value;
-  }
-  const { attempts: _attempts, deliveries: _deliveries, status: _status, ...rest } = record;
+  const doc: Record<string, unknown> = {};
+  for (const name of DOC_NAMES) if (!isDefault(name, record[name])) doc[name] = record[name];
   const changing: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(rest)) if (!(DOC_FIELDS as readonly string[]).includes(name)) changing[name] = value;
+  for (const name of CHANGING_NAMES) changing[name] = record[name];
   return { ...withoutDefaults(changing as JobFields), doc: JSON.stringify(doc) };
 }
 
 /**
- * Drops fields a new record holds at their read-back default (nulls, 0 tries, no exhausted targets,
- * nothing reserved, no metadata): fewer hash fields is less Redis memory per waiting job.
+ * Drops fields at their read-back default (nulls, 0 tries, no exhausted targets, nothing reserved,
+ * no metadata): fewer hash fields is less Redis memory per waiting job.
  */
 export function withoutDefaults(fields: JobFields): JobFields {
   const kept: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(fields)) {
-    if (value === null || value === undefined) continue;
-    if ((name === 'tries' || name === 'reserved_usd' || name === 'replayed_calls') && value === 0) continue;
-    if ((name === 'exhausted' || name === 'refused') && Array.isArray(value) && value.length === 0) continue;
-    if (name === 'metadata' && typeof value === 'object' && Object.keys(value).length === 0) continue;
-    kept[name] = value;
-  }
+  for (const [name, value] of Object.entries(fields)) if (!isDefault(name as keyof JobRecord, value)) kept[name] = value;
   return kept as JobFields;
+}
+
+/** One field of the hash as its layout says; a field absent from the hash reads as its default. */
+function readField(hash: Record<string, string>, doc: Record<string, unknown>, name: keyof JobRecord): unknown {
+  const layout = LAYOUT[name];
+  const list = LIST_FIELD[name];
+  if (list !== undefined) {
+    const entries: unknown[] = [];
+    const count = Number(hash[`${list}_count`] ?? 0);
+    for (let index = 0; index < count; index += 1) {
+      const value = hash[`${list}:${index}`];
+      if (value !== undefined) entries.push(JSON.parse(value));
+    }
+    return entries;
+  }
+  if (layout.inDoc && doc[name] !== undefined) return doc[name];
+  const value = hash[name];
+  if (value === undefined || value === 'null') return typeof layout.empty === 'object' && layout.empty !== null ? structuredClone(layout.empty) : layout.empty;
+  if (layout.storage === 'number') return Number(value);
+  return layout.storage === 'json' ? JSON.parse(value) : value;
+}
+
+/**
+ * A record from its hash. Only the status is checked here: the record is written by the lifecycle
+ * alone, through this codec, and a full schema parse on every read costs more than the call it serves
+ * (the store's tests hold what is written to JobRecordSchema).
+ */
+export function parseRecord(hash: Record<string, string>): JobRecord {
+  const doc = (hash.doc === undefined ? {} : JSON.parse(hash.doc)) as Record<string, unknown>;
+  const status = hash.status as JobStatus;
+  if (!JOB_STATUSES.includes(status)) throw new Error(`job ${String(doc.id ?? hash.id)} has an unknown status "${status}"`);
+  const record: Record<string, unknown> = {};
+  for (const name of NAMES) record[name] = readField(hash, doc, name);
+  record.status = status;
+  return record as JobRecord;
 }
 
 /**
@@ -68,66 +154,26 @@ export function parseJobSnapshot(flat: unknown): JobRecord | null {
   return hash.status === undefined ? null : parseRecord(hash);
 }
 
-export function parseRecord(hash: Record<string, string>): JobRecord {
-  const json = <T>(name: string, fallback: T): T => {
-    const value = hash[name];
-    return value === undefined ? fallback : (JSON.parse(value) as T);
-  };
-  const number = (name: string): number | null => {
-    const value = hash[name];
-    return value === undefined || value === 'null' ? null : Number(value);
-  };
-  const text = (name: string): string | null => {
-    const value = hash[name];
-    return value === undefined || value === 'null' ? null : value;
-  };
-  const list = <T>(name: string): T[] => {
-    const entries: T[] = [];
-    const count = Number(hash[`${name}_count`] ?? 0);
-    for (let index = 0; index < count; index += 1) {
-      const value = hash[`${name}:${index}`];
-      if (value !== undefined) entries.push(JSON.parse(value) as T);
-    }
-    return entries;
-  };
-  const attempts = list<Attempt>('attempt');
-  const status = hash.status as JobStatus;
-  const doc = (hash.doc === undefined ? {} : JSON.parse(hash.doc)) as Partial<JobRecord>;
-  if (!JOB_STATUSES.includes(status)) throw new Error(`job ${doc.id ?? hash.id} has an unknown status "${status}"`);
+/**
+ * A message on a job's events channel: the new status, and the record as of it when the writer sent
+ * one along (`<status>\n<HGETALL as JSON>`, as a success does for whoever waits).
+ */
+export function decodeJobEvent(message: string): { status: string; snapshot: () => JobRecord | null } {
+  const newline = message.indexOf('\n');
+  if (newline === -1) return { status: message, snapshot: () => null };
   return {
-    id: doc.id ?? hash.id ?? '',
-    tenant: doc.tenant ?? hash.tenant ?? '',
-    status,
-    model: doc.model ?? hash.model ?? '',
-    priority: doc.priority ?? ((hash.priority ?? 'normal') as JobRecord['priority']),
-    tier: doc.tier ?? ((hash.tier ?? 'standard') as JobRecord['tier']),
-    created_at: doc.created_at ?? number('created_at') ?? 0,
-    started_at: number('started_at'),
-    completed_at: number('completed_at'),
-    expires_at: number('expires_at') ?? 0,
-    request: doc.request ?? json('request', { messages: [], params: {} }),
-    routing: json('routing', { route: '', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] }),
-    target: number('target') ?? 0,
-    queue_job_id: hash.queue_job_id ?? '',
-    tries: number('tries') ?? 0,
-    exhausted: json('exhausted', []),
-    refused: json('refused', []),
-    replayed_calls: number('replayed_calls') ?? 0,
-    reserved_usd: number('reserved_usd') ?? 0,
-    running_since: number('running_since'),
-    provider: text('provider'),
-    provider_model: text('provider_model'),
-    result: json('result', null),
-    error: json('error', null),
-    usage: json('usage', null),
-    cost_usd: number('cost_usd'),
-    cost_details: json('cost_details', null),
-    attempts,
-    webhook: doc.webhook ?? json('webhook', null),
-    webhook_status: (text('webhook_status') ?? null) as JobRecord['webhook_status'],
-    deliveries: list<WebhookDelivery>('delivery'),
-    batch_id: doc.batch_id ?? text('batch_id'),
-    custom_id: doc.custom_id ?? text('custom_id'),
-    metadata: doc.metadata ?? json('metadata', {}),
+    status: message.slice(0, newline),
+    snapshot: () => {
+      try {
+        return parseJobSnapshot(JSON.parse(message.slice(newline + 1)));
+      } catch {
+        return null; // read it back instead
+      }
+    },
   };
 }
+
+/** The Redis key of a job record. */
+export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
+/** The sorted set of jobs by `expires_at` that the expiry sweep reads. */
+export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;

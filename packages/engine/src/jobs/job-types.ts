@@ -1,158 +1,152 @@
-import type { ChatCompletion, ChatMessage, Usage } from '@sluice/shared';
-import type { Priority, Tier } from '../schemas/job-request.ts';
+import { z } from 'zod';
+import { ChatCompletionSchema, ChatMessageSchema, UsageSchema } from '@sluice/shared';
+import { MetadataSchema, PrioritySchema, TierSchema } from '../schemas/job-request.ts';
+
+/**
+ * The job record: the one definition of what Redis holds for a job. The codec (job-codec.ts) lays it
+ * out in a hash, the lifecycle writes it, and the HTTP job object is the public subset of it.
+ */
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'expired'];
 export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
 
-export type AttemptOutcome = 'succeeded' | 'retryable_error' | 'fatal_error' | 'timeout' | 'rate_limited' | 'canceled' | 'interrupted';
+export const AttemptOutcomeSchema = z.enum(['succeeded', 'retryable_error', 'fatal_error', 'timeout', 'rate_limited', 'canceled', 'interrupted']);
+export type AttemptOutcome = z.infer<typeof AttemptOutcomeSchema>;
 
-export interface Attempt {
-  provider: string;
-  model: string;
-  started_at: number;
-  latency_ms: number;
-  outcome: AttemptOutcome;
-  status_code: number | null;
-  error: string | null;
-}
+/** One provider call of a job. */
+export const AttemptSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  started_at: z.number(),
+  latency_ms: z.number(),
+  outcome: AttemptOutcomeSchema,
+  status_code: z.number().nullable(),
+  error: z.string().nullable(),
+});
+export type Attempt = z.infer<typeof AttemptSchema>;
 
-export type WebhookStatus = 'pending' | 'delivered' | 'failed';
+export const WebhookStatusSchema = z.enum(['pending', 'delivered', 'failed']);
+export type WebhookStatus = z.infer<typeof WebhookStatusSchema>;
 
 /** One attempt to deliver a job's webhook. */
-export interface WebhookDelivery {
+export const WebhookDeliverySchema = z.object({
   /** The Standard Webhooks `webhook-id`: the same for every attempt of one event. */
-  webhook_id: string;
-  event: string;
-  attempt: number;
-  at: number;
-  latency_ms: number;
-  status_code: number | null;
-  outcome: 'delivered' | 'failed' | 'gone' | 'refused';
-  error: string | null;
-}
+  webhook_id: z.string(),
+  event: z.string(),
+  attempt: z.number(),
+  at: z.number(),
+  latency_ms: z.number(),
+  status_code: z.number().nullable(),
+  outcome: z.enum(['delivered', 'failed', 'gone', 'refused']),
+  error: z.string().nullable(),
+});
+export type WebhookDelivery = z.infer<typeof WebhookDeliverySchema>;
 
-export type IneligibleReason = 'circuit_open' | 'unknown_provider' | 'provider_disabled' | 'context_too_long' | 'over_budget' | 'unsupported_parameter' | 'no_price';
+export const IneligibleReasonSchema = z.enum(['circuit_open', 'unknown_provider', 'provider_disabled', 'context_too_long', 'over_budget', 'unsupported_parameter', 'no_price']);
+export type IneligibleReason = z.infer<typeof IneligibleReasonSchema>;
 
-export interface RoutingCandidate {
-  provider: string;
-  model: string;
-  est_cost_usd: number | null;
-  eligible: boolean;
-  reason: IneligibleReason | null;
-}
+export const RoutingCandidateSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  est_cost_usd: z.number().nullable(),
+  eligible: z.boolean(),
+  reason: IneligibleReasonSchema.nullable(),
+});
+export type RoutingCandidate = z.infer<typeof RoutingCandidateSchema>;
 
-export interface Failover {
-  from: string;
-  to: string;
-  reason: string;
-  at: number;
-}
+export const FailoverSchema = z.object({ from: z.string(), to: z.string(), reason: z.string(), at: z.number() });
+export type Failover = z.infer<typeof FailoverSchema>;
 
-export interface RoutingDecision {
-  route: string;
-  strategy: 'ordered' | 'cheapest';
-  tier: Tier;
-  candidates: RoutingCandidate[];
-  failovers: Failover[];
-}
+/** Why the job went where it went: the route, its candidates in order, and every move since. */
+export const RoutingDecisionSchema = z.object({
+  route: z.string(),
+  strategy: z.enum(['ordered', 'cheapest']),
+  tier: TierSchema,
+  candidates: z.array(RoutingCandidateSchema),
+  failovers: z.array(FailoverSchema),
+});
+export type RoutingDecision = z.infer<typeof RoutingDecisionSchema>;
 
 /** How `cost_usd` was reached, or why it is null. */
-export interface CostDetails {
+export const CostDetailsSchema = z.object({
   /** `config`, `bundled:<price table version>` or `mock`; null when no price is known. */
-  price_source: string | null;
-  input_usd_per_1m: number | null;
-  output_usd_per_1m: number | null;
+  price_source: z.string().nullable(),
+  input_usd_per_1m: z.number().nullable(),
+  output_usd_per_1m: z.number().nullable(),
   /** Why cost_usd is null (`no_price: …`, `no_usage: …`); null when it is not. */
-  reason: string | null;
-}
+  reason: z.string().nullable(),
+});
+export type CostDetails = z.infer<typeof CostDetailsSchema>;
 
-export interface JobError {
-  type: string;
-  code: string;
-  message: string;
-}
+export const JobErrorSchema = z.object({ type: z.string(), code: z.string(), message: z.string() });
+export type JobError = z.infer<typeof JobErrorSchema>;
 
 /** What a job keeps of the client's request: the provider-bound part only. */
-export interface StoredRequest {
-  messages: ChatMessage[];
-  params: Record<string, unknown>;
-}
+export const StoredRequestSchema = z.object({ messages: z.array(ChatMessageSchema), params: z.record(z.string(), z.unknown()) });
+export type StoredRequest = z.infer<typeof StoredRequestSchema>;
 
 /** The job record in Redis, as the store reads it back. */
-export interface JobRecord {
-  id: string;
-  tenant: string;
-  status: JobStatus;
-  model: string;
-  priority: Priority;
-  tier: Tier;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  expires_at: number;
-  request: StoredRequest;
-  routing: RoutingDecision;
+export const JobRecordSchema = z.object({
+  id: z.string().min(1),
+  tenant: z.string(),
+  status: JobStatusSchema,
+  model: z.string(),
+  priority: PrioritySchema,
+  tier: TierSchema,
+  created_at: z.number(),
+  started_at: z.number().nullable(),
+  completed_at: z.number().nullable(),
+  expires_at: z.number(),
+  request: StoredRequestSchema,
+  routing: RoutingDecisionSchema,
   /** Index into routing.candidates of the target the job is queued on. */
-  target: number;
+  target: z.number().int(),
   /** The id of the one live BullMQ job that carries this record; any other entry is stale. */
-  queue_job_id: string;
+  queue_job_id: z.string(),
   /** Attempts made on the current target. */
-  tries: number;
+  tries: z.number().int(),
   /** Candidate indexes this job used up in the current round (retries spent, or refused for good). */
-  exhausted: number[];
+  exhausted: z.array(z.number().int()),
   /** The subset of `exhausted` that will not take the job on a later try either (context too long, refused credentials, killed workers): no new round retries them. */
-  refused: number[];
+  refused: z.array(z.number().int()),
   /** Provider calls made before the job was last replayed from the dead letters (`jobs.max_attempts` counts the ones after). */
-  replayed_calls: number;
+  replayed_calls: z.number().int(),
   /** Estimated USD reserved against the tenant's budget at submit, settled when the job ends. */
-  reserved_usd: number;
+  reserved_usd: z.number(),
   /** Unix ms the current provider call started; set while running, to tell an interrupted run. */
-  running_since: number | null;
-  provider: string | null;
-  provider_model: string | null;
-  result: ChatCompletion | null;
-  error: JobError | null;
-  usage: Usage | null;
-  cost_usd: number | null;
-  cost_details: CostDetails | null;
-  attempts: Attempt[];
-  webhook: { url: string } | null;
-  webhook_status: WebhookStatus | null;
-  deliveries: WebhookDelivery[];
-  batch_id: string | null;
+  running_since: z.number().nullable(),
+  provider: z.string().nullable(),
+  provider_model: z.string().nullable(),
+  result: ChatCompletionSchema.nullable(),
+  error: JobErrorSchema.nullable(),
+  usage: UsageSchema.nullable(),
+  cost_usd: z.number().nullable(),
+  cost_details: CostDetailsSchema.nullable(),
+  attempts: z.array(AttemptSchema),
+  webhook: z.object({ url: z.string() }).nullable(),
+  webhook_status: WebhookStatusSchema.nullable(),
+  deliveries: z.array(WebhookDeliverySchema),
+  batch_id: z.string().nullable(),
   /** The batch line's `custom_id`, for batch children. */
-  custom_id: string | null;
-  metadata: Record<string, string>;
-}
+  custom_id: z.string().nullable(),
+  metadata: MetadataSchema,
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-/** The job object of the HTTP API (DESIGN.md §3). */
-export interface JobObject {
-  id: string;
+/** Record fields the HTTP job object shows as they are; the rest are Sluice's bookkeeping. */
+const PUBLIC_FIELDS = [
+  'id', 'status', 'model', 'priority', 'tier', 'created_at', 'started_at', 'completed_at', 'expires_at', 'provider', 'provider_model',
+  'result', 'error', 'usage', 'cost_usd', 'cost_details', 'attempts', 'routing', 'batch_id', 'custom_id', 'metadata',
+] as const satisfies readonly (keyof JobRecord)[];
+
+/** The job object of the HTTP API: the record's public fields, with its webhook and deliveries as one. */
+export type JobObject = Pick<JobRecord, (typeof PUBLIC_FIELDS)[number]> & {
   object: 'job';
-  status: JobStatus;
-  model: string;
-  priority: Priority;
-  tier: Tier;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  expires_at: number;
-  provider: string | null;
-  provider_model: string | null;
-  result: ChatCompletion | null;
-  error: JobError | null;
-  usage: Usage | null;
-  cost_usd: number | null;
-  cost_details: CostDetails | null;
-  attempts: Attempt[];
-  routing: RoutingDecision;
   webhook: { url: string; status: WebhookStatus; deliveries: WebhookDelivery[] } | null;
-  batch_id: string | null;
-  custom_id: string | null;
-  metadata: Record<string, string>;
-}
+};
 
 /**
  * Provider calls the job has made towards `jobs.max_attempts`: every attempt but provider rate
@@ -163,29 +157,8 @@ export function callsMade(record: JobRecord): number {
 }
 
 export function toJobObject(record: JobRecord): JobObject {
-  return {
-    id: record.id,
-    object: 'job',
-    status: record.status,
-    model: record.model,
-    priority: record.priority,
-    tier: record.tier,
-    created_at: record.created_at,
-    started_at: record.started_at,
-    completed_at: record.completed_at,
-    expires_at: record.expires_at,
-    provider: record.provider,
-    provider_model: record.provider_model,
-    result: record.result,
-    error: record.error,
-    usage: record.usage,
-    cost_usd: record.cost_usd,
-    cost_details: record.cost_details,
-    attempts: record.attempts,
-    routing: record.routing,
-    webhook: record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null,
-    batch_id: record.batch_id,
-    custom_id: record.custom_id,
-    metadata: record.metadata,
-  };
+  const shown: Record<string, unknown> = { id: record.id, object: 'job' };
+  for (const name of PUBLIC_FIELDS) shown[name] = record[name];
+  shown.webhook = record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null;
+  return shown as JobObject;
 }

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { newJobId } from './ids.ts';
+import { decodeJobEvent, newRecordFields, parseRecord, serializeJobFields } from './job-codec.ts';
+import { createJobStore, type JobStore } from './job-store.ts';
+import { JobRecordSchema, toJobObject, type JobRecord } from './job-types.ts';
+
+const record = (): JobRecord => ({
+  id: newJobId(), tenant: 'acme', status: 'queued', model: 'default', priority: 'high', tier: 'economy',
+  created_at: 1_700_000_000, started_at: null, completed_at: null, expires_at: 1_700_000_600,
+  request: { messages: [{ role: 'user', content: 'hi' }], params: { temperature: 0.2 } },
+  routing: { route: 'default', strategy: 'ordered', tier: 'economy', candidates: [{ provider: 'p', model: 'm', est_cost_usd: 0.001, eligible: true, reason: null }], failovers: [] },
+  target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0.001, running_since: null,
+  provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null,
+  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {},
+});
+
+/** A hash as Redis hands it back from HSET arguments. */
+const hashOf = (flat: string[]): Record<string, string> => {
+  const hash: Record<string, string> = {};
+  for (let index = 0; index < flat.length; index += 2) hash[flat[index] ?? ''] = flat[index + 1] ?? '';
+  return hash;
+};
+
+describe('job record codec', () => {
+  it('writes a new record as status, one doc and only the fields not at their default', () => {
+    const job = record();
+    const hash = { status: 'queued', ...hashOf(serializeJobFields(newRecordFields(job))) };
+    expect(Object.keys(hash).sort()).toEqual(['doc', 'expires_at', 'queue_job_id', 'reserved_usd', 'routing', 'status', 'webhook_status']);
+    expect(parseRecord(hash)).toEqual(job);
+  });
+
+  it('reads a record written before the doc field, with its fixed fields in fields of their own', () => {
+    const job = { ...record(), metadata: { a: 'b' } };
+    const { doc: _doc, ...changing } = newRecordFields(job);
+    const fixed = { id: job.id, tenant: job.tenant, model: job.model, priority: job.priority, tier: job.tier, created_at: job.created_at, request: job.request, batch_id: job.batch_id, custom_id: job.custom_id, metadata: job.metadata, webhook: job.webhook };
+    const hash = { status: 'queued', ...hashOf(serializeJobFields({ ...changing, ...fixed } as never)) };
+    expect(parseRecord(hash)).toEqual(job);
+  });
+
+  it('refuses a hash whose status is none of the states a job can be in', () => {
+    expect(() => parseRecord({ status: 'paused', doc: '{"id":"job_x"}' })).toThrow(/job job_x has an unknown status "paused"/);
+  });
+
+  it('never shares the default of an absent field between records', () => {
+    const first = parseRecord({ status: 'queued' });
+    first.exhausted.push(3);
+    expect(parseRecord({ status: 'queued' }).exhausted).toEqual([]);
+  });
+
+  it('decodes a job event with and without the record sent along', () => {
+    const job = record();
+    const flat = Object.entries({ status: 'succeeded', ...hashOf(serializeJobFields(newRecordFields(job))) }).flat();
+    const event = decodeJobEvent(`succeeded\n${JSON.stringify(flat)}`);
+    expect(event.status).toBe('succeeded');
+    expect(event.snapshot()).toEqual({ ...job, status: 'succeeded' });
+    expect(decodeJobEvent('running')).toMatchObject({ status: 'running' });
+    expect(decodeJobEvent('running').snapshot()).toBeNull();
+    expect(decodeJobEvent('succeeded\n{not json').snapshot()).toBeNull();
+  });
+});
+
+describe('a record through its life in Redis', () => {
+  let redis: Redis;
+  let store: JobStore;
+  const prefix = `t${Date.now().toString(36)}codec`;
+  beforeAll(() => {
+    redis = new Redis(inject('redisUrl'));
+    store = createJobStore(redis, { prefix, retentionSeconds: 60 });
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('reads back as a JobRecordSchema record with no field of its own at every step', async () => {
+    const job = record();
+    const strict = JobRecordSchema.strict();
+    const check = async (): Promise<JobRecord> => strict.parse(await store.get(job.id));
+    await store.create(job);
+    expect(await check()).toEqual(job);
+    await store.transition(job.id, ['queued'], 'running', { started_at: 1_700_000_001, provider: 'p', provider_model: 'm', running_since: 1_700_000_001_000 }, 'x.0');
+    await store.appendAttempt(job.id, { provider: 'p', model: 'm', started_at: 1_700_000_001, latency_ms: 5, outcome: 'succeeded', status_code: 200, error: null });
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const result = { id: 'c1', object: 'chat.completion' as const, created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content: 'ok' }, finish_reason: 'stop' as const }], usage };
+    await store.transition(job.id, ['running'], 'succeeded', { completed_at: 1_700_000_002, running_since: null, result, usage, cost_usd: 0.0004, cost_details: { price_source: 'config', input_usd_per_1m: 1, output_usd_per_1m: 2, reason: null } }, 'x.0');
+    await store.appendDelivery(job.id, { webhook_id: 'msg_1', event: 'job.succeeded', attempt: 1, at: 1_700_000_003, latency_ms: 4, status_code: 200, outcome: 'delivered', error: null });
+    await store.update(job.id, { webhook_status: 'delivered' });
+    const ended = await check();
+    expect(ended).toMatchObject({ status: 'succeeded', result, usage, cost_usd: 0.0004, running_since: null, webhook_status: 'delivered' });
+    expect(ended.attempts).toHaveLength(1);
+    expect(toJobObject(ended).webhook).toEqual({ url: 'https://example.test/hook', status: 'delivered', deliveries: ended.deliveries });
+  });
+});

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeConnection, createRedis, logConnectionErrors, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
-import { closeServices, openServices } from '@sluice/engine';
+import { closeEngine, openEngine } from '@sluice/engine';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
@@ -20,15 +20,15 @@ export interface ApiRuntime {
 /** Connects to Redis, opens the provider queues and listens on `server.host:server.port`. */
 export async function startApi(config: GatewayConfig, logger: Logger): Promise<ApiRuntime> {
   // One plain connection: lowest latency for every read and status change (synchronous chat waits
-  // on several). Submits coalesce their writes by corking it briefly (see enqueueJobs).
+  // on several). Submits coalesce their writes by corking it briefly (see the lifecycle's submit).
   const redis = createRedis(config.redis, { role: 'command', connectionName: 'sluice-api', autoPipelining: false });
   logConnectionErrors(redis, logger, { connection: 'sluice-api' });
   await waitUntilReady(redis, 10_000);
-  const services = openServices(config, redis, logger, Object.keys(config.providers));
+  const engine = openEngine(config, redis, logger, Object.keys(config.providers));
   const deps: ApiDeps = {
-    ...services,
+    ...engine,
     auth: createAuthenticator(config),
-    watcher: createJobWatcher(redis, config.redis.prefix, logger, (id) => services.store.get(id)),
+    watcher: createJobWatcher(redis, config.redis.prefix, logger, (id) => engine.store.get(id)),
     waiters: createWaiterSlots(config.server.max_waiters_per_tenant),
   };
   const server = createApp(deps).listen(config.server.port, config.server.host);
@@ -52,7 +52,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
         // Long-polls and event streams end with the process rather than hold it for a minute.
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
       });
-      await closeServices(deps);
+      await closeEngine(deps);
       await deps.watcher.close();
       // Never waits on an unreachable Redis (QUIT only when the connection is ready).
       await closeConnection(redis);

@@ -1,10 +1,13 @@
-import type { GatewayServices } from '@sluice/engine';
+import type { Engine } from '@sluice/engine';
 import type { Authenticator } from './middleware/auth.ts';
 import type { JobWatcher } from './services/job-watcher.ts';
 import type { WaiterSlots } from './services/waiter-slots.ts';
 
-/** Everything the HTTP app needs, built by main.ts (or a test): createApp reads no env and opens nothing. */
-export interface ApiDeps extends GatewayServices {
+/**
+ * What the HTTP app is built from, by the API's runtime (or a test): createApp reads no env and opens
+ * nothing. Each router declares the part of it that it uses.
+ */
+export interface ApiDeps extends Engine {
   auth: Authenticator;
   /** Wakes requests waiting on a job's status (long-poll, SSE, synchronous chat). */
   watcher: JobWatcher;

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, parseByteSize, principalFor, SluiceError } from '@sluice/shared';
-import { bullQueueName, BATCH_QUEUE, endUnfinishedJob, enqueueBatchStep, enqueueBatchWebhook, enqueueJobs, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
-import type { WorkerContext } from './worker-context.ts';
+import { bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
+import type { Redis } from '@sluice/shared';
+
+/** What expanding, canceling and finalizing batches needs. */
+export type BatchDeps = Pick<Engine, 'config' | 'redis' | 'logger' | 'batches' | 'files' | 'store' | 'lifecycle' | 'price' | 'circuits' | 'spend' | 'batchQueue' | 'webhooks'> & { queueRedis: Redis };
 
 /** Children created (and read back when finalizing) per round trip. */
 const CHUNK = 500;
@@ -16,14 +19,14 @@ interface LineError {
 /** A child's job id, derived from the batch and its line, so a retried expansion recreates nothing. */
 const childJobId = (batchId: string, index: number): string => `job_${createHash('sha256').update(`${batchId}:${index}`).digest('base64url').slice(0, 22)}`;
 
-const errorsKey = (context: WorkerContext, batchId: string): string => `${context.config.redis.prefix}:batch:${batchId}:line-errors`;
+const errorsKey = (context: BatchDeps, batchId: string): string => `${context.config.redis.prefix}:batch:${batchId}:line-errors`;
 
 /** Batch children run at low priority unless a line says otherwise, and within the batch's window. */
 function childRequest(line: BatchLine, batch: BatchRecord, now: number): unknown {
   return { priority: 'low', ...line.body, deadline_s: Math.max(1, batch.expires_at - now) };
 }
 
-async function recordLineErrors(context: WorkerContext, batchId: string, errors: LineError[]): Promise<void> {
+async function recordLineErrors(context: BatchDeps, batchId: string, errors: LineError[]): Promise<void> {
   if (errors.length === 0) return;
   await context.redis
     .pipeline()
@@ -45,13 +48,13 @@ interface ExpandCursor {
   invalid: number;
 }
 
-async function readCursor(context: WorkerContext, batchId: string): Promise<ExpandCursor> {
+async function readCursor(context: BatchDeps, batchId: string): Promise<ExpandCursor> {
   const [lines, invalid] = await context.redis.hmget(`${context.config.redis.prefix}:batch:${batchId}`, 'expanded_lines', 'expanded_invalid');
   return { lines: Number(lines ?? 0), invalid: Number(invalid ?? 0) };
 }
 
 /** Makes children of one chunk of requests (or, once the batch is cancelling, cancelled lines), then moves the cursor. False when the batch is gone. */
-async function expandChunk(context: WorkerContext, batch: BatchRecord, pending: PendingLines, cursor: ExpandCursor): Promise<boolean> {
+async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: PendingLines, cursor: ExpandCursor): Promise<boolean> {
   const { batches, store } = context;
   const current = await batches.get(batch.id);
   if (current === null) return false;
@@ -82,7 +85,7 @@ async function expandChunk(context: WorkerContext, batch: BatchRecord, pending: 
       errors.push({ custom_id: line.custom_id, code: error.code, message: error.message });
     }
   }
-  await enqueueJobs(context, records);
+  await context.lifecycle.submit(records);
   // Children made before a crash are listed again; finalizing reads each id once.
   await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== undefined && existing[offset] !== null), ...records.map((record) => record.id)]);
   await recordLineErrors(context, batch.id, errors);
@@ -94,7 +97,7 @@ async function expandChunk(context: WorkerContext, batch: BatchRecord, pending: 
  * Turns each line into a child job (a bad line fails alone), reading the input file chunk by chunk
  * and making children CHUNK at a time, resuming where a crash left off.
  */
-async function expand(context: WorkerContext, batch: BatchRecord): Promise<void> {
+async function expand(context: BatchDeps, batch: BatchRecord): Promise<void> {
   const { batches, files, logger, config } = context;
   const fileId = batch.input_file_id ?? '';
   if (batch.status === 'validating' && (await files.get(fileId, batch.tenant)) === null) {
@@ -136,7 +139,7 @@ async function expand(context: WorkerContext, batch: BatchRecord): Promise<void>
 }
 
 /** Cancels every child still queued; running ones finish. The last one to end finalizes the batch. */
-async function cancel(context: WorkerContext, batch: BatchRecord): Promise<void> {
+async function cancel(context: BatchDeps, batch: BatchRecord): Promise<void> {
   const { batches, store, logger } = context;
   let canceled = 0;
   for (let start = 0; ; start += CHUNK) {
@@ -145,7 +148,7 @@ async function cancel(context: WorkerContext, batch: BatchRecord): Promise<void>
     for (const record of await Promise.all(ids.map((id) => store.get(id)))) {
       if (record === null || record.status !== 'queued') continue;
       const error = { type: 'job_error', code: 'batch_cancelled', message: 'the batch was cancelled' };
-      if ((await endUnfinishedJob(context, record, { to: 'canceled', from: ['queued'], error })).ok) canceled += 1;
+      if ((await context.lifecycle.end(record, { to: 'canceled', from: ['queued'], error })).ok) canceled += 1;
     }
     if (ids.length < CHUNK) break;
   }
@@ -163,7 +166,7 @@ function outputLine(record: JobRecord): { ok: boolean; line: string } {
 }
 
 /** One of a batch's result files, written a chunk of lines at a time; made only when it gets a line. */
-function resultFile(context: WorkerContext, batch: BatchRecord, kind: 'output' | 'error') {
+function resultFile(context: BatchDeps, batch: BatchRecord, kind: 'output' | 'error') {
   let writer: FileWriter | null = null;
   let lines = 0;
   return {
@@ -182,7 +185,7 @@ function resultFile(context: WorkerContext, batch: BatchRecord, kind: 'output' |
  * Writes the output and error files, sets the final status, and sends `batch.<status>`. Results go
  * out a chunk of children at a time: a 50,000-request batch never sits in the worker's memory whole.
  */
-async function finalize(context: WorkerContext, batch: BatchRecord): Promise<void> {
+async function finalize(context: BatchDeps, batch: BatchRecord): Promise<void> {
   const { batches, store, logger } = context;
   const outputFile = resultFile(context, batch, 'output');
   const errorFile = resultFile(context, batch, 'error');
@@ -230,13 +233,14 @@ export interface BatchProcessor {
 }
 
 /** The `batches` queue's worker: expand, cancel and finalize steps, each idempotent. */
-export function startBatchProcessor(context: WorkerContext): BatchProcessor {
+export function startBatchProcessor(context: BatchDeps): BatchProcessor {
   const step = async (job: Job<BatchJobData>): Promise<void> => {
-    const batch = await context.batches.get(job.data.batch_id);
+    const { batch_id: batchId, action } = BatchJobDataSchema.parse(job.data);
+    const batch = await context.batches.get(batchId);
     if (batch === null) return;
-    if (job.data.action === 'expand' && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'cancelling')) await expand(context, batch);
-    else if (job.data.action === 'cancel') await cancel(context, batch);
-    else if (job.data.action === 'finalize' && batch.status === 'finalizing') await finalize(context, batch);
+    if (action === 'expand' && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'cancelling')) await expand(context, batch);
+    else if (action === 'cancel') await cancel(context, batch);
+    else if (action === 'finalize' && batch.status === 'finalizing') await finalize(context, batch);
   };
   const worker = new Worker<BatchJobData>(bullQueueName(BATCH_QUEUE), step, {
     connection: context.queueRedis,

@@ -4,8 +4,11 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { exceptConnectionErrors, getMetrics, webhookSecretFor } from '@sluice/shared';
-import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
-import type { WorkerContext } from './worker-context.ts';
+import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, webhookBackoff, WebhookJobDataSchema, type Engine, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
+import type { Redis } from '@sluice/shared';
+
+/** What delivering webhooks needs. */
+export type DelivererDeps = Pick<Engine, 'config' | 'logger' | 'lifecycle' | 'failedDeliveries'> & { queueRedis: Redis };
 
 /** Refused before any byte is sent: the URL resolves to an address webhooks may not reach. */
 export class WebhookAddressError extends Error {
@@ -42,8 +45,8 @@ export interface WebhookDeliverer {
  * across retries), success = 2xx within `timeout_ms`, redirects not followed, 410 stops, anything
  * else retried on `retry_schedule_s`; every attempt is recorded on the job.
  */
-export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer {
-  const { config, store, logger } = context;
+export function startWebhookDeliverer(context: DelivererDeps): WebhookDeliverer {
+  const { config, lifecycle, logger } = context;
   const settings = config.webhooks;
   const agent = new Agent({
     connect: { lookup: guardedLookup(settings.allow_private_networks), timeout: settings.timeout_ms },
@@ -53,7 +56,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
   });
 
   const deliver = async (job: Job<WebhookJobData>): Promise<void> => {
-    const data = job.data;
+    const data = WebhookJobDataSchema.parse(job.data);
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const startedAt = Date.now();
@@ -62,12 +65,12 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     const record = async (delivery: Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>): Promise<void> => {
       getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
       if (!onJob) return;
-      await store.appendDelivery(data.job_id, {
+      await lifecycle.noteDelivery(data.job_id, {
         webhook_id: data.webhook_id, event: data.event, attempt, at: Math.floor(startedAt / 1000), latency_ms: Date.now() - startedAt, ...delivery,
       });
     };
     const setStatus = async (status: 'delivered' | 'failed'): Promise<void> => {
-      if (onJob) await store.update(data.job_id, { webhook_status: status });
+      if (onJob) await lifecycle.webhookStatus(data.job_id, status);
     };
     /** No more retries: the delivery is kept, listed and can be sent again. */
     const giveUp = async (reason: string): Promise<void> => {
@@ -143,7 +146,7 @@ export function startWebhookDeliverer(context: WorkerContext): WebhookDeliverer 
     prefix: config.redis.prefix,
     concurrency: settings.concurrency,
     settings: {
-      backoffStrategy: (attemptsMade) => (schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 60) * 1000,
+      backoffStrategy: webhookBackoff(schedule),
     },
   });
   worker.on('error', exceptConnectionErrors(context.queueRedis, logger, (error) => logger.error({ err: error.message }, 'webhook worker error')));

@@ -3,14 +3,13 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Worker, type Job } from 'bullmq';
 import { createAdapters } from '@sluice/providers';
 import { closeConnection, createAuthenticator, createRedis, exceptConnectionErrors, keyFromAuthorization, logConnectionErrors, metricsRegistry, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
-import { bullQueueName, closeServices, createSucceeder, isTerminal, openServices, providerQueueName, type QueuedJobData } from '@sluice/engine';
+import { attemptOf, bullQueueName, closeEngine, isTerminal, openEngine, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
 import { startBatchProcessor } from './batch-processor.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
-import { startHousekeeping, type Housekeeping } from './housekeeping.ts';
-import { failover } from './job-outcomes.ts';
+import { createDutyLock } from './housekeeping/duty-lock.ts';
+import { startHousekeeping } from './housekeeping/housekeeping.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { startWebhookDeliverer } from './webhook-deliverer.ts';
-import type { WorkerContext } from './worker-context.ts';
 
 export interface WorkerRuntime {
   /** Stops taking jobs, lets running ones finish for up to `graceMs`, then closes every connection. */
@@ -30,16 +29,10 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const adapters = createAdapters(config);
   // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
   const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
-  let housekeeping: Housekeeping | null = null;
-  const context: WorkerContext = {
-    ...openServices(config, redis, logger, providers, { queueRedis }),
-    adapters,
-    queueRedis,
-    succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400),
-    cancels: await createCancelRegistry(redis, prefix, logger),
-    onCircuitOpened: (provider) => void housekeeping?.circuitOpened(provider),
-  };
-  const processJob = createJobProcessor(context);
+  const engine = openEngine(config, redis, logger, providers, { queueRedis });
+  const cancels = await createCancelRegistry(redis, prefix, logger);
+  const housekeeping = startHousekeeping({ ...engine, redis, adapters, providers, lock: createDutyLock(redis, prefix) });
+  const processJob = createJobProcessor({ ...engine, adapters, cancels, onCircuitOpened: (provider) => void housekeeping.circuitOpened(provider) });
 
   const workers = providers.map((id) => {
     const worker = new Worker<QueuedJobData>(bullQueueName(providerQueueName(id)), processJob, {
@@ -57,13 +50,12 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
     });
     worker.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.error({ err: error.message, provider: id }, 'worker error')));
     worker.on('failed', (job, error) => {
-      if (job !== undefined) void recoverFailedEntry(context, job, error);
+      if (job !== undefined) void recoverFailedEntry(engine, job, error);
     });
     return worker;
   });
-  housekeeping = startHousekeeping(context);
-  const deliverer = startWebhookDeliverer(context);
-  const batchProcessor = startBatchProcessor(context);
+  const deliverer = startWebhookDeliverer({ ...engine, queueRedis });
+  const batchProcessor = startBatchProcessor({ ...engine, queueRedis });
   const metricsServer = config.metrics.worker_port === undefined ? null : await serveWorkerMetrics(config, logger);
   logger.info({ providers }, 'worker pools started');
 
@@ -87,11 +79,11 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       metricsServer?.close();
       // The rest ends in-flight work that needs Redis: given what is left of the grace (at least 1 s).
       const rest = (async () => {
-        await housekeeping?.stop();
+        await housekeeping.stop();
         await deliverer.close();
         await batchProcessor.close();
-        await context.cancels.close();
-        await closeServices(context);
+        await cancels.close();
+        await closeEngine(engine);
         await Promise.all([...adapters.values()].map((adapter) => adapter.close()));
       })();
       await within(rest, reachable ? Math.max(deadline - Date.now(), 1_000) : 0);
@@ -106,11 +98,11 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
  * An entry BullMQ failed itself (its worker died mid-call twice, or the processor hit an error of its
  * own): the job must not stay `running` forever, so it moves on as if this target were used up.
  */
-async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData>, error: Error): Promise<void> {
+async function recoverFailedEntry(engine: Pick<Engine, 'store' | 'lifecycle' | 'logger'>, job: Job<QueuedJobData>, error: Error): Promise<void> {
   try {
-    const record = await context.store.get(job.data.id);
+    const record = await engine.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
-    context.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    engine.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
     // Workers dying in the call again and again (BullMQ's stall limit) mark a request that kills
     // them: that target is not tried again. Any other failure of the entry (an error of ours, say)
     // only uses up the target for this round.
@@ -118,14 +110,12 @@ async function recoverFailedEntry(context: WorkerContext, job: Job<QueuedJobData
     const candidate = record.routing.candidates[record.target];
     if (stalled && record.status === 'running' && record.running_since !== null && candidate !== undefined) {
       // Its worker died in the call (BullMQ gave up on the entry): the call is on the job's history.
-      await context.store.appendAttempt(record.id, {
-        provider: candidate.provider, model: candidate.model, started_at: Math.floor(record.running_since / 1000), latency_ms: Date.now() - record.running_since,
-        outcome: 'interrupted', status_code: null, error: `worker stopped during the call (${error.message})`,
-      });
+      const attempt = attemptOf(candidate, record.running_since, Date.now() - record.running_since, 'interrupted', null, `worker stopped during the call (${error.message})`);
+      await engine.lifecycle.noteAttempt(record, attempt);
     }
-    await failover(context, record, { reason: stalled ? 'worker_lost' : 'entry_failed', exhaust: true, refuse: stalled, guard: record.queue_job_id, lastError: error.message });
+    await engine.lifecycle.failover(record, { reason: stalled ? 'worker_lost' : 'entry_failed', exhaust: true, refuse: stalled, guard: record.queue_job_id, lastError: error.message });
   } catch (caught) {
-    context.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
+    engine.logger.error({ job_id: job.data.id, err: (caught as Error).message }, 'could not recover a failed queue entry; the expiry sweep will end it');
   }
 }
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { callsMade, chooseTarget, JOB_ID_PATTERN, requeueJob, toJobObject } from '@sluice/engine';
+import { chooseTarget, JOB_ID_PATTERN, toJobObject } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAdmin } from '../middleware/auth.ts';
@@ -46,20 +46,8 @@ export function deadLettersRouter(deps: ApiDeps): Router {
     if (choice === null || candidate === undefined) {
       throw new ApiError(`Job ${id} has no routable target left in the current config`, { status: 409, type: 'invalid_request_error', code: 'no_eligible_target', param: 'id' });
     }
-    const now = Math.floor(Date.now() / 1000);
-    const expiresAt = now + Math.max(1, record.expires_at - record.created_at);
-    const reserved = candidate.est_cost_usd ?? 0;
-    const moved = await requeueJob(store, deps.queues, record, {
-      target: choice.index,
-      tries: 0,
-      from: ['failed'],
-      reason: 'replay',
-      exhausted: [],
-      refused: [],
-      fields: { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) },
-    });
+    const moved = await deps.lifecycle.replay(record, choice.index);
     if (!moved) throw new ApiError(`Job ${id} changed while it was being replayed; try again`, { status: 409, type: 'invalid_request_error', code: 'job_not_replayable', param: 'id' });
-    await Promise.all([store.keepUntil(id, expiresAt), store.scheduleExpiry(id, expiresAt), deps.spend.adjust(record.tenant, record.created_at, reserved), letters.replayed(record)]);
     deps.logger.info({ job_id: id, tenant: record.tenant, by: principalOf(res).tenant, provider: candidate.provider, model: candidate.model }, 'dead letter replayed');
     res.status(202).location(`/v1/jobs/${id}`).json(toJobObject((await store.get(id)) ?? record));
   });

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { endUnfinishedJob, isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/engine';
+import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -99,7 +99,7 @@ export function jobsRouter(deps: ApiDeps): Router {
         status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
       });
     }
-    const outcome = await endUnfinishedJob(deps, record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
+    const outcome = await deps.lifecycle.end(record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
     if (!outcome.ok) {
       throw new ApiError(`Job ${record.id} is already ${outcome.previous} and cannot be canceled`, {
         status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',

@@ -1,13 +1,13 @@
 import { Router, type RequestHandler } from 'express';
 import { getMetrics, metricsRegistry } from '@sluice/shared';
-import { CIRCUIT_STATE_VALUE, type GatewayServices } from '@sluice/engine';
+import { CIRCUIT_STATE_VALUE, type Engine } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin, requireAuth } from '../middleware/auth.ts';
 
 const SAMPLE = 200;
 
 /** Reads the shared state that gauges show (queues, circuits, dead letters) from Redis, at scrape time. */
-async function collectGauges(services: GatewayServices): Promise<void> {
+async function collectGauges(services: Pick<Engine, 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker'>): Promise<void> {
   const metrics = getMetrics();
   const queues = [...services.queues.values(), services.deadLetters, services.webhooks, services.batchQueue];
   const now = Date.now();

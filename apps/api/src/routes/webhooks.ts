@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { enqueueJobWebhook, isTerminal, JOB_ID_PATTERN, WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '@sluice/engine';
+import { isTerminal, JOB_ID_PATTERN, WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '@sluice/engine';
 import { z } from 'zod';
 import { validate } from '../middleware/validate.ts';
 import { ApiError, notFound } from '../api-error.ts';
@@ -49,13 +49,13 @@ export function webhooksRouter(deps: ApiDeps): Router {
     }
     // The queue's own copy (kept for Bull Board) would block a new entry with the same id.
     await queued?.remove().catch(() => undefined);
-    await deps.store.update(id, { webhook_status: 'pending' });
+    await deps.lifecycle.webhookStatus(id, 'pending');
     if (kept !== null && kept.tenant === principal.tenant) {
       const data: WebhookJobData = { kind: kept.kind, job_id: kept.job_id, tenant: kept.tenant, url: kept.url, webhook_id: kept.webhook_id, event: kept.event, payload: kept.payload };
-      await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps, kept.webhook_id));
+      await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config.webhooks, kept.webhook_id));
       await deps.failedDeliveries.remove(kept);
     } else {
-      await enqueueJobWebhook(deps, record, last?.webhook_id);
+      await deps.lifecycle.redeliver(record, last?.webhook_id);
     }
     deps.logger.info({ job_id: id, tenant: principal.tenant, webhook_id: last?.webhook_id ?? null }, 'webhook redelivery queued');
     res.status(202).json({ object: 'webhook_delivery', job_id: id, webhook_id: last?.webhook_id ?? null, status: 'pending' });

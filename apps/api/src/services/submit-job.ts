@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { enqueueJobs, summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type JobRecord, type JobRequest } from '@sluice/engine';
+import { summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type JobRecord, type JobRequest } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { Principal } from '../middleware/auth.ts';
@@ -81,7 +81,7 @@ export async function submitJob(deps: ApiDeps, principal: Principal, request: Jo
 
 async function createAndEnqueue(deps: ApiDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
   const { record, candidate, waiting } = await planJob(deps, principal, request, { id });
-  await enqueueJobs(deps, [record]);
+  await deps.lifecycle.submit([record]);
   deps.logger.info(
     {
       job_id: id, tenant: record.tenant, route: record.routing.route, strategy: record.routing.strategy, provider: candidate.provider, model: candidate.model,

@@ -1,2 +1,3 @@
 export * from './queues.ts';
-export * from './dispatch.ts';
+export * from './payloads.ts';
+export * from './dead-letters.ts';

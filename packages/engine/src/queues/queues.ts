@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { Priority, Tier } from '../schemas/job-request.ts';
+import type { QueuedJobData } from './payloads.ts';
 
 /** The logical name of a provider's queue, as shown to operators and in metrics. */
 export const providerQueueName = (providerId: string): string => `provider-${providerId}`;
@@ -20,12 +20,6 @@ export function bullPriority(priority: Priority, tier: Tier): number {
   return PRIORITY_RANK[priority] * 3 + TIER_RANK[tier] + 1;
 }
 
-/**
- * What a provider queue's BullMQ job carries: only the pointer to the job record. The record holds
- * the rest, the target and the tries on it included, and names the one live entry (`queue_job_id`).
- */
-export const QueuedJobDataSchema = z.object({ id: z.string().min(1) });
-export type QueuedJobData = z.infer<typeof QueuedJobDataSchema>;
 
 export const PROVIDER_JOB_NAME = 'complete';
 

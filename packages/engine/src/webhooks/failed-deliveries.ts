@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createBoundedIndex } from '@sluice/shared';
-import type { WebhookJobData } from '../lifecycle/job-ended.ts';
+import type { WebhookJobData } from '../queues/payloads.ts';
 
 /** A delivery that used up its retries (or was refused), as `GET /v1/webhooks/failed` shows it. */
 export interface FailedDelivery {

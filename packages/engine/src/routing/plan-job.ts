@@ -1,12 +1,21 @@
 import { SluiceError } from '@sluice/shared';
-import type { GatewayServices } from '../gateway-services.ts';
-import type { Redis } from 'ioredis';
-import { isCluster } from '@sluice/shared';
-import { PROVIDER_JOB_NAME, providerJobOptions, queueJobId } from '../queues/queues.ts';
-import { chooseTarget, isRoutable } from '../routing/choose-target.ts';
-import { resolveRoute } from '../routing/resolve-route.ts';
+import type { GatewayConfig } from '@sluice/shared';
+import type { PriceLookup } from '../pricing/prices.ts';
+import { queueJobId } from '../queues/queues.ts';
+import type { CircuitView } from '../reliability/circuit-view.ts';
+import type { SpendLedger } from '../reliability/spend.ts';
+import { chooseTarget, isRoutable } from './choose-target.ts';
+import { resolveRoute } from './resolve-route.ts';
 import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
-import type { JobRecord, RoutingCandidate, RoutingDecision } from './job-types.ts';
+import type { JobRecord, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+
+/** What planning a job reads: the routes, prices, open circuits and the tenant's spend. */
+export interface PlanDeps {
+  config: GatewayConfig;
+  price: PriceLookup;
+  circuits: CircuitView;
+  spend: SpendLedger;
+}
 
 /** Who a job is for: the tenant and what limits its spending. */
 export interface Submitter {
@@ -46,9 +55,9 @@ const budgetExceeded = (submitter: Submitter, remaining: number): JobRejectedErr
  * Marks candidates whose circuit is open or whose estimate passes the tenant's remaining budget; with
  * a budget, a target without a price is ineligible too (its cost would be invisible to the budget).
  */
-async function applyHealthAndBudget(services: GatewayServices, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
-  const open = await services.circuits.openProviders();
-  const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await services.spend.spent(submitter.tenant, now));
+async function applyHealthAndBudget(deps: PlanDeps, submitter: Submitter, routing: RoutingDecision, now: number): Promise<ReadonlySet<string>> {
+  const open = await deps.circuits.openProviders();
+  const remaining = submitter.monthlyBudgetUsd === undefined ? Infinity : submitter.monthlyBudgetUsd - (await deps.spend.spent(submitter.tenant, now));
   const pricedOnly = submitter.monthlyBudgetUsd !== undefined && submitter.allowUnpriced !== true;
   const usual = routing.candidates.find((candidate) => candidate.eligible && !open.has(candidate.provider) && !(pricedOnly && candidate.est_cost_usd === null));
   for (const candidate of routing.candidates) {
@@ -88,12 +97,12 @@ export interface PlannedJob {
  * Routes a validated request into a job record: candidates with estimates and reasons, the first
  * healthy target, the deadline, and (by default) the estimate reserved against the tenant's budget.
  */
-export async function planJob(services: GatewayServices, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
-  const { config } = services;
+export async function planJob(deps: PlanDeps, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
+  const { config } = deps;
   const stored = splitJobRequest(request);
   const now = Math.floor(Date.now() / 1000);
-  const routing = resolveRoute(config, { ...request, params: stored.params }, services.price);
-  const open = await applyHealthAndBudget(services, submitter, routing, now);
+  const routing = resolveRoute(config, { ...request, params: stored.params }, deps.price);
+  const open = await applyHealthAndBudget(deps, submitter, routing, now);
   const choice = chooseTarget(routing.candidates, [], open);
   const candidate = choice === null ? undefined : routing.candidates[choice.index];
   if (choice === null || candidate === undefined) {
@@ -108,7 +117,7 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
   let reserved = 0;
   if ((options.reserve ?? true) && submitter.monthlyBudgetUsd !== undefined) {
     reserved = candidate.est_cost_usd ?? 0;
-    const reservation = await services.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
+    const reservation = await deps.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
     if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
   const record: JobRecord = {
@@ -148,67 +157,4 @@ export async function planJob(services: GatewayServices, submitter: Submitter, r
     metadata: request.metadata,
   };
   return { record, candidate, waiting: choice.waiting };
-}
-
-/**
- * Holds a plain connection's socket writes until the end of this event-loop turn, so a submit's
- * record and queue entry (and those of every other submit in the same turn) leave in one write;
- * reads elsewhere are not delayed as they would be by ioredis' auto-pipelining. Idempotent.
- */
-function corkUntilNextTurn(redis: Redis): () => void {
-  const stream = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
-  if (stream === undefined || isCluster(redis) || redis.status !== 'ready') return () => undefined;
-  stream.cork();
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    setImmediate(() => stream.uncork());
-  };
-}
-
-/**
- * Writes job records, then their queue entries (one bulk add per provider queue). The records go
- * first so a worker never meets an entry without one; when an add fails the records are removed and
- * their reservations released, so nothing polls a job that never runs.
- */
-export async function enqueueJobs(services: GatewayServices, records: readonly JobRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  // On one connection to one server the records and the entries arrive in order, so they need not
-  // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
-  const uncork = services.orderedWrites ? corkUntilNextTurn(services.redis) : () => undefined;
-  const created = services.store.createMany(records);
-  created.catch(() => undefined);
-  if (!services.orderedWrites) await created;
-  const byProvider = new Map<string, JobRecord[]>();
-  for (const record of records) {
-    const provider = record.routing.candidates[record.target]?.provider ?? '';
-    byProvider.set(provider, [...(byProvider.get(provider) ?? []), record]);
-  }
-  try {
-    for (const [provider, group] of byProvider) {
-      const queue = services.queues.get(provider);
-      if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
-      const entries = group.map((record) => ({
-        name: PROVIDER_JOB_NAME,
-        data: { id: record.id },
-        opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
-      }));
-      const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);
-      uncork();
-      await adding;
-    }
-    await created;
-  } catch (error) {
-    uncork();
-    await Promise.all(
-      records.map((record) =>
-        Promise.all([
-          services.store.remove(record.id, record.tenant),
-          record.reserved_usd > 0 ? services.spend.adjust(record.tenant, record.created_at, -record.reserved_usd) : undefined,
-        ]),
-      ),
-    ).catch(() => undefined);
-    throw error;
-  }
 }

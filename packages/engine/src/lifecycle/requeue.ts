@@ -2,7 +2,8 @@ import type { Queue } from 'bullmq';
 import type { JobFields, JobStore } from '../jobs/job-store.ts';
 import type { JobRecord, JobStatus } from '../jobs/job-types.ts';
 import { getMetrics } from '@sluice/shared';
-import { nextQueueJobId, PROVIDER_JOB_NAME, providerJobOptions, type QueuedJobData } from './queues.ts';
+import type { QueuedJobData } from '../queues/payloads.ts';
+import { nextQueueJobId, PROVIDER_JOB_NAME, providerJobOptions } from '../queues/queues.ts';
 
 export interface Move {
   /** Candidate index of the new entry. */

@@ -6,19 +6,26 @@ import type { Logger } from '@sluice/shared';
 import { isCluster } from '@sluice/shared';
 import { exceptConnectionErrors } from '@sluice/shared';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
+import { Lifecycle } from './lifecycle/lifecycle.ts';
+import { createSucceeder } from './lifecycle/succeed.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
 import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
-import { createDeadLetterStore, type DeadLetterStore } from './jobs/dead-letters.ts';
+import { createDeadLetterStore, type DeadLetterStore } from './queues/dead-letters.ts';
 import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
-import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue, type QueuedJobData } from './queues/queues.ts';
+import type { QueuedJobData } from './queues/payloads.ts';
+import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
 import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
 import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
 
-/** The Redis-backed services both the API and the worker use, on one connection. */
-export interface GatewayServices {
+/**
+ * The engine as a process opens it: the stores, the queues, the reliability state and the lifecycle,
+ * on one Redis connection. Only composition roots (the API's and the worker's runtime) hold it whole;
+ * every part they build declares the few of these it uses (`Pick<Engine, ...>`).
+ */
+export interface Engine {
   config: GatewayConfig;
   /** The connection of the job, batch, file and usage stores. */
   redis: Redis;
@@ -47,21 +54,23 @@ export interface GatewayServices {
   circuits: CircuitView;
   limiter: RateLimiter;
   spend: SpendLedger;
+  /** The job's transitions: the only writer of job records. */
+  lifecycle: Lifecycle;
   logger: Logger;
 }
 
 /**
- * Opens the services for `providers` (the API: every configured one; a worker: the enabled ones).
+ * Opens the engine for `providers` (the API: every configured one; a worker: the enabled ones).
  * `queueRedis` carries the BullMQ queues when they should not share the stores' connection;
  * `writeRedis` is where new job records are written (the API puts them with the queues).
  */
-export function openServices(
+export function openEngine(
   config: GatewayConfig,
   redis: Redis,
   logger: Logger,
   providers: readonly string[],
   connections: { queueRedis?: Redis; writeRedis?: Redis } = {},
-): GatewayServices {
+): Engine {
   const queueRedis = connections.queueRedis ?? redis;
   const writeRedis = connections.writeRedis ?? redis;
   const prefix = config.redis.prefix;
@@ -71,7 +80,7 @@ export function openServices(
   const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
   for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error')));
   const breaker = createBreaker(redis, prefix, config.breaker);
-  return {
+  const parts = {
     config,
     redis,
     orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
@@ -92,9 +101,11 @@ export function openServices(
     spend: createSpendLedger(redis, prefix),
     logger,
   };
+  const lifecycle = new Lifecycle({ ...parts, succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400) });
+  return { ...parts, lifecycle };
 }
 
-/** Closes the queues the services opened (not the Redis connection, which the caller owns). */
-export async function closeServices(services: GatewayServices): Promise<void> {
-  await Promise.all([...services.queues.values(), services.deadLetters, services.webhooks, services.batchQueue].map((queue) => queue.close()));
+/** Closes the queues the engine opened (not the Redis connection, which the caller owns). */
+export async function closeEngine(engine: Pick<Engine, 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue'>): Promise<void> {
+  await Promise.all([...engine.queues.values(), engine.deadLetters, engine.webhooks, engine.batchQueue].map((queue) => queue.close()));
 }

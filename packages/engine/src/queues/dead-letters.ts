@@ -1,17 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createBoundedIndex } from '@sluice/shared';
-import { DEAD_LETTER_QUEUE } from '../queues/queues.ts';
-import type { JobError, JobRecord } from './job-types.ts';
-
-/** What a dead-letter queue entry carries (shown in Bull Board). */
-export interface DeadLetterData {
-  id: string;
-  tenant: string;
-  model: string;
-  error: JobError;
-  failed_at: number;
-}
+import type { JobError, JobRecord } from '../jobs/job-types.ts';
+import type { DeadLetterData } from './payloads.ts';
+import { DEAD_LETTER_QUEUE } from './queues.ts';
 
 /**
  * Jobs that failed for good, listed per tenant (and for admins across tenants), newest first. Each

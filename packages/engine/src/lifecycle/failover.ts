@@ -1,29 +1,26 @@
-import { announceJobEnded, callsMade, chooseTarget, requeueJob, type JobError, type JobRecord } from '@sluice/engine';
-import type { WorkerContext } from './worker-context.ts';
+import { callsMade, type JobError, type JobRecord } from '../jobs/job-types.ts';
+import { chooseTarget } from '../routing/choose-target.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { requeueJob } from './requeue.ts';
 
-export const seconds = (ms: number): number => Math.floor(ms / 1000);
+const seconds = (ms: number): number => Math.floor(ms / 1000);
 
-/** Log fields every job event carries (DESIGN.md §8). */
-export const jobFields = (record: JobRecord) => ({ job_id: record.id, tenant: record.tenant, route: record.routing.route });
-
-/** Releases what the job reserved of its tenant's budget, charging the real cost instead (0 when it never succeeded). */
-export async function settleSpend(context: WorkerContext, record: JobRecord, costUsd: number | null): Promise<void> {
-  const delta = (costUsd ?? 0) - record.reserved_usd;
-  if (delta !== 0) await context.spend.adjust(record.tenant, record.created_at, delta);
-}
+/** Log fields every job event carries. */
+export const jobLogFields = (record: JobRecord) => ({ job_id: record.id, tenant: record.tenant, route: record.routing.route });
 
 /** Ends a job as failed; when every target is exhausted it also goes to the dead-letter queue. */
-export async function failJob(context: WorkerContext, record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {
+export async function failJob(lifecycle: Lifecycle, record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {
+  const { letters, store, logger } = lifecycle.deps;
   // The dead letter is written first, so a client that sees `failed` also finds it in the list.
-  if (deadLetter) await context.letters.add(record, error);
-  const failed = await context.store.transition(record.id, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
+  if (deadLetter) await letters.add(record, error);
+  const failed = await store.transition(record.id, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
   if (!failed.ok) {
-    if (deadLetter) await context.letters.remove(record).catch(() => false);
+    if (deadLetter) await letters.remove(record).catch(() => false);
     return;
   }
-  await settleSpend(context, record, null);
-  await announceJobEnded(context, record.id);
-  context.logger.warn({ ...jobFields(record), outcome: 'failed', reason: error.code, err: error.message, dead_letter: deadLetter }, 'job failed');
+  await lifecycle.settleReservation(record, null);
+  await lifecycle.announce(record.id);
+  logger.warn({ ...jobLogFields(record), outcome: 'failed', reason: error.code, err: error.message, dead_letter: deadLetter }, 'job failed');
 }
 
 export interface FailoverRequest {
@@ -39,28 +36,22 @@ export interface FailoverRequest {
   lastError: string;
 }
 
-/** Ends a job that used up `jobs.max_attempts` provider calls. */
-export async function failMaxAttempts(context: WorkerContext, record: JobRecord, guard: string, lastError: string): Promise<void> {
-  const max = context.config.jobs.max_attempts;
-  await failJob(context, record, { type: 'provider_error', code: 'max_attempts_exceeded', message: `the job made ${max} provider calls (jobs.max_attempts) without success; last error: ${lastError}` }, guard, true);
-}
-
 /**
  * Moves a job to its next target: the first routable one it has not exhausted whose circuit is
  * closed, else one to wait on. When every target is used up on errors that may pass (a correlated
  * outage), another round starts after the longest backoff, until `jobs.max_attempts` calls or the
  * deadline; only a job with no target left that could ever take it fails into the dead letters.
  */
-export async function failover(context: WorkerContext, record: JobRecord, request: FailoverRequest): Promise<void> {
-  const { config, logger } = context;
+export async function failoverJob(lifecycle: Lifecycle, record: JobRecord, request: FailoverRequest): Promise<void> {
+  const { config, logger, circuits, store, queues } = lifecycle.deps;
   const add = (list: number[], index: number): number[] => (list.includes(index) ? list : [...list, index]);
   const exhausted = request.exhaust || request.refuse ? add(record.exhausted, record.target) : record.exhausted;
   const refused = request.refuse ? add(record.refused, record.target) : record.refused;
   if (request.attempted && callsMade(record) + 1 >= config.jobs.max_attempts) {
-    await failMaxAttempts(context, record, request.guard, request.lastError);
+    await lifecycle.failMaxAttempts(record, request.guard, request.lastError);
     return;
   }
-  const open = await context.circuits.openProviders(true);
+  const open = await circuits.openProviders(true);
   let choice = chooseTarget(record.routing.candidates, exhausted, open);
   let round: { delayMs: number } | null = null;
   if (choice === null) {
@@ -71,7 +62,7 @@ export async function failover(context: WorkerContext, record: JobRecord, reques
   }
   if (choice === null) {
     await failJob(
-      context,
+      lifecycle,
       record,
       { type: 'provider_error', code: 'all_targets_failed', message: `every target failed; last error: ${request.lastError}` },
       request.guard,
@@ -80,7 +71,7 @@ export async function failover(context: WorkerContext, record: JobRecord, reques
     return;
   }
   const sameTarget = choice.index === record.target;
-  const moved = await requeueJob(context.store, context.queues, { ...record, queue_job_id: request.guard }, {
+  const moved = await requeueJob(store, queues, { ...record, queue_job_id: request.guard }, {
     target: choice.index,
     tries: sameTarget && round === null ? record.tries : 0,
     from: ['queued', 'running'],
@@ -92,7 +83,7 @@ export async function failover(context: WorkerContext, record: JobRecord, reques
   });
   if (!moved) return;
   const to = record.routing.candidates[choice.index];
-  const fields = { ...jobFields(record), provider: record.routing.candidates[record.target]?.provider, to: to?.provider, model: to?.model, reason: request.reason, waiting: choice.waiting };
+  const fields = { ...jobLogFields(record), provider: record.routing.candidates[record.target]?.provider, to: to?.provider, model: to?.model, reason: request.reason, waiting: choice.waiting };
   if (round !== null) logger.warn({ ...fields, delay_ms: round.delayMs, calls: callsMade(record) + (request.attempted ? 1 : 0) }, 'every target failed on errors that may pass: another round starts after the longest backoff');
   else logger.warn(fields, choice.waiting ? 'every remaining target is unavailable: job waits queued for one to recover' : 'job failed over to its next target');
 }

@@ -1,7 +1,10 @@
 import { corked, type ChatCompletion, type Usage } from '@sluice/shared';
-import { announceJobEnded, modelCatalog, type Attempt, type CostDetails, type JobFields, type JobRecord, type RoutingCandidate } from '@sluice/engine';
-import { seconds, settleSpend } from './job-outcomes.ts';
-import type { WorkerContext } from './worker-context.ts';
+import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
+import type { Attempt, CostDetails, JobRecord, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
+import { modelCatalog } from '../metrics/model-labels.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+const seconds = (ms: number): number => Math.floor(ms / 1000);
 
 export interface SuccessInput {
   record: JobRecord;
@@ -24,7 +27,8 @@ export interface SuccessInput {
  * On one server all of that is one script in one write; on a Cluster the keys live in different
  * slots, so the same writes go as separate commands.
  */
-export async function recordSuccess(context: WorkerContext, input: SuccessInput): Promise<{ ok: boolean; previous: string | null }> {
+export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): Promise<TransitionResult> {
+  const { redis, config, succeeder, breaker, store } = lifecycle.deps;
   const { record, entry, candidate, usage, cost } = input;
   const completedAt = seconds(Date.now());
   const fields: JobFields = {
@@ -34,26 +38,26 @@ export async function recordSuccess(context: WorkerContext, input: SuccessInput)
     ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),
     provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],
   } as JobRecord;
-  const [succeeded, side] = corked(context.redis, () => [
-    context.succeeder.succeed({
+  const [succeeded, side] = corked(redis, () => [
+    succeeder.succeed({
       record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt,
-      listed: modelCatalog(context.config).listed(candidate.provider, candidate.model),
+      listed: modelCatalog(config).listed(candidate.provider, candidate.model),
     }),
-    Promise.all([context.breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
+    Promise.all([breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
   ] as const);
   const outcome = await succeeded;
   await side;
   if (outcome !== null) {
-    if (outcome.ok) await announceJobEnded(context, ended, { accounted: true });
-    return outcome;
+    if (outcome.ok) await lifecycle.announce(ended, { accounted: true });
+    return { ok: outcome.ok, previous: outcome.previous as JobStatus | null };
   }
   // A Cluster: the attempt goes first, then the guarded status change, then the accounting.
   const [, finished] = await Promise.all(
-    corked(context.redis, () => [
-      context.store.appendAttempt(record.id, input.attempt),
-      context.store.transition(record.id, ['running'], 'succeeded', fields, entry),
+    corked(redis, () => [
+      store.appendAttempt(record.id, input.attempt),
+      store.transition(record.id, ['running'], 'succeeded', fields, entry),
     ] as const),
   );
-  if (finished.ok) await Promise.all([settleSpend(context, record, cost.usd), announceJobEnded(context, ended)]);
+  if (finished.ok) await Promise.all([lifecycle.settleReservation(record, cost.usd), lifecycle.announce(ended)]);
   return finished;
 }

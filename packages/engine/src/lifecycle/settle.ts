@@ -1,0 +1,153 @@
+import { ProviderError, type CompletionResult } from '@sluice/providers';
+import type { ProviderConfig } from '@sluice/shared';
+import { callsMade, type Attempt, type AttemptOutcome, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
+import { costOf, type PriceLookup } from '../pricing/prices.ts';
+import { backoffDelay } from './backoff.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+/** One provider call the worker made for a job, as it settles it. */
+export interface Call {
+  record: JobRecord;
+  /** The queue entry that ran the call: every write is guarded by it. */
+  entry: string;
+  candidate: RoutingCandidate;
+  retry: ProviderConfig['retry'];
+  startedAt: number;
+  latencyMs: number;
+  /** Log fields of the call (job, tenant, route, provider, attempt, latency, queue wait). */
+  log: Record<string, unknown>;
+  price: PriceLookup;
+  /** This process opened the provider's circuit: its queue should pause and its jobs move. */
+  onCircuitOpened(provider: string): void;
+}
+
+export type CallOutcome =
+  | { ok: true; answer: CompletionResult; correctTokens: ((totalTokens: number) => Promise<void>) | null }
+  | { ok: false; error: ProviderError };
+
+/** What the caller must still do: with `pauseMs`, BullMQ must put the entry back (the provider asked to slow down). */
+export interface Settled {
+  pauseMs: number | null;
+}
+
+const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
+  fatal: 'fatal_error',
+  context_length: 'fatal_error',
+  auth: 'fatal_error',
+  rate_limited: 'rate_limited',
+  retryable: 'retryable_error',
+  timeout: 'timeout',
+  canceled: 'canceled',
+};
+
+/** The attempt outcome a provider error is recorded as. */
+export const attemptOutcomeOf = (error: ProviderError): AttemptOutcome => OUTCOMES[error.kind];
+
+export const attemptOf = (candidate: RoutingCandidate, startedAt: number, latencyMs: number, outcome: AttemptOutcome, statusCode: number | null, error: string | null): Attempt => ({
+  provider: candidate.provider,
+  model: candidate.model,
+  started_at: Math.floor(startedAt / 1000),
+  latency_ms: latencyMs,
+  outcome,
+  status_code: statusCode,
+  error,
+});
+
+/** The one place a provider call's outcome becomes what happens next to the job. */
+export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: CallOutcome): Promise<Settled> {
+  if (outcome.ok) {
+    await settleSuccess(lifecycle, call, outcome.answer, outcome.correctTokens);
+    return { pauseMs: null };
+  }
+  const { error } = outcome;
+  await lifecycle.noteAttempt(call.record, attemptOf(call.candidate, call.startedAt, call.latencyMs, OUTCOMES[error.kind], error.status, error.message));
+  if (error.kind === 'canceled') {
+    lifecycle.deps.logger.info({ ...call.log, outcome: 'canceled', reason: error.code, status_code: error.status }, 'provider call aborted: job canceled or expired');
+    return { pauseMs: null };
+  }
+  return settleFailure(lifecycle, call, error);
+}
+
+async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {
+  const { record, candidate, latencyMs } = call;
+  const { completion, statusCode } = answer;
+  const usage = completion.usage ?? null;
+  const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
+  const finished = await lifecycle.succeed({
+    record, entry: call.entry, candidate, completion, usage, cost, latencyMs, startedAt: call.startedAt,
+    attempt: attemptOf(candidate, call.startedAt, latencyMs, 'succeeded', statusCode, null),
+    correctTokens: usage && correctTokens ? () => correctTokens(usage.total_tokens) : null,
+  });
+  const { config, logger } = lifecycle.deps;
+  logger.info(
+    {
+      ...call.log,
+      prompt_tokens: usage?.prompt_tokens ?? null,
+      completion_tokens: usage?.completion_tokens ?? null,
+      cost_usd: cost.usd,
+      outcome: finished.ok ? 'succeeded' : finished.previous,
+      reason: finished.ok ? null : 'status changed during the call',
+      // Prompt and completion text only when the operator asked for it (log_content: true).
+      ...(config.log_content ? { messages: record.request.messages, completion: completion.choices.map((choice) => choice.message) } : {}),
+    },
+    'job finished',
+  );
+}
+
+async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderError): Promise<Settled> {
+  const { record, entry, retry, log } = call;
+  const { logger, breaker, queues } = lifecycle.deps;
+  const provider = call.candidate.provider;
+  const base = { ...log, outcome: OUTCOMES[error.kind], reason: error.code, status_code: error.status };
+  switch (error.kind) {
+    case 'rate_limited': {
+      // The provider's 429 pauses its whole queue for the retry-after; the job's attempts are not spent.
+      const pauseMs = error.retryAfterMs ?? backoffDelay(1, retry, null);
+      await lifecycle.unclaim(record, entry);
+      await queues.get(provider)?.rateLimit(pauseMs);
+      logger.warn({ ...base, retry_after_ms: pauseMs }, 'provider rate limit: queue paused for its retry-after');
+      return { pauseMs };
+    }
+    case 'fatal':
+      await lifecycle.fail(record, { type: 'provider_error', code: error.code, message: error.message }, entry, false);
+      break;
+    case 'context_length':
+      logger.warn(base, 'prompt too long for this model');
+      await lifecycle.failover(record, { reason: 'context_length_exceeded', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
+      break;
+    case 'auth':
+      // 401/403: the provider is misconfigured for every job, not just this one.
+      if (await breaker.forceOpen(provider, 'auth_error')) call.onCircuitOpened(provider);
+      logger.error(base, 'provider refused our credentials: circuit opened');
+      // Not an error that passes by itself: no new round tries this target again.
+      await lifecycle.failover(record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
+      break;
+    default:
+      await retryOrMove(lifecycle, call, error, base);
+  }
+  return { pauseMs: null };
+}
+
+/** An error that may pass: counts against the circuit, then a retry with backoff, or the next target. */
+async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderError, base: Record<string, unknown>): Promise<void> {
+  const { record, entry, retry } = call;
+  const { breaker, circuits, config, logger } = lifecycle.deps;
+  const provider = call.candidate.provider;
+  if (await breaker.record(provider, false, error.status === null ? null : call.latencyMs)) call.onCircuitOpened(provider);
+  if ((await circuits.openProviders(true)).has(provider)) {
+    await lifecycle.failover(record, { reason: 'circuit_open', exhaust: false, attempted: true, guard: entry, lastError: error.message });
+    return;
+  }
+  const tries = record.tries + 1;
+  if (tries >= retry.attempts) {
+    await lifecycle.failover(record, { reason: 'retries_exhausted', exhaust: true, attempted: true, guard: entry, lastError: error.message });
+    return;
+  }
+  if (callsMade(record) + 1 >= config.jobs.max_attempts) {
+    await lifecycle.failMaxAttempts(record, entry, error.message);
+    return;
+  }
+  const delayMs = backoffDelay(tries, retry, error.retryAfterMs);
+  await lifecycle.retry({ ...record, queue_job_id: entry }, tries, delayMs);
+  logger.warn({ ...base, err: error.message, attempts_left: retry.attempts - tries, backoff_ms: delayMs }, 'provider call failed; retrying with backoff');
+}

@@ -1,0 +1,76 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isCluster } from '@sluice/shared';
+import type { JobStore } from '../jobs/job-store.ts';
+import type { JobRecord } from '../jobs/job-types.ts';
+import type { QueuedJobData } from '../queues/payloads.ts';
+import { PROVIDER_JOB_NAME, providerJobOptions } from '../queues/queues.ts';
+
+/** Where new jobs are written: their records and their provider queues. */
+export interface SubmitDeps {
+  redis: Redis;
+  /** The records and the queue entries share one connection to one server, so they arrive in order. */
+  orderedWrites: boolean;
+  store: JobStore;
+  queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+}
+
+/**
+ * Holds a plain connection's socket writes until the end of this event-loop turn, so a submit's
+ * record and queue entry (and those of every other submit in the same turn) leave in one write;
+ * reads elsewhere are not delayed as they would be by ioredis' auto-pipelining. Idempotent.
+ */
+function corkUntilNextTurn(redis: Redis): () => void {
+  const stream = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+  if (stream === undefined || isCluster(redis) || redis.status !== 'ready') return () => undefined;
+  stream.cork();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    setImmediate(() => stream.uncork());
+  };
+}
+
+/**
+ * Writes job records, then their queue entries (one bulk add per provider queue). The records go
+ * first so a worker never meets an entry without one; when an add fails the records are removed and
+ * their reservations released, so nothing polls a job that never runs.
+ */
+export async function submitJobs(deps: SubmitDeps, records: readonly JobRecord[], release: (record: JobRecord) => Promise<void>): Promise<void> {
+  if (records.length === 0) return;
+  // On one connection to one server the records and the entries arrive in order, so they need not
+  // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
+  const uncork = deps.orderedWrites ? corkUntilNextTurn(deps.redis) : () => undefined;
+  const created = deps.store.createMany(records);
+  created.catch(() => undefined);
+  if (!deps.orderedWrites) await created;
+  const byProvider = new Map<string, JobRecord[]>();
+  for (const record of records) {
+    const provider = record.routing.candidates[record.target]?.provider ?? '';
+    byProvider.set(provider, [...(byProvider.get(provider) ?? []), record]);
+  }
+  try {
+    for (const [provider, group] of byProvider) {
+      const queue = deps.queues.get(provider);
+      if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
+      const entries = group.map((record) => ({
+        name: PROVIDER_JOB_NAME,
+        data: { id: record.id },
+        opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
+      }));
+      const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);
+      uncork();
+      await adding;
+    }
+    await created;
+  } catch (error) {
+    uncork();
+    await Promise.all(
+      records.map((record) =>
+        Promise.all([deps.store.remove(record.id, record.tenant), release(record)]),
+      ),
+    ).catch(() => undefined);
+    throw error;
+  }
+}

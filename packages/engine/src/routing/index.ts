@@ -1,3 +1,4 @@
 export * from './resolve-route.ts';
-export * from './parameter-support.ts';
 export * from './choose-target.ts';
+/** For the API, which reaches provider types only through the engine. */
+export { providerDisabledReason } from '@sluice/providers';

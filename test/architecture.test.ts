@@ -36,3 +36,54 @@ describe('imports flow one way', () => {
     expect(importsOf(join(ROOT, 'apps/worker/src/worker-runtime.ts'))).toContain('@sluice/providers');
   });
 });
+
+/**
+ * Vendor names and wire details (headers, hosts, endpoints, model families) a provider type knows.
+ * They belong in its folder of packages/providers; elsewhere they are a second place to update.
+ */
+const VENDOR_WORDS = /openai|anthropic|gemini|claude|gpt-|x-api-key|x-goog-api-key|generativelanguage|googleapis|generatecontent|azure|mistral|groq|deepseek|openrouter/gi;
+
+/** Outside packages/providers, only these files may name these words in code, each for its reason. */
+const VENDOR_ALLOWED: Record<string, { words: string[]; reason: string }> = {
+  'packages/shared/src/logging/logger.ts': {
+    words: ['x-api-key', 'x-goog-api-key'],
+    reason: 'log redaction censors every header that carries a secret, clients\' own included; it calls no provider',
+  },
+};
+
+/** Comments (vendor names in prose, like "OpenAI-compatible", are fine) become blank lines; strings and code stay. */
+const withoutComments = (source: string): string =>
+  source.replace(/("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (match: string, literal?: string) =>
+    literal ?? match.replace(/[^\n]/g, ''),
+  );
+
+/** `line: word` for each vendor word in the code (identifiers and string literals) of `source`. */
+function vendorMentions(source: string, allowed: readonly string[] = []): string[] {
+  return withoutComments(source)
+    .split('\n')
+    .flatMap((line, index) => [...line.matchAll(VENDOR_WORDS)].map((match) => match[0].toLowerCase()).filter((word) => !allowed.includes(word)).map((word) => `${index + 1}: ${word}`));
+}
+
+describe('vendor knowledge stays in its provider folder', () => {
+  it.each(['packages/engine/src', 'packages/shared/src', 'apps/api/src', 'apps/worker/src'])('%s names no vendor and no wire detail in code', (dir) => {
+    const offending = sourceFiles(join(ROOT, dir)).flatMap((file) => {
+      const path = relative(ROOT, file);
+      return vendorMentions(readFileSync(file, 'utf8'), VENDOR_ALLOWED[path]?.words).map((mention) => `${path}:${mention}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it('catches a planted vendor string or identifier, and lets comments describe', () => {
+    const planted = [
+      '// An OpenAI-compatible HTTP API; Anthropic and Gemini are provider types.',
+      '/** Returns a `chat.completion` object. */',
+      "const window = model.startsWith('claude') ? 200_000 : null;",
+      "const headers = { 'x-api-key': key, 'anthropic-version': '2023-06-01' };",
+      'if (isOpenAIRequestRefusal(body)) return;',
+      'const url = `https://generativelanguage.googleapis.com/v1beta/models/${model}:generateContent`;',
+    ].join('\n');
+    expect(vendorMentions(planted)).toEqual(['3: claude', '4: x-api-key', '4: anthropic', '5: openai', '6: generativelanguage', '6: googleapis', '6: generatecontent']);
+    expect(sourceFiles(join(ROOT, 'packages/engine/src')).map((file) => relative(ROOT, file))).toContain('packages/engine/src/pricing/prices.ts');
+    expect(vendorMentions("const paths = ['headers[\"x-api-key\"]'];", ['x-api-key'])).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '@sluice/shared';
+import { loadConfig } from '@sluice/providers';
 import { ROOT } from './harness/processes.ts';
 
 describe('gateway.example.yaml', () => {

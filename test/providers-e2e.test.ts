@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProviderServer } from '@sluice/providers/testing';
-import { PRICE_TABLE_VERSION } from '@sluice/engine';
+import { PRICE_TABLE_VERSION } from '@sluice/providers';
 import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 const SECRETS = { openai: 'sk-openai-secret-1111', anthropic: 'sk-ant-secret-2222', gemini: 'gm-secret-3333', azure: 'az-secret-4444' };

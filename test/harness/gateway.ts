@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { startApi, type ApiRuntime } from '@sluice/api';
 import { Redis } from 'ioredis';
-import { createLogger, parseConfig, type GatewayConfig, type GatewayConfigInput } from '@sluice/shared';
+import { createLogger, type GatewayConfig, type GatewayConfigInput } from '@sluice/shared';
+import { parseConfig } from '@sluice/providers';
 import { type JobObject } from '@sluice/engine';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
 

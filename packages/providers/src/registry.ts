@@ -1,30 +1,47 @@
 import type { GatewayConfig, ProviderConfig } from '@sluice/shared';
-import { providerDisabledReason } from '@sluice/shared';
-import { anthropicFromConfig } from './anthropic/adapter.ts';
-import { geminiFromConfig } from './gemini/adapter.ts';
-import { createMockAdapter } from './mock/adapter.ts';
-import { openAIFromConfig } from './openai/adapter.ts';
-import { openAICompatibleFromConfig } from './openai-compatible/adapter.ts';
+import { anthropicProvider } from './anthropic/provider.ts';
+import { geminiProvider } from './gemini/provider.ts';
+import { mockProvider } from './mock/provider.ts';
+import { openAIProvider } from './openai/provider.ts';
+import { openAICompatibleProvider } from './openai-compatible/provider.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
+import type { ProviderType } from './provider-type.ts';
 
-/** Builds the adapter for one provider config entry, by its wire format. */
+/**
+ * Every provider type by its config `type`: one line each. A type's folder holds everything
+ * Sluice knows about it (config schema, adapter, supported parameters, bundled prices and context
+ * windows); config validation, routing, pricing and metrics read it from here.
+ */
+export const PROVIDER_TYPES: Readonly<Record<string, ProviderType>> = {
+  mock: mockProvider,
+  'openai-compatible': openAICompatibleProvider,
+  openai: openAIProvider,
+  anthropic: anthropicProvider,
+  gemini: geminiProvider,
+};
+
+/** The registered type of that name, or undefined. */
+export function providerType(type: string): ProviderType | undefined {
+  return Object.hasOwn(PROVIDER_TYPES, type) ? PROVIDER_TYPES[type] : undefined;
+}
+
+/** Builds the adapter for one provider config entry, by its type. */
 export function createAdapter(id: string, config: ProviderConfig): ProviderAdapter {
-  switch (config.type) {
-    case 'mock':
-      return createMockAdapter(id, config);
-    case 'openai-compatible':
-      return openAICompatibleFromConfig(id, config);
-    case 'openai':
-      return openAIFromConfig(id, config);
-    case 'anthropic':
-      return anthropicFromConfig(id, config);
-    case 'gemini':
-      return geminiFromConfig(id, config);
-    default: {
-      const unknown: never = config;
-      throw new Error(`no adapter for provider type ${(unknown as { type: string }).type}`);
-    }
-  }
+  const type = providerType(config.type);
+  if (type === undefined) throw new Error(`no adapter for provider type ${config.type}`);
+  return type.createAdapter(id, config);
+}
+
+/** Why a configured provider cannot take jobs (a type that needs a key, without one), or null when it can. */
+export function providerDisabledReason(provider: { type: string; api_key?: string | undefined }): string | null {
+  return providerType(provider.type)?.requiresApiKey === true && !provider.api_key ? 'api_key is empty' : null;
+}
+
+/** The parameters of `params` that a provider of `type` cannot honour. */
+export function unsupportedParameters(type: string, params: Record<string, unknown>): string[] {
+  const supported = providerType(type)?.parameters ?? 'any';
+  if (supported === 'any') return [];
+  return Object.keys(params).filter((name) => params[name] !== undefined && params[name] !== null && !supported.has(name));
 }
 
 /** One adapter per enabled provider (a keyed provider without a key gets none). */

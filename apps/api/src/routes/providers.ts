@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { providerDisabledReason } from '@sluice/shared';
+import { providerDisabledReason } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 
 /**

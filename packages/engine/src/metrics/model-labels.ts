@@ -1,13 +1,13 @@
 import type { GatewayConfig } from '@sluice/shared';
-import { PRICE_TABLE } from '../pricing/price-table.ts';
+import { hasBundledPrice } from '../pricing/bundled-prices.ts';
 
 /** What a model a client named freely is counted as once the bounds below are reached. */
 export const OTHER_MODEL = 'other';
-/** Distinct models per provider, beyond those the config or the price table name, that get a metric label of their own in a process. */
+/** Distinct models per provider, beyond those the config or the bundled prices name, that get a metric label of their own in a process. */
 export const MAX_UNLISTED_MODEL_LABELS = 20;
 
 export interface ModelCatalog {
-  /** True for models the config (routes, pricing) or the bundled price table name exactly. */
+  /** True for models the config (routes, pricing) or their type's bundled prices name exactly. */
   listed(provider: string, model: string): boolean;
   /** The `model` label of a metric: a listed model, or one of the first unlisted ones per provider; else `other`. */
   label(provider: string, model: string): string;
@@ -30,7 +30,7 @@ export function modelCatalog(config: GatewayConfig): ModelCatalog {
     listed(provider, model) {
       if (named.has(`${provider}/${model}`)) return true;
       const type = config.providers[provider]?.type;
-      return type !== undefined && PRICE_TABLE[type]?.[model] !== undefined;
+      return type !== undefined && hasBundledPrice(type, model);
     },
     label(provider, model) {
       if (catalog.listed(provider, model)) return model;

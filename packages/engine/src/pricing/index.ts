@@ -1,2 +1,2 @@
 export * from './prices.ts';
-export * from './price-table.ts';
+export * from './bundled-prices.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '@sluice/shared';
-import { bundledPrice, isVersionSuffix, PRICE_TABLE_VERSION } from './price-table.ts';
+import { parseConfig, PRICE_TABLE_VERSION } from '@sluice/providers';
+import { bundledPrice, isVersionSuffix } from './bundled-prices.ts';
 import { costOf, createPriceLookup } from './prices.ts';
 
 describe('prices', () => {

@@ -1,28 +1,29 @@
 import type { GatewayConfig } from '@sluice/shared';
 import type { CostDetails } from '../jobs/job-types.ts';
 import type { Usage } from '@sluice/shared';
-import { bundledPrice, PRICE_TABLE_VERSION } from './price-table.ts';
+import { PRICE_TABLE_VERSION, providerType } from '@sluice/providers';
+import { bundledPrice } from './bundled-prices.ts';
 
 export interface Price {
   /** USD per 1M prompt tokens. */
   input: number;
   /** USD per 1M completion tokens. */
   output: number;
-  /** Where the price came from: `config`, `bundled:<version>` or `mock`. */
+  /** Where the price came from: `config`, `bundled:<version>`, or the name of a free type (`mock`). */
   source: string;
 }
 
 /** Price per 1M tokens of a target, or null when unknown. */
 export type PriceLookup = (provider: string, model: string) => Price | null;
 
-/** Prices from config `pricing` first, then the bundled table by the provider's wire format; the mock is free. */
+/** Prices from config `pricing` first, then the bundled prices of the provider's type; a free type (the mock) costs nothing. */
 export function createPriceLookup(config: GatewayConfig): PriceLookup {
   return (provider, model) => {
     const configured = config.pricing[`${provider}/${model}`];
     if (configured) return { ...configured, source: 'config' };
     const type = config.providers[provider]?.type;
     if (type === undefined) return null;
-    if (type === 'mock') return { input: 0, output: 0, source: 'mock' };
+    if (providerType(type)?.free === true) return { input: 0, output: 0, source: type };
     const bundled = bundledPrice(type, model);
     return bundled === null ? null : { ...bundled, source: `bundled:${PRICE_TABLE_VERSION}` };
   };

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '@sluice/shared';
-import { loadConfig } from '@sluice/shared';
+import { loadConfig } from '@sluice/providers';
 import { ConfigError } from '@sluice/shared';
 import { createLogger, type Logger } from '@sluice/shared';
 

@@ -1,4 +1,5 @@
 export * from './resolve-route.ts';
-export * from './parameter-support.ts';
 export * from './choose-target.ts';
 export * from './plan-job.ts';
+/** For the API, which reaches provider types only through the engine. */
+export { providerDisabledReason } from '@sluice/providers';

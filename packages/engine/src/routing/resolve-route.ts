@@ -1,9 +1,9 @@
-import { providerDisabledReason, type GatewayConfig } from '@sluice/shared';
+import type { GatewayConfig } from '@sluice/shared';
+import { providerDisabledReason, unsupportedParameters } from '@sluice/providers';
 import type { PriceLookup } from '../pricing/prices.ts';
-import { bundledContextWindow } from '../pricing/price-table.ts';
+import { bundledContextWindow } from '../pricing/bundled-prices.ts';
 import { SluiceError } from '@sluice/shared';
 import type { IneligibleReason, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
-import { unsupportedParameters } from './parameter-support.ts';
 import type { ChatMessage } from '@sluice/shared';
 import { estimatePromptTokens } from '@sluice/shared';
 import type { Tier } from '../schemas/job-request.ts';
@@ -29,7 +29,7 @@ export interface RouteRequest {
   max_completion_tokens?: number;
   tier: Tier;
   fallbacks: readonly string[];
-  /** The provider-bound parameters, checked against each target's wire format. */
+  /** The provider-bound parameters, checked against each target's type. */
   params: Record<string, unknown>;
 }
 

@@ -1,17 +1,15 @@
-import type { ProviderConfig } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import type { AnthropicProviderConfig } from './config-schema.ts';
 import { toAnthropicRequest } from './convert-request.ts';
 import { fromAnthropicMessage } from './convert-response.ts';
 import { isAnthropicRequestRefusal } from './request-refusal.ts';
 import { AnthropicMessageSchema } from './wire-schemas.ts';
 
-type AnthropicConfig = Extract<ProviderConfig, { type: 'anthropic' }>;
-
 /** Anthropic's Messages API (`POST /v1/messages`, `x-api-key`, `anthropic-version`). */
-export function anthropicFromConfig(id: string, config: AnthropicConfig): ProviderAdapter {
+export function anthropicFromConfig(id: string, config: AnthropicProviderConfig): ProviderAdapter {
   const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
   const headers: Record<string, string> = {
     accept: 'application/json',

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { AnthropicProviderSchema } from '@sluice/shared';
+import { AnthropicProviderSchema } from './config-schema.ts';
 import { providerContract } from '../testing/contract-suite.ts';
 import errors from './__fixtures__/errors.json' with { type: 'json' };
 import success from './__fixtures__/success.json' with { type: 'json' };

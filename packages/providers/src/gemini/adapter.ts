@@ -1,17 +1,15 @@
-import type { ProviderConfig } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import type { GeminiProviderConfig } from './config-schema.ts';
 import { toGeminiRequest } from './convert-request.ts';
 import { fromGeminiResponse } from './convert-response.ts';
 import { isGeminiRequestRefusal } from './request-refusal.ts';
 import { GeminiResponseSchema } from './wire-schemas.ts';
 
-type GeminiConfig = Extract<ProviderConfig, { type: 'gemini' }>;
-
 /** Google's Gemini API (`POST {base_url}/models/{model}:generateContent`, `x-goog-api-key`). */
-export function geminiFromConfig(id: string, config: GeminiConfig): ProviderAdapter {
+export function geminiFromConfig(id: string, config: GeminiProviderConfig): ProviderAdapter {
   const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
   const headers: Record<string, string> = { accept: 'application/json', ...config.headers, 'x-goog-api-key': config.api_key };
   return {

@@ -26,7 +26,7 @@ export interface HttpClient {
 
 /**
  * A keep-alive undici Pool per provider origin: reusing connections costs about a third of the
- * CPU of Node's global fetch per call on these machines (DESIGN.md §10).
+ * CPU of Node's global fetch per call on these machines (README "Performance").
  */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const base = new URL(options.baseUrl);

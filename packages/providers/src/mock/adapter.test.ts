@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MockProviderSchema } from '@sluice/shared';
+import { MockProviderSchema } from './config-schema.ts';
 import { ProviderError } from '../provider-error.ts';
 import { createMockAdapter } from './adapter.ts';
 

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { estimatePromptTokens, type ChatMessage, type ProviderConfig } from '@sluice/shared';
+import { estimatePromptTokens, type ChatMessage } from '@sluice/shared';
 import { type ChatRequest } from '@sluice/shared';
 import type { CallOptions, CompletionResult, ProviderAdapter } from '../provider-adapter.ts';
 import { ProviderError } from '../provider-error.ts';
-
-type MockConfig = Extract<ProviderConfig, { type: 'mock' }>;
+import type { MockProviderConfig } from './config-schema.ts';
 
 function lastUserText(messages: readonly ChatMessage[]): string {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
@@ -23,7 +22,7 @@ function lastUserText(messages: readonly ChatMessage[]): string {
  * The offline provider of the quickstart: after `latency_ms` it echoes the last user message,
  * with token counts, and fails with a retryable 500 on a `failure_rate` share of calls.
  */
-export function createMockAdapter(id: string, config: MockConfig, random: () => number = Math.random): ProviderAdapter {
+export function createMockAdapter(id: string, config: MockProviderConfig, random: () => number = Math.random): ProviderAdapter {
   const wait = async (signal: AbortSignal | undefined): Promise<void> => {
     const timeout = AbortSignal.timeout(config.timeout_ms);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;

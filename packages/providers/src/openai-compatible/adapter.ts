@@ -1,9 +1,9 @@
-import type { ProviderConfig } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import type { OpenAICompatibleProviderConfig } from './config-schema.ts';
 import { normalizeOpenAIResponse } from './normalize.ts';
 import { isOpenAICompatibleRequestRefusal } from './request-refusal.ts';
 import { OpenAIChatResponseSchema } from './wire-schemas.ts';
@@ -46,6 +46,6 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 }
 
 /** The adapter for a `type: openai-compatible` config entry. */
-export function openAICompatibleFromConfig(id: string, config: Extract<ProviderConfig, { type: 'openai-compatible' }>): ProviderAdapter {
+export function openAICompatibleFromConfig(id: string, config: OpenAICompatibleProviderConfig): ProviderAdapter {
   return createOpenAICompatibleAdapter({ id, baseUrl: config.base_url, apiKey: config.api_key, headers: config.headers, timeoutMs: config.timeout_ms, connections: config.concurrency });
 }

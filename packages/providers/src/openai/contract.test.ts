@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpenAIProviderSchema } from '@sluice/shared';
+import { OpenAIProviderSchema } from './config-schema.ts';
 import errors from '../openai-compatible/__fixtures__/errors.json' with { type: 'json' };
 import success from '../openai-compatible/__fixtures__/success.json' with { type: 'json' };
 import toolCall from '../openai-compatible/__fixtures__/tool-call.json' with { type: 'json' };

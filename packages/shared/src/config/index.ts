@@ -1,2 +1,2 @@
 export * from './schema.ts';
-export { loadConfig, parseConfig, formatIssues, parseByteSize, BUILTIN_CONFIG, type LoadedConfig } from './load-config.ts';
+export { loadConfigWith, parseConfigWith, formatIssues, parseByteSize, BUILTIN_CONFIG, type ConfigRules, type LoadedConfig } from './load-config.ts';

@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/config-error.ts';
 import { expandEnv } from './expand-env.ts';
-import { GatewayConfigSchema, providerDisabledReason, type GatewayConfig, type GatewayConfigInput } from './schema.ts';
+import type { GatewayConfig, GatewayConfigInput, GatewayConfigSchema, ProviderConfig } from './schema.ts';
 
 /** The config Sluice runs with when no file is found: the offline `mock` provider, auth off on loopback. */
 export const BUILTIN_CONFIG: GatewayConfigInput = {
@@ -34,8 +34,19 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   });
 }
 
+/**
+ * What loading needs from the providers package, which alone knows the provider types. Built once
+ * there (`CONFIG_RULES`); `loadConfig` and `parseConfig` of `@sluice/providers` pass it.
+ */
+export interface ConfigRules {
+  /** The config schema with `providers.*` validated by each type's own schema (`createGatewayConfigSchema`). */
+  schema: GatewayConfigSchema;
+  /** Why a validated provider cannot take jobs (a keyed type without a key), or null when it can. */
+  disabledReason(provider: ProviderConfig): string | null;
+}
+
 /** Validates an already-parsed config tree (env expansion included) and applies defaults. */
-export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string): LoadedConfig {
+export function parseConfigWith(rules: ConfigRules, raw: unknown, env: NodeJS.ProcessEnv, source: string): LoadedConfig {
   const unset = new Set<string>();
   const expanded = expandEnv(raw ?? {}, env, unset);
   if (typeof expanded !== 'object' || expanded === null || Array.isArray(expanded)) {
@@ -47,7 +58,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string
   if (typeof redis === 'object' && redis.url === undefined && env.REDIS_URL) {
     tree.redis = { ...redis, url: env.REDIS_URL };
   }
-  const result = GatewayConfigSchema.safeParse(tree);
+  const result = rules.schema.safeParse(tree);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   // Plain keys are hashed now and dropped: nothing after loading holds a key in the clear.
   for (const key of result.data.auth.keys) {
@@ -56,7 +67,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string
     delete key.key;
   }
   const warnings = Object.entries(result.data.providers).flatMap(([id, provider]) => {
-    const reason = providerDisabledReason(provider);
+    const reason = rules.disabledReason(provider);
     return reason === null ? [] : [`providers.${id}: ${reason}; the provider is disabled and routes skip it`];
   });
   return { config: result.data, source, unsetVariables: [...unset], warnings };
@@ -66,10 +77,10 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string
  * Loads the gateway config: the file named by `GATEWAY_CONFIG`, else `./gateway.yaml` when present,
  * else the built-in config. Throws ConfigError listing every problem by path.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): LoadedConfig {
+export function loadConfigWith(rules: ConfigRules, env: NodeJS.ProcessEnv, cwd: string): LoadedConfig {
   const named = env.GATEWAY_CONFIG;
   const path = named ? resolve(cwd, named) : resolve(cwd, 'gateway.yaml');
-  if (!named && !existsSync(path)) return parseConfig(BUILTIN_CONFIG, env, 'built-in');
+  if (!named && !existsSync(path)) return parseConfigWith(rules, BUILTIN_CONFIG, env, 'built-in');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -80,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (document.errors.length > 0) {
     throw new ConfigError(path, document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`));
   }
-  return parseConfig(document.toJS(), env, path);
+  return parseConfigWith(rules, document.toJS(), env, path);
 }
 
 /** Bytes for sizes such as `1mb` or `512kb`. */

@@ -16,7 +16,14 @@ export const RetrySchema = z
   })
   .strict();
 
-const providerBase = {
+/**
+ * What every provider entry takes, whatever its type. Each provider type's own schema (in its folder
+ * of `@sluice/providers`) extends this with a literal `type`, its defaults and its own fields, and
+ * is strict; the registry there joins them into the schema of one `providers.<id>` entry.
+ */
+export const ProviderCommonSchema = z.object({
+  /** The provider type (wire format); the registry of `@sluice/providers` lists them. */
+  type: z.string(),
   base_url: z.url({ protocol: /^https?$/ }).optional(),
   api_key: z.string().optional(),
   /** One HTTP attempt's limit. Default 60000. */
@@ -33,76 +40,14 @@ const providerBase = {
   retry: RetrySchema.prefault({}),
   /** Largest prompt + completion, in tokens, for context-length routing. */
   context_window: z.number().int().positive().optional(),
-};
+});
 
-export const MockProviderSchema = z
-  .object({
-    type: z.literal('mock'),
-    ...providerBase,
-    /** Simulated latency per call. Default 50. */
-    latency_ms: z.number().int().min(0).default(50),
-    /** Share of calls that fail with a retryable 500, 0..1. Default 0. */
-    failure_rate: z.number().min(0).max(1).default(0),
-  })
-  .strict();
-
-export const OpenAICompatibleProviderSchema = z
-  .object({ type: z.literal('openai-compatible'), ...providerBase, base_url: z.url({ protocol: /^https?$/ }) })
-  .strict();
-
-/** Vendor types need a key; an empty one (its variable unset) disables the provider instead of failing start-up. */
-const vendorKey = z.string().default('');
-
-export const OpenAIProviderSchema = z
-  .object({
-    type: z.literal('openai'),
-    ...providerBase,
-    base_url: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
-    api_key: vendorKey,
-    /** Sent as `OpenAI-Organization`. */
-    organization: z.string().optional(),
-    /** Sent as `OpenAI-Project`. */
-    project: z.string().optional(),
-  })
-  .strict();
-
-export const AnthropicProviderSchema = z
-  .object({
-    type: z.literal('anthropic'),
-    ...providerBase,
-    base_url: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
-    api_key: vendorKey,
-    /** Sent as `anthropic-version`. Default `2023-06-01`. */
-    anthropic_version: z.string().default('2023-06-01'),
-    /** `max_tokens` when a job names none (the Messages API requires one). Default 4096. */
-    default_max_tokens: z.number().int().positive().default(4096),
-  })
-  .strict();
-
-export const GeminiProviderSchema = z
-  .object({
-    type: z.literal('gemini'),
-    ...providerBase,
-    base_url: z.url({ protocol: /^https?$/ }).default('https://generativelanguage.googleapis.com/v1beta'),
-    api_key: vendorKey,
-  })
-  .strict();
-
-export const ProviderConfigSchema = z.discriminatedUnion('type', [
-  MockProviderSchema,
-  OpenAICompatibleProviderSchema,
-  OpenAIProviderSchema,
-  AnthropicProviderSchema,
-  GeminiProviderSchema,
-]);
-
-/** Provider types that cannot work without an API key. */
-export const KEYED_PROVIDER_TYPES: ReadonlySet<string> = new Set(['openai', 'anthropic', 'gemini']);
-
-/** Why a configured provider cannot take jobs, or null when it can. */
-export function providerDisabledReason(provider: { type: string; api_key?: string | undefined }): string | null {
-  return KEYED_PROVIDER_TYPES.has(provider.type) && !provider.api_key ? 'api_key is empty' : null;
-}
+/** A validated provider entry as the rest of Sluice sees it: the fields every type has. */
+export type ProviderConfig = z.infer<typeof ProviderCommonSchema>;
+/** A provider entry as written: the common fields, plus whatever its type adds. */
+export type ProviderConfigInput = z.input<typeof ProviderCommonSchema> & Record<string, unknown>;
+/** Validates one `providers.<id>` entry: the union of every provider type's schema, from the registry. */
+export type ProviderEntrySchema = z.ZodType<ProviderConfig, ProviderConfigInput>;
 
 /** A Standard Webhooks signing secret: `whsec_` + base64 of the key. */
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
@@ -145,134 +90,149 @@ export const AuthKeySchema = z
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');
 
-export const GatewayConfigSchema = z
+const ServerConfigSchema = z
   .object({
-    server: z
-      .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
-        body_limit: ByteSizeSchema.default('1mb'),
-        /** Largest file `POST /v1/files` takes. Default 100mb. */
-        file_limit: ByteSizeSchema.default('100mb'),
-        sync_timeout_s: z.number().positive().default(300),
-        /** How long SIGTERM waits for running jobs. Default 30. */
-        shutdown_grace_s: z.number().positive().default(30),
-        /** Open long-polls, event streams and synchronous calls per tenant, per API process; past it, 429. Default 1000. */
-        max_waiters_per_tenant: z.number().int().min(1).default(1000),
-        /** Uploads one tenant may have in progress at once, across API processes; past it, 429. Default 4. */
-        max_uploads_per_tenant: z.number().int().min(1).default(4),
-        /** Bytes of uploaded files a tenant may hold at once, unless its key says `max_file_bytes`. Default 1gb. */
-        max_file_bytes_per_tenant: ByteSizeSchema.default('1gb'),
-        /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400. Default 64. */
-        max_json_depth: z.number().int().min(8).max(10_000).default(64),
-      })
-      .strict()
-      .prefault({}),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('sluice'),
-        /** Seed nodes of a Redis Cluster (`redis://host:port`); when given, `url` is not used. */
-        cluster_nodes: z.array(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')).min(1).optional(),
-      })
-      .strict()
-      .prefault({}),
-    auth: z
-      .object({ disabled: z.boolean().default(false), keys: z.array(AuthKeySchema).default([]) })
-      .strict()
-      .prefault({}),
-    providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lowercase letters, digits, "_" or "-"'), ProviderConfigSchema),
-    routes: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/, 'route names may not contain "/"'), RouteSchema).default({}),
-    pricing: z.record(TargetSchema, z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict()).default({}),
-    breaker: z
-      .object({
-        window_s: z.number().positive().default(30),
-        min_requests: z.number().int().min(1).default(5),
-        failure_ratio: z.number().gt(0).max(1).default(0.5),
-        cooldown_s: z.number().positive().default(30),
-        max_cooldown_s: z.number().positive().default(600),
-      })
-      .strict()
-      .prefault({}),
-    webhooks: z
-      .object({
-        /** Signs every tenant's webhooks that has no `webhook_secret` of its own. */
-        secret: optionalSecret,
-        /** A delivery not answered 2xx within this counts as failed. Default 15000. */
-        timeout_ms: z.number().int().positive().default(15_000),
-        /** Allow webhook URLs on loopback, private, link-local and reserved addresses. Default false. */
-        allow_private_networks: z.boolean().default(false),
-        /** Seconds before each retry of a failed delivery. */
-        retry_schedule_s: z.array(z.number().nonnegative()).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
-        /** Deliveries in flight per worker process. Default 16. */
-        concurrency: z.number().int().min(1).max(1000).default(16),
-        /** How long a delivery that used up its retries stays listed (and can be redelivered). Default 604800. */
-        failed_retention_s: z.number().int().positive().default(604_800),
-        /** Failed deliveries kept per tenant (the oldest go first). Default 1000. */
-        max_failed_per_tenant: z.number().int().min(1).default(1000),
-      })
-      .strict()
-      .prefault({}),
-    jobs: z
-      .object({
-        default_deadline_s: z.number().int().positive().default(86_400),
-        retention_s: z.number().int().positive().default(604_800),
-        /** `max_tokens` assumed for cost estimates when a job names none. Default 1024. */
-        default_max_tokens: z.number().int().positive().default(1024),
-        /** How long a worker's lock on a running job lasts before another worker may take it over. Default 30000. */
-        lock_duration_ms: z.number().int().min(1000).default(30_000),
-        /** How often workers look for jobs whose worker died (BullMQ stall check). Default 30000. */
-        stalled_interval_ms: z.number().int().min(500).default(30_000),
-        /** How often a worker runs its housekeeping: expiry, breaker probes, queue pause/move. Default 1000. */
-        sweep_interval_ms: z.number().int().min(50).default(1000),
-        /** How long hourly usage totals (`GET /v1/usage`) are kept. Default 400. */
-        usage_retention_days: z.number().int().positive().default(400),
-        /** How long an `Idempotency-Key` returns the same job. Default 86400. */
-        idempotency_ttl_s: z.number().int().positive().default(86_400),
-        /** Provider calls a job may make in all, over every target and round, before it fails. Default 20. */
-        max_attempts: z.number().int().min(1).max(1000).default(20),
-        /** Dead letters kept per tenant (the oldest go first); each also goes when its job record expires. Default 10000. */
-        max_dead_letters_per_tenant: z.number().int().min(1).default(10_000),
-      })
-      .strict()
-      .prefault({}),
-    metrics: z
-      .object({
-        /** A port on which each worker process serves its own `/metrics` (its counters); unset: none. The API serves `/metrics` always. */
-        worker_port: z.number().int().min(0).max(65535).optional(),
-        /** Serve `/metrics` without a key (it names tenants and providers). Default false: an admin key is needed. */
-        public: z.boolean().default(false),
-      })
-      .strict()
-      .prefault({}),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    log_content: z.boolean().default(false),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    body_limit: ByteSizeSchema.default('1mb'),
+    /** Largest file `POST /v1/files` takes. Default 100mb. */
+    file_limit: ByteSizeSchema.default('100mb'),
+    sync_timeout_s: z.number().positive().default(300),
+    /** How long SIGTERM waits for running jobs. Default 30. */
+    shutdown_grace_s: z.number().positive().default(30),
+    /** Open long-polls, event streams and synchronous calls per tenant, per API process; past it, 429. Default 1000. */
+    max_waiters_per_tenant: z.number().int().min(1).default(1000),
+    /** Uploads one tenant may have in progress at once, across API processes; past it, 429. Default 4. */
+    max_uploads_per_tenant: z.number().int().min(1).default(4),
+    /** Bytes of uploaded files a tenant may hold at once, unless its key says `max_file_bytes`. Default 1gb. */
+    max_file_bytes_per_tenant: ByteSizeSchema.default('1gb'),
+    /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400. Default 64. */
+    max_json_depth: z.number().int().min(8).max(10_000).default(64),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    if (config.auth.disabled && !LOOPBACK_HOSTS.has(config.server.host)) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'disabled'], message: 'true is only allowed when server.host is 127.0.0.1, ::1 or localhost' });
-    }
-    if (!config.auth.disabled && config.auth.keys.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'keys'], message: 'no API keys configured (add keys, or set auth.disabled on a loopback host)' });
-    }
-    for (const [name, route] of Object.entries(config.routes)) {
-      const targets = Array.isArray(route) ? route : route.targets;
-      targets.forEach((target, index) => {
-        const provider = target.slice(0, target.indexOf('/'));
-        if (!(provider in config.providers)) {
-          const path = Array.isArray(route) ? ['routes', name, index] : ['routes', name, 'targets', index];
-          ctx.addIssue({ code: 'custom', path, message: `unknown provider "${provider}"` });
-        }
-      });
-    }
-  });
+  .strict();
+
+const RedisConfigSchema = z
+  .object({
+    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('sluice'),
+    /** Seed nodes of a Redis Cluster (`redis://host:port`); when given, `url` is not used. */
+    cluster_nodes: z.array(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')).min(1).optional(),
+  })
+  .strict();
+
+const AuthConfigSchema = z
+  .object({ disabled: z.boolean().default(false), keys: z.array(AuthKeySchema).default([]) })
+  .strict();
+
+const BreakerConfigSchema = z
+  .object({
+    window_s: z.number().positive().default(30),
+    min_requests: z.number().int().min(1).default(5),
+    failure_ratio: z.number().gt(0).max(1).default(0.5),
+    cooldown_s: z.number().positive().default(30),
+    max_cooldown_s: z.number().positive().default(600),
+  })
+  .strict();
+
+const WebhooksConfigSchema = z
+  .object({
+    /** Signs every tenant's webhooks that has no `webhook_secret` of its own. */
+    secret: optionalSecret,
+    /** A delivery not answered 2xx within this counts as failed. Default 15000. */
+    timeout_ms: z.number().int().positive().default(15_000),
+    /** Allow webhook URLs on loopback, private, link-local and reserved addresses. Default false. */
+    allow_private_networks: z.boolean().default(false),
+    /** Seconds before each retry of a failed delivery. */
+    retry_schedule_s: z.array(z.number().nonnegative()).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+    /** Deliveries in flight per worker process. Default 16. */
+    concurrency: z.number().int().min(1).max(1000).default(16),
+    /** How long a delivery that used up its retries stays listed (and can be redelivered). Default 604800. */
+    failed_retention_s: z.number().int().positive().default(604_800),
+    /** Failed deliveries kept per tenant (the oldest go first). Default 1000. */
+    max_failed_per_tenant: z.number().int().min(1).default(1000),
+  })
+  .strict();
+
+const JobsConfigSchema = z
+  .object({
+    default_deadline_s: z.number().int().positive().default(86_400),
+    retention_s: z.number().int().positive().default(604_800),
+    /** `max_tokens` assumed for cost estimates when a job names none. Default 1024. */
+    default_max_tokens: z.number().int().positive().default(1024),
+    /** How long a worker's lock on a running job lasts before another worker may take it over. Default 30000. */
+    lock_duration_ms: z.number().int().min(1000).default(30_000),
+    /** How often workers look for jobs whose worker died (BullMQ stall check). Default 30000. */
+    stalled_interval_ms: z.number().int().min(500).default(30_000),
+    /** How often a worker runs its housekeeping: expiry, breaker probes, queue pause/move. Default 1000. */
+    sweep_interval_ms: z.number().int().min(50).default(1000),
+    /** How long hourly usage totals (`GET /v1/usage`) are kept. Default 400. */
+    usage_retention_days: z.number().int().positive().default(400),
+    /** How long an `Idempotency-Key` returns the same job. Default 86400. */
+    idempotency_ttl_s: z.number().int().positive().default(86_400),
+    /** Provider calls a job may make in all, over every target and round, before it fails. Default 20. */
+    max_attempts: z.number().int().min(1).max(1000).default(20),
+    /** Dead letters kept per tenant (the oldest go first); each also goes when its job record expires. Default 10000. */
+    max_dead_letters_per_tenant: z.number().int().min(1).default(10_000),
+  })
+  .strict();
+
+const MetricsConfigSchema = z
+  .object({
+    /** A port on which each worker process serves its own `/metrics` (its counters); unset: none. The API serves `/metrics` always. */
+    worker_port: z.number().int().min(0).max(65535).optional(),
+    /** Serve `/metrics` without a key (it names tenants and providers). Default false: an admin key is needed. */
+    public: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * The whole config's schema, `providers.*` validated by `providerEntry` (which only the providers
+ * package can build: it knows the types). Load config through `loadConfig` of `@sluice/providers`.
+ */
+export function createGatewayConfigSchema(providerEntry: ProviderEntrySchema) {
+  return z
+    .object({
+      server: ServerConfigSchema.prefault({}),
+      redis: RedisConfigSchema.prefault({}),
+      auth: AuthConfigSchema.prefault({}),
+      providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lowercase letters, digits, "_" or "-"'), providerEntry),
+      routes: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/, 'route names may not contain "/"'), RouteSchema).default({}),
+      pricing: z.record(TargetSchema, z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict()).default({}),
+      breaker: BreakerConfigSchema.prefault({}),
+      webhooks: WebhooksConfigSchema.prefault({}),
+      jobs: JobsConfigSchema.prefault({}),
+      metrics: MetricsConfigSchema.prefault({}),
+      log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      log_content: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((config, ctx) => {
+      if (config.auth.disabled && !LOOPBACK_HOSTS.has(config.server.host)) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'disabled'], message: 'true is only allowed when server.host is 127.0.0.1, ::1 or localhost' });
+      }
+      if (!config.auth.disabled && config.auth.keys.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'keys'], message: 'no API keys configured (add keys, or set auth.disabled on a loopback host)' });
+      }
+      for (const [name, route] of Object.entries(config.routes)) {
+        const targets = Array.isArray(route) ? route : route.targets;
+        targets.forEach((target, index) => {
+          const provider = target.slice(0, target.indexOf('/'));
+          if (!(provider in config.providers)) {
+            const path = Array.isArray(route) ? ['routes', name, index] : ['routes', name, 'targets', index];
+            ctx.addIssue({ code: 'custom', path, message: `unknown provider "${provider}"` });
+          }
+        });
+      }
+    });
+}
+
+/** The schema of the whole config, whichever provider types validate its entries. */
+export type GatewayConfigSchema = ReturnType<typeof createGatewayConfigSchema>;
 
 /** The config as written (before defaults). */
-export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
+export type GatewayConfigInput = z.input<GatewayConfigSchema>;
 /** The config after validation and defaults. */
-export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
-export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
+export type GatewayConfig = z.infer<GatewayConfigSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type AuthKeyConfig = z.infer<typeof AuthKeySchema>;
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
 
 /**
- * The process's Prometheus metrics (DESIGN.md §8), defined once per process on prom-client's
+ * The process's Prometheus metrics (README "Operating it"), defined once per process on prom-client's
  * default registry. Counters move where the work happens (workers, API); gauges of shared state
  * (queues, circuits, dead letters) are read from Redis when scraped.
  */

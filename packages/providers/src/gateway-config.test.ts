@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors/config-error.ts';
-import { loadConfig, parseByteSize, parseConfig } from './load-config.ts';
+import { ConfigError, parseByteSize } from '@sluice/shared';
+import { loadConfig, parseConfig } from './gateway-config.ts';
 
 const writeConfig = (text: string): { dir: string; file: string } => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));

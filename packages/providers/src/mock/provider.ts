@@ -1,0 +1,10 @@
+import { defineProviderType } from '../provider-type.ts';
+import { createMockAdapter } from './adapter.ts';
+import { MockProviderSchema } from './config-schema.ts';
+
+/** The offline mock: every parameter accepted, every model free. */
+export const mockProvider = defineProviderType({
+  configSchema: MockProviderSchema,
+  createAdapter: (id, config) => createMockAdapter(id, config),
+  free: true,
+});

@@ -3,7 +3,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
-import { exceptConnectionErrors, getMetrics, webhookSecretFor } from '@sluice/shared';
+import { exceptConnectionErrors, getMetrics, webhookSecretFor, type GatewayConfig } from '@sluice/shared';
 import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, webhookBackoff, WebhookJobDataSchema, type Engine, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 
@@ -40,66 +40,96 @@ export interface WebhookDeliverer {
   close(): Promise<void>;
 }
 
-/**
- * Delivers signed webhooks from the `webhooks` queue: Standard Webhooks headers (`webhook-id` stable
- * across retries), success = 2xx within `timeout_ms`, redirects not followed, 410 stops, anything
- * else retried on `retry_schedule_s`; every attempt is recorded on the job.
- */
-export function startWebhookDeliverer(context: DelivererDeps): WebhookDeliverer {
-  const { config, lifecycle, logger } = context;
-  const settings = config.webhooks;
-  const agent = new Agent({
+type WebhookSettings = GatewayConfig['webhooks'];
+
+/** What one attempt records about itself; the rest of a `WebhookDelivery` comes from the attempt. */
+type DeliveryOutcome = Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>;
+
+/** One HTTP client for every delivery: each connection's DNS lookup refuses private addresses. */
+function webhookAgent(settings: WebhookSettings): Agent {
+  return new Agent({
     connect: { lookup: guardedLookup(settings.allow_private_networks), timeout: settings.timeout_ms },
     headersTimeout: settings.timeout_ms,
     bodyTimeout: settings.timeout_ms,
     keepAliveTimeout: 10_000,
   });
+}
 
-  const deliver = async (job: Job<WebhookJobData>): Promise<void> => {
-    const data = WebhookJobDataSchema.parse(job.data);
-    const attempt = job.attemptsMade + 1;
-    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
-    const startedAt = Date.now();
-    const onJob = (data.kind ?? 'job') === 'job';
-    // Deliveries of a job's event are recorded on the job; a batch's only in the log and the queue.
-    const record = async (delivery: Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>): Promise<void> => {
-      getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
-      if (!onJob) return;
-      await lifecycle.noteDelivery(data.job_id, {
-        webhook_id: data.webhook_id, event: data.event, attempt, at: Math.floor(startedAt / 1000), latency_ms: Date.now() - startedAt, ...delivery,
-      });
-    };
-    const setStatus = async (status: 'delivered' | 'failed'): Promise<void> => {
-      if (onJob) await lifecycle.webhookStatus(data.job_id, status);
-    };
-    /** No more retries: the delivery is kept, listed and can be sent again. */
-    const giveUp = async (reason: string): Promise<void> => {
-      await setStatus('failed');
-      await context.failedDeliveries.add(data, attempt, reason);
-    };
-    const fields = { job_id: data.job_id, tenant: data.tenant, webhook_id: data.webhook_id, event: data.event, attempt };
-    const secret = webhookSecretFor(config, data.tenant);
-    if (secret === null) {
-      await record({ status_code: null, outcome: 'refused', error: 'no webhook secret configured' });
-      await giveUp('no webhook secret configured');
-      throw new UnrecoverableError('no webhook secret configured');
-    }
-    const url = new URL(data.url);
+/** The message of a failed request, and whether it was the address guard's refusal (never worth a retry). */
+function describeSendError(error: unknown): { refused: boolean; message: string } {
+  const cause = (error as { cause?: unknown }).cause;
+  const refused = error instanceof WebhookAddressError || cause instanceof WebhookAddressError;
+  const message = refused ? ((cause as Error | undefined)?.message ?? (error as Error).message) : (error as Error).message;
+  return { refused, message };
+}
+
+/**
+ * One attempt at one delivery, from the checks before sending to the answer. Each step that ends the
+ * attempt records it, and throws unless it was delivered: an `UnrecoverableError` stops retries.
+ */
+class DeliveryAttempt {
+  private readonly context: DelivererDeps;
+  private readonly agent: Agent;
+  private readonly data: WebhookJobData;
+  private readonly attempt: number;
+  private readonly attempts: number;
+  private readonly startedAt = Date.now();
+  /** Deliveries of a job's event are recorded on the job; a batch's only in the log and the queue. */
+  private readonly onJob: boolean;
+  private readonly fields: Record<string, unknown>;
+
+  constructor(context: DelivererDeps, agent: Agent, job: Job<WebhookJobData>) {
+    this.context = context;
+    this.agent = agent;
+    this.data = WebhookJobDataSchema.parse(job.data);
+    this.attempt = job.attemptsMade + 1;
+    this.attempts = job.opts.attempts ?? 1;
+    this.onJob = (this.data.kind ?? 'job') === 'job';
+    this.fields = { job_id: this.data.job_id, tenant: this.data.tenant, webhook_id: this.data.webhook_id, event: this.data.event, attempt: this.attempt };
+  }
+
+  private get lastAttempt(): boolean {
+    return this.attempt >= this.attempts;
+  }
+
+  async run(): Promise<void> {
+    const secret = await this.requireSecret();
+    const url = new URL(this.data.url);
+    await this.refusePrivateLiteral(url);
+    const statusCode = await this.send(url, secret);
+    if (statusCode >= 200 && statusCode < 300) return this.delivered(statusCode);
+    if (statusCode === 410) return this.gone();
+    return this.answeredOtherwise(statusCode);
+  }
+
+  private async requireSecret(): Promise<string> {
+    const secret = webhookSecretFor(this.context.config, this.data.tenant);
+    if (secret !== null) return secret;
+    await this.record({ status_code: null, outcome: 'refused', error: 'no webhook secret configured' });
+    await this.giveUp('no webhook secret configured');
+    throw new UnrecoverableError('no webhook secret configured');
+  }
+
+  /** An IP literal never goes through DNS (where `guardedLookup` checks), so it is checked here. */
+  private async refusePrivateLiteral(url: URL): Promise<void> {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!settings.allow_private_networks && isIP(host) !== 0 && isPrivateAddress(host)) {
-      // An IP literal never goes through DNS, so it is checked here.
-      const error = new WebhookAddressError(host, host);
-      await record({ status_code: null, outcome: 'refused', error: error.message });
-      await giveUp(error.message);
-      logger.warn({ ...fields, outcome: 'refused', reason: error.message }, 'webhook refused');
-      throw new UnrecoverableError(error.message);
-    }
+    if (this.context.config.webhooks.allow_private_networks || isIP(host) === 0 || !isPrivateAddress(host)) return;
+    const error = new WebhookAddressError(host, host);
+    await this.record({ status_code: null, outcome: 'refused', error: error.message });
+    await this.giveUp(error.message);
+    this.context.logger.warn({ ...this.fields, outcome: 'refused', reason: error.message }, 'webhook refused');
+    throw new UnrecoverableError(error.message);
+  }
+
+  /** POSTs the signed payload (redirects are not followed) and answers the status code, the body read and dropped. */
+  private async send(url: URL, secret: string): Promise<number> {
+    const { data } = this;
+    const timeoutMs = this.context.config.webhooks.timeout_ms;
     const timestamp = new Date();
-    let statusCode: number | null = null;
     try {
       const response = await request(url, {
         method: 'POST',
-        dispatcher: agent,
+        dispatcher: this.agent,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Sluice-Webhooks/1',
@@ -108,40 +138,77 @@ export function startWebhookDeliverer(context: DelivererDeps): WebhookDeliverer 
           'webhook-signature': new Webhook(secret).sign(data.webhook_id, timestamp, data.payload),
         },
         body: data.payload,
-        signal: AbortSignal.timeout(settings.timeout_ms),
+        signal: AbortSignal.timeout(timeoutMs),
       });
-      statusCode = response.statusCode;
       await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      return response.statusCode;
     } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      const refused = error instanceof WebhookAddressError || cause instanceof WebhookAddressError;
-      const message = refused ? ((cause as Error | undefined)?.message ?? (error as Error).message) : (error as Error).message;
-      await record({ status_code: null, outcome: refused ? 'refused' : 'failed', error: message });
-      if (refused || lastAttempt) await giveUp(message);
-      logger.warn({ ...fields, outcome: refused ? 'refused' : 'failed', reason: message }, 'webhook delivery failed');
-      throw refused ? new UnrecoverableError(message) : error;
+      return this.sendFailed(error);
     }
-    if (statusCode >= 200 && statusCode < 300) {
-      await record({ status_code: statusCode, outcome: 'delivered', error: null });
-      await setStatus('delivered');
-      logger.info({ ...fields, outcome: 'delivered', status_code: statusCode, latency_ms: Date.now() - startedAt }, 'webhook delivered');
-      return;
-    }
-    if (statusCode === 410) {
-      await record({ status_code: 410, outcome: 'gone', error: 'receiver answered 410 Gone: no more retries' });
-      await giveUp('410 Gone');
-      logger.warn({ ...fields, outcome: 'gone', status_code: 410 }, 'webhook receiver is gone; delivery stopped');
-      throw new UnrecoverableError('410 Gone');
-    }
-    const reason = statusCode >= 300 && statusCode < 400 ? `redirect (${statusCode}) not followed` : `receiver answered ${statusCode}`;
-    await record({ status_code: statusCode, outcome: 'failed', error: reason });
-    if (lastAttempt) await giveUp(reason);
-    logger.warn({ ...fields, outcome: 'failed', status_code: statusCode, retries_left: (job.opts.attempts ?? 1) - attempt }, 'webhook delivery failed');
-    throw new Error(reason);
-  };
+  }
 
+  /** No answer: retried, unless the address was refused or this was the last attempt. */
+  private async sendFailed(error: unknown): Promise<never> {
+    const { refused, message } = describeSendError(error);
+    await this.record({ status_code: null, outcome: refused ? 'refused' : 'failed', error: message });
+    if (refused || this.lastAttempt) await this.giveUp(message);
+    this.context.logger.warn({ ...this.fields, outcome: refused ? 'refused' : 'failed', reason: message }, 'webhook delivery failed');
+    throw refused ? new UnrecoverableError(message) : error;
+  }
+
+  private async delivered(statusCode: number): Promise<void> {
+    await this.record({ status_code: statusCode, outcome: 'delivered', error: null });
+    await this.setStatus('delivered');
+    this.context.logger.info({ ...this.fields, outcome: 'delivered', status_code: statusCode, latency_ms: Date.now() - this.startedAt }, 'webhook delivered');
+  }
+
+  /** 410 Gone: the receiver asked for no more deliveries. */
+  private async gone(): Promise<never> {
+    await this.record({ status_code: 410, outcome: 'gone', error: 'receiver answered 410 Gone: no more retries' });
+    await this.giveUp('410 Gone');
+    this.context.logger.warn({ ...this.fields, outcome: 'gone', status_code: 410 }, 'webhook receiver is gone; delivery stopped');
+    throw new UnrecoverableError('410 Gone');
+  }
+
+  /** Any other answer, a redirect included, is a failure retried on the schedule. */
+  private async answeredOtherwise(statusCode: number): Promise<never> {
+    const reason = statusCode >= 300 && statusCode < 400 ? `redirect (${statusCode}) not followed` : `receiver answered ${statusCode}`;
+    await this.record({ status_code: statusCode, outcome: 'failed', error: reason });
+    if (this.lastAttempt) await this.giveUp(reason);
+    this.context.logger.warn({ ...this.fields, outcome: 'failed', status_code: statusCode, retries_left: this.attempts - this.attempt }, 'webhook delivery failed');
+    throw new Error(reason);
+  }
+
+  private async record(delivery: DeliveryOutcome): Promise<void> {
+    getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
+    if (!this.onJob) return;
+    await this.context.lifecycle.noteDelivery(this.data.job_id, {
+      webhook_id: this.data.webhook_id, event: this.data.event, attempt: this.attempt, at: Math.floor(this.startedAt / 1000), latency_ms: Date.now() - this.startedAt, ...delivery,
+    });
+  }
+
+  private async setStatus(status: 'delivered' | 'failed'): Promise<void> {
+    if (this.onJob) await this.context.lifecycle.webhookStatus(this.data.job_id, status);
+  }
+
+  /** No more retries: the delivery is kept, listed and can be sent again. */
+  private async giveUp(reason: string): Promise<void> {
+    await this.setStatus('failed');
+    await this.context.failedDeliveries.add(this.data, this.attempt, reason);
+  }
+}
+
+/**
+ * Delivers signed webhooks from the `webhooks` queue: Standard Webhooks headers (`webhook-id` stable
+ * across retries), success = 2xx within `timeout_ms`, redirects not followed, 410 stops, anything
+ * else retried on `retry_schedule_s`; every attempt is recorded on the job.
+ */
+export function startWebhookDeliverer(context: DelivererDeps): WebhookDeliverer {
+  const { config, logger } = context;
+  const settings = config.webhooks;
+  const agent = webhookAgent(settings);
   const schedule = settings.retry_schedule_s;
-  const worker = new Worker<WebhookJobData>(bullQueueName(WEBHOOK_QUEUE), deliver, {
+  const worker = new Worker<WebhookJobData>(bullQueueName(WEBHOOK_QUEUE), (job) => new DeliveryAttempt(context, agent, job).run(), {
     connection: context.queueRedis,
     prefix: config.redis.prefix,
     concurrency: settings.concurrency,

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy, { type Busboy } from 'busboy';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { parseByteSize, SluiceError } from '@sluice/shared';
+import { parseByteSize, SluiceError, type GatewayConfig } from '@sluice/shared';
 import { contentDisposition, createBatchFileCheck, FILE_ID_PATTERN, FileLimitError, type BatchFileCheck, type FileUpload, type StoredFile } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -192,6 +192,79 @@ function discardRest(req: Request): void {
 
 const toFileObject = ({ tenant: _tenant, ...object }: StoredFile) => object;
 
+/** A request to one file's route: `:id` is the file id. */
+type FileIdRequest = Request<{ id: string }>;
+
+function uploadLimits({ server }: GatewayConfig): UploadLimits {
+  return {
+    fileBytes: parseByteSize(server.file_limit),
+    lineBytes: parseByteSize(server.body_limit),
+    jsonDepth: server.max_json_depth,
+    uploads: server.max_uploads_per_tenant,
+  };
+}
+
+async function loadFile(deps: ApiDeps, id: string, tenant: string): Promise<StoredFile> {
+  const file = await deps.files.get(id, tenant);
+  if (file === null) throw notFound('file', id);
+  return file;
+}
+
+/** `POST /v1/files`: on a refusal the rest of the body is drained, so the client reads the answer. */
+async function uploadFile(deps: ApiDeps, limits: UploadLimits, req: Request, res: Response): Promise<void> {
+  const principal = principalOf(res);
+  try {
+    await enforceTenantRate(deps, principal);
+    res.json(toFileObject(await receiveUpload(deps, principal, req, limits)));
+  } catch (error) {
+    discardRest(req);
+    throw uploadApiError(error);
+  }
+}
+
+/** `GET /v1/files`: the tenant's files, paged by `after`, optionally of one purpose. */
+async function listFiles(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+  const query = validate(ListQuerySchema, req.query, 'query');
+  const page = await deps.files.list(principalOf(res).tenant, query);
+  const data = page.data.map(toFileObject);
+  res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
+}
+
+/** `GET /v1/files/{id}`. */
+async function getFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+  res.json(toFileObject(await loadFile(deps, req.params.id, principalOf(res).tenant)));
+}
+
+/** `GET /v1/files/{id}/content`: the stored bytes as JSONL, streamed chunk by chunk from Redis. */
+async function downloadFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+  const file = await loadFile(deps, req.params.id, principalOf(res).tenant);
+  const chunks = deps.files.chunks(file.id, file.tenant);
+  // The first chunk is read before answering, so a file that just went is still a 404.
+  const first = await chunks.next().catch((error: unknown) => {
+    throw error instanceof SluiceError && error.code === 'file_not_found' ? notFound('file', file.id) : error;
+  });
+  res.setHeader('content-type', 'application/jsonl');
+  res.setHeader('content-length', String(file.bytes));
+  res.setHeader('content-disposition', contentDisposition(file.filename));
+  try {
+    await pipeline(Readable.from((async function* () {
+      if (first.done !== true) yield first.value;
+      yield* chunks;
+    })()), res);
+  } catch (error) {
+    // Headers are out: a client that went away, or a file deleted mid-read, ends the response short.
+    if (!req.destroyed) deps.logger.warn({ file_id: file.id, err: (error as Error).message }, 'file download cut short');
+  }
+}
+
+/** `DELETE /v1/files/{id}`. */
+async function deleteFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+  const tenant = principalOf(res).tenant;
+  if (!(await deps.files.delete(req.params.id, tenant))) throw notFound('file', req.params.id);
+  deps.logger.info({ file_id: req.params.id, tenant }, 'file deleted');
+  res.json({ id: req.params.id, object: 'file', deleted: true });
+}
+
 /**
  * OpenAI's Files API for batch input: `POST /v1/files` (multipart, `purpose=batch`, JSONL checked
  * line by line as it streams in), `GET /v1/files`, `GET /v1/files/{id}`, `GET /v1/files/{id}/content`
@@ -199,66 +272,11 @@ const toFileObject = ({ tenant: _tenant, ...object }: StoredFile) => object;
  */
 export function filesRouter(deps: ApiDeps): Router {
   const router = Router();
-  const { server } = deps.config;
-  const limits: UploadLimits = {
-    fileBytes: parseByteSize(server.file_limit),
-    lineBytes: parseByteSize(server.body_limit),
-    jsonDepth: server.max_json_depth,
-    uploads: server.max_uploads_per_tenant,
-  };
-
-  router.post('/v1/files', async (req, res) => {
-    const principal = principalOf(res);
-    try {
-      await enforceTenantRate(deps, principal);
-      res.json(toFileObject(await receiveUpload(deps, principal, req, limits)));
-    } catch (error) {
-      discardRest(req);
-      throw uploadApiError(error);
-    }
-  });
-
-  router.get('/v1/files', async (req, res) => {
-    const query = validate(ListQuerySchema, req.query, 'query');
-    const page = await deps.files.list(principalOf(res).tenant, query);
-    const data = page.data.map(toFileObject);
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
-  });
-
-  router.get('/v1/files/:id', async (req, res) => {
-    const file = await deps.files.get(req.params.id, principalOf(res).tenant);
-    if (file === null) throw notFound('file', req.params.id);
-    res.json(toFileObject(file));
-  });
-
-  router.get('/v1/files/:id/content', async (req, res) => {
-    const file = await deps.files.get(req.params.id, principalOf(res).tenant);
-    if (file === null) throw notFound('file', req.params.id);
-    const chunks = deps.files.chunks(file.id, file.tenant);
-    // The first chunk is read before answering, so a file that just went is still a 404.
-    const first = await chunks.next().catch((error: unknown) => {
-      throw error instanceof SluiceError && error.code === 'file_not_found' ? notFound('file', file.id) : error;
-    });
-    res.setHeader('content-type', 'application/jsonl');
-    res.setHeader('content-length', String(file.bytes));
-    res.setHeader('content-disposition', contentDisposition(file.filename));
-    try {
-      await pipeline(Readable.from((async function* () {
-        if (first.done !== true) yield first.value;
-        yield* chunks;
-      })()), res);
-    } catch (error) {
-      // Headers are out: a client that went away, or a file deleted mid-read, ends the response short.
-      if (!req.destroyed) deps.logger.warn({ file_id: file.id, err: (error as Error).message }, 'file download cut short');
-    }
-  });
-
-  router.delete('/v1/files/:id', async (req, res) => {
-    const tenant = principalOf(res).tenant;
-    if (!(await deps.files.delete(req.params.id, tenant))) throw notFound('file', req.params.id);
-    deps.logger.info({ file_id: req.params.id, tenant }, 'file deleted');
-    res.json({ id: req.params.id, object: 'file', deleted: true });
-  });
-
+  const limits = uploadLimits(deps.config);
+  router.post('/v1/files', (req, res) => uploadFile(deps, limits, req, res));
+  router.get('/v1/files', (req, res) => listFiles(deps, req, res));
+  router.get('/v1/files/:id', (req, res) => getFile(deps, req, res));
+  router.get('/v1/files/:id/content', (req, res) => downloadFile(deps, req, res));
+  router.delete('/v1/files/:id', (req, res) => deleteFile(deps, req, res));
   return router;
 }

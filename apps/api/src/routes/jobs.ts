@@ -1,6 +1,6 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject } from '@sluice/engine';
+import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject, type JobRecord } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -38,76 +38,85 @@ export function jsonBody(req: Request): unknown {
   return req.body;
 }
 
+/** A request to one job's route: `:id` is the job id. */
+type JobIdRequest = Request<{ id: string }>;
+
+/** The tenant's job, or a 404; an id that cannot exist is answered like an unknown one, without a Redis read. */
+async function loadJob(deps: ApiDeps, id: string, tenant: string): Promise<JobRecord> {
+  const record = JOB_ID_PATTERN.test(id) ? await deps.store.getForTenant(id, tenant) : null;
+  if (record === null) throw notFound('job', id);
+  return record;
+}
+
+const notCancelable = (id: string, status: string | null): ApiError =>
+  new ApiError(`Job ${id} is already ${status} and cannot be canceled`, {
+    status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
+  });
+
+/** `POST /v1/jobs`: queues one job (202 with its location), or replays the one an idempotency key already made. */
+async function createJob(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+  const principal = principalOf(res);
+  const body = jsonBody(req);
+  const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
+  await enforceTenantRate(deps, principal);
+  const request = validate(JobRequestSchema, body);
+  const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));
+}
+
+/** `GET /v1/jobs`: the tenant's jobs, paged by `after`, optionally of one status. */
+async function listJobs(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+  const query = validate(ListQuerySchema, req.query, 'query');
+  const page = await deps.store.list(principalOf(res).tenant, query);
+  const data = page.data.map(toJobObject);
+  res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
+}
+
+/** `GET /v1/jobs/{id}`: the job now, or (with `wait`) once it ends or the wait is up, holding a waiter slot meanwhile. */
+async function getJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+  const { wait } = validate(GetQuerySchema, req.query, 'query');
+  const tenant = principalOf(res).tenant;
+  if (wait === 0) {
+    res.json(toJobObject(await loadJob(deps, req.params.id, tenant)));
+    return;
+  }
+  if (!JOB_ID_PATTERN.test(req.params.id)) throw notFound('job', req.params.id);
+  const release = deps.waiters.take(tenant);
+  try {
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+    res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
+  } finally {
+    release();
+  }
+}
+
+/** `GET /v1/jobs/{id}/events`: the job's status changes as server-sent events. */
+async function jobEvents(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+  const tenant = principalOf(res).tenant;
+  const record = await loadJob(deps, req.params.id, tenant);
+  await streamJobEvents(deps, res, record, deps.waiters.take(tenant));
+}
+
+/** `POST /v1/jobs/{id}/cancel`: ends a job that has not ended; a 409 for one that has, even by a race. */
+async function cancelJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+  const tenant = principalOf(res).tenant;
+  const record = await loadJob(deps, req.params.id, tenant);
+  if (isTerminal(record.status)) throw notCancelable(record.id, record.status);
+  const outcome = await deps.lifecycle.end(record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
+  if (!outcome.ok) throw notCancelable(record.id, outcome.previous);
+  deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
+  res.json(toJobObject((await deps.store.get(record.id)) ?? record));
+}
+
+/** The jobs resource: submit, list, read (or long-poll), stream events, cancel. */
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
-  const { store } = deps;
-
-  const loadJob = async (id: string, tenant: string) => {
-    // An id that cannot exist is answered like an unknown one, without a Redis read.
-    const record = JOB_ID_PATTERN.test(id) ? await store.getForTenant(id, tenant) : null;
-    if (record === null) throw notFound('job', id);
-    return record;
-  };
-
-  router.post('/v1/jobs', async (req, res) => {
-    const principal = principalOf(res);
-    const body = jsonBody(req);
-    const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
-    await enforceTenantRate(deps, principal);
-    const request = validate(JobRequestSchema, body);
-    const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));
-  });
-
-  router.get('/v1/jobs', async (req, res) => {
-    const query = validate(ListQuerySchema, req.query, 'query');
-    const page = await store.list(principalOf(res).tenant, query);
-    const data = page.data.map(toJobObject);
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
-  });
-
-  router.get('/v1/jobs/:id', async (req, res) => {
-    const { wait } = validate(GetQuerySchema, req.query, 'query');
-    const tenant = principalOf(res).tenant;
-    if (wait === 0) {
-      res.json(toJobObject(await loadJob(req.params.id, tenant)));
-      return;
-    }
-    if (!JOB_ID_PATTERN.test(req.params.id)) throw notFound('job', req.params.id);
-    const release = deps.waiters.take(tenant);
-    try {
-      const closed = new AbortController();
-      res.on('close', () => closed.abort());
-      res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
-    } finally {
-      release();
-    }
-  });
-
-  router.get('/v1/jobs/:id/events', async (req, res) => {
-    const tenant = principalOf(res).tenant;
-    const record = await loadJob(req.params.id, tenant);
-    await streamJobEvents(deps, res, record, deps.waiters.take(tenant));
-  });
-
-  router.post('/v1/jobs/:id/cancel', async (req, res) => {
-    const tenant = principalOf(res).tenant;
-    const record = await loadJob(req.params.id, tenant);
-    if (isTerminal(record.status)) {
-      throw new ApiError(`Job ${record.id} is already ${record.status} and cannot be canceled`, {
-        status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
-      });
-    }
-    const outcome = await deps.lifecycle.end(record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
-    if (!outcome.ok) {
-      throw new ApiError(`Job ${record.id} is already ${outcome.previous} and cannot be canceled`, {
-        status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
-      });
-    }
-    deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
-    res.json(toJobObject((await store.get(record.id)) ?? record));
-  });
-
+  router.post('/v1/jobs', (req, res) => createJob(deps, req, res));
+  router.get('/v1/jobs', (req, res) => listJobs(deps, req, res));
+  router.get('/v1/jobs/:id', (req, res) => getJob(deps, req, res));
+  router.get('/v1/jobs/:id/events', (req, res) => jobEvents(deps, req, res));
+  router.post('/v1/jobs/:id/cancel', (req, res) => cancelJob(deps, req, res));
   return router;
 }

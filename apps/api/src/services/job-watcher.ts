@@ -34,6 +34,139 @@ interface Watched {
   last: { status: string; read: RecordRead } | null;
 }
 
+/** A channel's job id: the last `:`-separated part of `jobEventsChannel`. */
+const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
+
+/** The record a success announcement carries, or null when there is none or it does not parse (then it is read back). */
+function parseSnapshot(snapshot: string | null): JobRecord | null {
+  if (snapshot === null) return null;
+  try {
+    return parseJobSnapshot(JSON.parse(snapshot));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The record as of one announcement: the snapshot a success carries, else one read shared by every
+ * listener (a thousand event streams on one job cost one read per change, not a thousand).
+ */
+function recordRead(readRecord: (jobId: string) => Promise<JobRecord | null>, jobId: string, snapshot: string | null): RecordRead {
+  let record: Promise<JobRecord | null> | null = null;
+  return () => {
+    if (record === null) {
+      const parsed = parseSnapshot(snapshot);
+      record = parsed === null ? readRecord(jobId) : Promise.resolve(parsed);
+    }
+    return record;
+  };
+}
+
+/** The subscriber connection and the channels it listens to, one entry per watched job. */
+class SubscriberJobWatcher implements JobWatcher {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly readRecord: (jobId: string) => Promise<JobRecord | null>;
+  private readonly subscriber: Redis;
+  private readonly watched = new Map<string, Watched>();
+  /** Set by the first `ready`: every later one is a reconnect. */
+  private connectedBefore = false;
+
+  constructor(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.logger = logger;
+    this.readRecord = readRecord;
+    this.subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+    logConnectionErrors(this.subscriber, logger, { connection: 'job watcher' });
+    this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    this.subscriber.on('ready', () => this.onReady());
+  }
+
+  async watch(jobId: string, listener: StatusListener, options: WatchOptions = {}): Promise<() => void> {
+    const channel = jobEventsChannel(this.prefix, jobId);
+    const entry = this.watched.get(channel) ?? this.subscribe(channel, options.beforeSubmit === true);
+    entry.listeners.add(listener);
+    const stop = (): void => this.leave(channel, entry, listener);
+    try {
+      await entry.subscribed;
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    this.tellLast(entry, listener);
+    return stop;
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect();
+  }
+
+  /** Starts listening to a channel; unless the job is not submitted yet, its status is read once subscribed. */
+  private subscribe(channel: string, beforeSubmit: boolean): Watched {
+    const subscribing = this.subscriber.subscribe(channel);
+    const entry: Watched = { listeners: new Set(), subscribed: beforeSubmit ? subscribing : subscribing.then(() => this.check([channel])), last: null };
+    this.watched.set(channel, entry);
+    return entry;
+  }
+
+  /** Drops one listener; the last one out unsubscribes (unless the channel was watched afresh since). */
+  private leave(channel: string, entry: Watched, listener: StatusListener): void {
+    entry.listeners.delete(listener);
+    if (entry.listeners.size === 0 && this.watched.get(channel) === entry) {
+      this.watched.delete(channel);
+      void this.subscriber.unsubscribe(channel).catch(() => undefined);
+    }
+  }
+
+  /** A listener joining a job already watched hears the status last seen, after `watch` has returned its stop. */
+  private tellLast(entry: Watched, listener: StatusListener): void {
+    if (entry.last === null) return;
+    const { status, read } = entry.last;
+    queueMicrotask(() => {
+      if (entry.listeners.has(listener)) listener(status, read);
+    });
+  }
+
+  /** A message is `status`, or `status\n<json>` with the record a success carries. */
+  private onMessage(channel: string, message: string): void {
+    const entry = this.watched.get(channel);
+    if (entry === undefined) return;
+    const newline = message.indexOf('\n');
+    this.announce(entry, channel, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
+  }
+
+  private onReady(): void {
+    if (this.connectedBefore) {
+      // Messages published while the subscriber was away are lost: look at every watched job once.
+      void this.check([...this.watched.keys()]).catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs after reconnecting'));
+    }
+    this.connectedBefore = true;
+  }
+
+  /** One status read for each of `channels`, told to their listeners when it is news. */
+  private async check(channels: string[]): Promise<void> {
+    if (channels.length === 0) return;
+    const statuses = await Promise.all(channels.map((channel) => this.redis.hget(jobRecordKey(this.prefix, idOf(channel)), 'status')));
+    channels.forEach((channel, index) => {
+      const entry = this.watched.get(channel);
+      const status = statuses[index];
+      // No record yet (a synchronous call subscribes before it submits) or any more: nothing to tell.
+      if (entry !== undefined && status !== null && status !== undefined) this.announce(entry, channel, status, null);
+    });
+  }
+
+  private announce(entry: Watched, channel: string, status: string, snapshot: string | null): void {
+    if (entry.last?.status === status && snapshot === null) return;
+    // An end stays the end: a safety read that raced the news (another connection) cannot undo it.
+    if (entry.last !== null && TERMINAL.has(entry.last.status) && !TERMINAL.has(status)) return;
+    const read = recordRead(this.readRecord, idOf(channel), snapshot);
+    entry.last = { status, read };
+    for (const listener of [...entry.listeners]) listener(status, read);
+  }
+}
+
 /**
  * One subscriber connection per API process, shared by every request waiting on a job: a channel is
  * subscribed while at least one request listens to it, so waiting costs no polling of Redis. The
@@ -41,104 +174,5 @@ interface Watched {
  * job after the subscriber reconnects: pub/sub loses messages only while disconnected.
  */
 export function createJobWatcher(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>): JobWatcher {
-  const subscriber = duplicateConnection(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  logConnectionErrors(subscriber, logger, { connection: 'job watcher' });
-  const watched = new Map<string, Watched>();
-  const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
-
-  /**
-   * The record as of one announcement: the snapshot a success carries, else one read shared by every
-   * listener (a thousand event streams on one job cost one read per change, not a thousand).
-   */
-  const recordRead = (jobId: string, snapshot: string | null): RecordRead => {
-    let record: Promise<JobRecord | null> | null = null;
-    return () => {
-      if (record === null) {
-        let parsed: JobRecord | null = null;
-        try {
-          parsed = snapshot === null ? null : parseJobSnapshot(JSON.parse(snapshot));
-        } catch {
-          parsed = null; // read it back instead
-        }
-        record = parsed === null ? readRecord(jobId) : Promise.resolve(parsed);
-      }
-      return record;
-    };
-  };
-
-  const announce = (entry: Watched, channel: string, status: string, snapshot: string | null): void => {
-    if (entry.last?.status === status && snapshot === null) return;
-    // An end stays the end: a safety read that raced the news (another connection) cannot undo it.
-    if (entry.last !== null && TERMINAL.has(entry.last.status) && !TERMINAL.has(status)) return;
-    const read = recordRead(idOf(channel), snapshot);
-    entry.last = { status, read };
-    for (const listener of [...entry.listeners]) listener(status, read);
-  };
-
-  subscriber.on('message', (channel: string, message: string) => {
-    const entry = watched.get(channel);
-    if (entry === undefined) return;
-    const newline = message.indexOf('\n');
-    announce(entry, channel, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
-  });
-
-  /** One status read for each of `channels`, told to their listeners when it is news. */
-  const check = async (channels: string[]): Promise<void> => {
-    if (channels.length === 0) return;
-    const statuses = await Promise.all(channels.map((channel) => redis.hget(jobRecordKey(prefix, idOf(channel)), 'status')));
-    channels.forEach((channel, index) => {
-      const entry = watched.get(channel);
-      const status = statuses[index];
-      // No record yet (a synchronous call subscribes before it submits) or any more: nothing to tell.
-      if (entry !== undefined && status !== null && status !== undefined) announce(entry, channel, status, null);
-    });
-  };
-
-  let connectedBefore = false;
-  subscriber.on('ready', () => {
-    if (connectedBefore) {
-      // Messages published while the subscriber was away are lost: look at every watched job once.
-      void check([...watched.keys()]).catch((error: Error) => logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs after reconnecting'));
-    }
-    connectedBefore = true;
-  });
-
-  return {
-    async watch(jobId, listener, options = {}) {
-      const channel = jobEventsChannel(prefix, jobId);
-      let entry = watched.get(channel);
-      if (entry === undefined) {
-        const created: Watched = { listeners: new Set(), subscribed: Promise.resolve(), last: null };
-        const subscribing = subscriber.subscribe(channel);
-        created.subscribed = options.beforeSubmit ? subscribing : subscribing.then(() => check([channel]));
-        entry = created;
-        watched.set(channel, entry);
-      }
-      entry.listeners.add(listener);
-      const joined = entry;
-      const stop = (): void => {
-        joined.listeners.delete(listener);
-        if (joined.listeners.size === 0 && watched.get(channel) === joined) {
-          watched.delete(channel);
-          void subscriber.unsubscribe(channel).catch(() => undefined);
-        }
-      };
-      try {
-        await joined.subscribed;
-      } catch (error) {
-        stop();
-        throw error;
-      }
-      if (joined.last !== null) {
-        const { status, read } = joined.last;
-        queueMicrotask(() => {
-          if (joined.listeners.has(listener)) listener(status, read);
-        });
-      }
-      return stop;
-    },
-    async close() {
-      subscriber.disconnect();
-    },
-  };
+  return new SubscriberJobWatcher(redis, prefix, logger, readRecord);
 }

@@ -1,5 +1,5 @@
 import { multiKey } from '@sluice/shared';
-import { endUnfinishedJob, repairStuckRequeues, type CircuitState } from '@sluice/engine';
+import { breakerKeys, endUnfinishedJob, lockKey, repairStuckRequeues, type CircuitState } from '@sluice/engine';
 import { moveQueuedJobs } from './circuit-mover.ts';
 import { jobFields, seconds } from './job-outcomes.ts';
 import type { WorkerContext } from './worker-context.ts';
@@ -19,10 +19,10 @@ export function startHousekeeping(context: WorkerContext): Housekeeping {
   const { redis, config, logger, breaker } = context;
   const prefix = config.redis.prefix;
   const providers = [...context.adapters.keys()];
-  const pausedMarker = (provider: string): string => `${prefix}:{breaker:${provider}}:paused`;
+  const pausedMarker = (provider: string): string => breakerKeys(prefix, provider).paused;
   /** One process at a time does a duty; the lock lapses by itself if that process dies. */
   const lock = async (name: string, ttlMs: number): Promise<boolean> =>
-    (await redis.set(`${prefix}:lock:${name}`, String(process.pid), 'PX', ttlMs, 'NX')) === 'OK';
+    (await redis.set(lockKey(prefix, name), String(process.pid), 'PX', ttlMs, 'NX')) === 'OK';
 
   const circuitOpened = async (provider: string): Promise<void> => {
     const queue = context.queues.get(provider);

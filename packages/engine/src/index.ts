@@ -17,3 +17,4 @@ export * from './lifecycle/succeed.ts';
 export * from './lifecycle/end-job.ts';
 export * from './jobs/dead-letters.ts';
 export * from './webhooks/failed-deliveries.ts';
+export * from './keys.ts';

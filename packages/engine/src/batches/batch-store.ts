@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { multiKey } from '@sluice/shared';
 import { collectPage } from '@sluice/shared';
+import { batchChildrenKey, batchKey, tenantBatchesKey } from '../keys.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -119,9 +120,9 @@ export function createBatchStore(redis: Redis, prefix: string, retentionSeconds:
     redis.defineCommand('sluiceBatchUpdate', { numberOfKeys: 1, lua: UPDATE });
   }
   const scripts = redis as unknown as ScriptedRedis;
-  const key = (id: string): string => `${prefix}:batch:${id}`;
-  const childrenKey = (id: string): string => `${prefix}:batch:${id}:jobs`;
-  const indexKey = (tenant: string): string => `${prefix}:tenant:${tenant}:batches`;
+  const key = (id: string): string => batchKey(prefix, id);
+  const childrenKey = (id: string): string => batchChildrenKey(prefix, id);
+  const indexKey = (tenant: string): string => tenantBatchesKey(prefix, tenant);
   const now = (): number => Math.floor(Date.now() / 1000);
 
   const parse = (hash: Record<string, string>): BatchRecord => {

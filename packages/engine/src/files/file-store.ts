@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { SluiceError } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
 import { collectPage } from '@sluice/shared';
-import { fileKeys, type FileKeys } from './file-keys.ts';
+import { fileKeys, legacyFileKeys, type FileKeys } from '../keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
 import { fileScripts, type ScriptReply } from './file-scripts.ts';
 
@@ -103,11 +103,8 @@ const fileGone = (id: string): SluiceError => new SluiceError(`File ${id} is gon
 export function createFileStore(redis: Redis, prefix: string, retention: number, options: FileStoreOptions = {}): FileStore {
   const scripts = fileScripts(redis);
   const leaseMs = options.uploadLeaseMs ?? 30_000;
-  /**
-   * Where files were kept before a tenant's keys shared one hash tag. Read only (a batch created
-   * before an upgrade still finds its input), and gone by themselves within `jobs.retention_s`.
-   */
-  const legacyKeys = { meta: (id: string): string => `${prefix}:file:${id}`, content: (id: string): string => `${prefix}:file:${id}:content` };
+  /** Read only: a batch created before a tenant's keys shared one hash tag still finds its input. */
+  const legacyKeys = legacyFileKeys(prefix);
 
   const refusal = (reply: ScriptReply, tenant: string, limits: Partial<UploadLimits>): Error => {
     const [code, retryAfter = 1] = reply;

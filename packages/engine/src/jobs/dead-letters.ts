@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createBoundedIndex } from '@sluice/shared';
+import { deadLettersBase } from '../keys.ts';
 import { DEAD_LETTER_QUEUE } from '../queues/queues.ts';
 import type { JobError, JobRecord } from './job-types.ts';
 
@@ -33,7 +34,7 @@ export interface DeadLetterStore {
 }
 
 export function createDeadLetterStore(redis: Redis, queue: Queue, options: { prefix: string; retentionSeconds: number; maxPerTenant: number }): DeadLetterStore {
-  const index = createBoundedIndex(redis, `${options.prefix}:{dead-letters}`, { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
+  const index = createBoundedIndex(redis, deadLettersBase(options.prefix), { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
   return {
     async add(record, error) {
       const now = Date.now();

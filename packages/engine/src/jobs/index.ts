@@ -1,5 +1,4 @@
 export * from './job-types.ts';
 export * from './job-store.ts';
 export * from './ids.ts';
-export * from './channels.ts';
 export * from './plan-job.ts';

@@ -8,11 +8,6 @@ export type JobFields = Partial<Omit<JobRecord, 'id' | 'tenant' | 'status' | 'at
 
 const JSON_FIELDS = ['request', 'routing', 'result', 'error', 'usage', 'cost_details', 'webhook', 'metadata', 'exhausted', 'refused'] as const;
 
-/** The Redis key of a job record. */
-export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
-/** The sorted set of jobs by `expires_at` that the expiry sweep reads. */
-export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;
-
 /** Record fields as HSET arguments: JSON for structured fields and nulls, text for the rest. */
 export function serializeJobFields(fields: JobFields): string[] {
   const flat: string[] = [];

@@ -3,10 +3,10 @@ import { isCluster, multiKey } from '@sluice/shared';
 import { collectPage } from '@sluice/shared';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
-import { jobEventsChannel } from './channels.ts';
-import { deadlineIndexKey, jobRecordKey, newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, requeuingKey, tenantJobsKey } from '../keys.ts';
+import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
 
-export { deadlineIndexKey, jobRecordKey, parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
+export { parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
 
 /**
  * Sets the status only when the current one is among the allowed ones (publishing the new status
@@ -147,11 +147,11 @@ function withScripts(redis: Redis): ScriptedRedis {
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
   const scripts = withScripts(redis);
   const jobKey = (id: string): string => jobRecordKey(options.prefix, id);
-  const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
+  const indexKey = (tenant: string): string => tenantJobsKey(options.prefix, tenant);
   const retentionMs = options.retentionSeconds * 1000;
   const expiryKey = deadlineIndexKey(options.prefix);
   /** Jobs between their record's move and their new queue entry (bounded: each leaves as soon as the entry is written). */
-  const requeueKey = `${options.prefix}:requeuing`;
+  const requeueKey = requeuingKey(options.prefix);
   /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
   const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
   /**

@@ -1,5 +1,5 @@
 import type { GatewayServices } from '../gateway-services.ts';
-import { cancelChannel } from '../jobs/channels.ts';
+import { cancelChannel } from '../keys.ts';
 import type { TransitionResult } from '../jobs/job-store.ts';
 import type { JobError, JobRecord, JobStatus } from '../jobs/job-types.ts';
 import { announceJobEnded } from './job-ended.ts';

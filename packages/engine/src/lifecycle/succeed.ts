@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { jobEventsChannel } from '../jobs/channels.ts';
-import { deadlineIndexKey, jobRecordKey, serializeJobFields, type JobFields } from '../jobs/job-store.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, spendKey, usageKey } from '../keys.ts';
+import { serializeJobFields, type JobFields } from '../jobs/job-store.ts';
 import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '@sluice/shared';
-import { SPEND_TTL_SECONDS, spendAdjustLua, spendKey } from '../reliability/spend.ts';
+import { SPEND_TTL_SECONDS, spendAdjustLua } from '../reliability/spend.ts';
 import type { Usage } from '@sluice/shared';
-import { usageAddLua, usageFieldBase, usageKey, usageOtherBase } from '../usage/usage-store.ts';
+import { usageAddLua, usageFieldBase, usageOtherBase } from '../usage/usage-store.ts';
 
 /**
  * Everything a succeeded job writes, in one script on one server: the guarded status change with

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
+import { breakerKeys } from '../keys.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -127,10 +128,7 @@ export interface Breaker {
  */
 export function createBreaker(redis: Redis, prefix: string, settings: BreakerSettings): Breaker {
   const scripts = withScripts(redis);
-  const keys = (provider: string) => {
-    const base = `${prefix}:{breaker:${provider}}`;
-    return { state: `${base}:state`, all: `${base}:all`, failed: `${base}:failed`, latency: `${base}:latency` };
-  };
+  const keys = (provider: string) => breakerKeys(prefix, provider);
   const windowMs = settings.window_s * 1000;
   let sequence = 0;
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { rateKeys } from '../keys.ts';
 
 /**
  * A sliding-window log of requests (for `rpm`) and of token charges (for `tpm`), shared by every
@@ -103,10 +104,7 @@ export interface RateLimiter {
 
 export function createRateLimiter(redis: Redis, prefix: string): RateLimiter {
   const scripts = withScripts(redis);
-  const keys = (key: string) => {
-    const base = `${prefix}:{rate:${key}}`;
-    return { requests: `${base}:requests`, tokenLog: `${base}:token-log`, tokens: `${base}:tokens`, sum: `${base}:token-sum` };
-  };
+  const keys = (key: string) => rateKeys(prefix, key);
   return {
     async acquire(key, limits, member, estimatedTokens) {
       if (!limits.rpm && !limits.tpm) return 0;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { spendKey } from '../keys.ts';
 
 /**
  * Reserves an estimate against a monthly budget in one step: no two API processes can both pass the
@@ -31,11 +32,6 @@ interface ScriptedRedis {
   sluiceSpendAdjust(key: string, amount: number, ttlSeconds: number): Promise<number>;
 }
 
-/** Calendar month (UTC) of a unix-seconds time, `YYYY-MM`. */
-export const monthOf = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString().slice(0, 7);
-
-/** The month's spend counter of a tenant. */
-export const spendKey = (prefix: string, tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
 export const SPEND_TTL_SECONDS = 62 * 86_400;
 
 export interface SpendLedger {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { multiKey } from '@sluice/shared';
 import type { Usage } from '@sluice/shared';
+import { usageKey } from '../keys.ts';
 import { OTHER_MODEL } from '../metrics/model-labels.ts';
 
 export type UsageDimension = 'tenant' | 'provider' | 'model';
@@ -28,7 +29,6 @@ export interface UsageQuery {
 }
 
 const HOUR = 3600;
-const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / HOUR) * HOUR * 1000).toISOString().slice(0, 13);
 /** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
 const SEPARATOR = '|';
 
@@ -58,8 +58,7 @@ const RECORD = `${usageAddLua('KEYS[1]', 'ARGV[1]', 'ARGV[6]', 'ARGV[2]', 'ARGV[
 return 1
 `;
 
-/** The hourly usage hash a job finishing at `at` counts in, and its field base for a tenant, provider and model. */
-export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+/** A job's field base in its hour's usage hash: its tenant, provider and model. */
 export const usageFieldBase = (tenant: string, provider: string, model: string): string => [tenant, provider, model].join(SEPARATOR);
 /** The field base a model the config does not name falls back to once the hour's hash is full; '' for a named one. */
 export const usageOtherBase = (tenant: string, provider: string, listed: boolean): string => (listed ? '' : usageFieldBase(tenant, provider, OTHER_MODEL));
@@ -75,22 +74,21 @@ export interface UsageStore {
  * Reading a range costs one pipelined HGETALL per hour in it.
  */
 export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
-  const key = (hour: string): string => `${prefix}:usage:${hour}`;
   if (!('sluiceUsageRecord' in redis)) redis.defineCommand('sluiceUsageRecord', { numberOfKeys: 1, lua: RECORD });
   return {
     async record({ tenant, provider, model, usage, costUsd, at, listed }) {
       // One script, no pipeline: this runs once per finished job.
       await (redis as unknown as { sluiceUsageRecord(...args: (string | number)[]): Promise<number> }).sluiceUsageRecord(
-        key(hourOf(at)), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
+        usageKey(prefix, at), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
       );
     },
 
     async query({ from, to, groupBy, tenant }) {
-      const hours: string[] = [];
-      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hours.push(hourOf(at));
+      const hourKeys: string[] = [];
+      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hourKeys.push(usageKey(prefix, at));
       const pipeline = multiKey(redis);
-      for (const hour of hours) pipeline.hgetall(key(hour));
-      const results = hours.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      for (const key of hourKeys) pipeline.hgetall(key);
+      const results = hourKeys.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const rows = new Map<string, UsageRow>();
       for (const [, hash] of results) {
         for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) {

@@ -5,7 +5,7 @@ import { multiKey } from '@sluice/shared';
 import { collectPage } from '@sluice/shared';
 import { fileKeys, legacyFileKeys, type FileKeys } from '../keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
-import { fileScripts, type ScriptReply } from './file-scripts.ts';
+import { defineScripts, type Scripts, type ScriptReply } from '../scripts.ts';
 
 
 export type FilePurpose = 'batch' | 'batch_output';
@@ -101,7 +101,7 @@ const fileGone = (id: string): SluiceError => new SluiceError(`File ${id} is gon
 
 /** Files kept in Redis (the only stateful dependency) for `retention` seconds: a metadata hash and a content string. */
 export function createFileStore(redis: Redis, prefix: string, retention: number, options: FileStoreOptions = {}): FileStore {
-  const scripts = fileScripts(redis);
+  const scripts = defineScripts(redis);
   const leaseMs = options.uploadLeaseMs ?? 30_000;
   /** Read only: a batch created before a tenant's keys shared one hash tag still finds its input. */
   const legacyKeys = legacyFileKeys(prefix);
@@ -217,7 +217,7 @@ function parse(hash: Record<string, string>): StoredFile {
 }
 
 interface UploadParts {
-  scripts: ReturnType<typeof fileScripts>;
+  scripts: Scripts;
   keys: FileKeys;
   id: string;
   leaseMs: number;

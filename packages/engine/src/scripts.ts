@@ -50,6 +50,9 @@ export const COMMANDS = {
   sluiceRateAcquire: command<(requests: string, tokenLog: string, tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-acquire.lua', 4),
   sluiceRateCorrect: command<(tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-correct.lua', 2),
 
+  sluicePage: command<(sortedSet: string, after: string, count: number) => Promise<string[] | null>>('page-after.lua', 1),
+  sluiceBoundedAdd: command<(tenantIndex: string, allIndex: string, member: string, now: number, oldest: number, cap: number, ageMs: number) => Promise<string[]>>('bounded-index-add.lua', 2),
+
   sluiceFileBeginUpload: command<(uploads: string, held: string, heldBytes: string, heldTotal: string, id: string, now: number, leaseMs: number, maxUploads: number, maxBytes: number) => Promise<ScriptReply>>('file-begin-upload.lua', 4),
   sluiceFileAppendUpload: command<(uploads: string, held: string, heldBytes: string, heldTotal: string, partial: string, id: string, now: number, leaseMs: number, maxBytes: number, chunk: Buffer) => Promise<ScriptReply>>('file-append-upload.lua', 5),
   sluiceFileRenewUpload: command<(uploads: string, held: string, heldBytes: string, heldTotal: string, partial: string, id: string, now: number, leaseMs: number) => Promise<number>>('file-renew-upload.lua', 5),

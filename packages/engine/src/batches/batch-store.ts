@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
+import { collectPage } from '../indexes/paging.ts';
 import { batchChildrenKey, batchKey, tenantBatchesKey } from '../keys.ts';
 import { defineScripts } from '../scripts.ts';
 

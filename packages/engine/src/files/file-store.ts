@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SluiceError } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
+import { collectPage } from '../indexes/paging.ts';
 import { fileKeys, legacyFileKeys, type FileKeys } from '../keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
 import { defineScripts, type Scripts, type ScriptReply } from '../scripts.ts';

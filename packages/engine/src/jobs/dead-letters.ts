@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createBoundedIndex } from '@sluice/shared';
+import { createBoundedIndex } from '../indexes/bounded-index.ts';
 import { deadLettersBase } from '../keys.ts';
 import { DEAD_LETTER_QUEUE } from '../queues/queues.ts';
 import type { JobError, JobRecord } from './job-types.ts';

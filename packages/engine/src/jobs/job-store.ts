@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
+import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { deadlineIndexKey, jobEventsChannel, jobRecordKey, requeuingKey, tenantJobsKey } from '../keys.ts';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createBoundedIndex } from '@sluice/shared';
+import { createBoundedIndex } from '../indexes/bounded-index.ts';
 import { failedDeliveriesBase, failedDeliveryKey } from '../keys.ts';
 import type { WebhookJobData } from '../lifecycle/job-ended.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, parseByteSize, principalFor, SluiceError } from '@sluice/shared';
-import { bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
+import { batchKey, batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 
 /** What expanding, canceling and finalizing batches needs. */
@@ -19,7 +19,7 @@ interface LineError {
 /** A child's job id, derived from the batch and its line, so a retried expansion recreates nothing. */
 const childJobId = (batchId: string, index: number): string => `job_${createHash('sha256').update(`${batchId}:${index}`).digest('base64url').slice(0, 22)}`;
 
-const errorsKey = (context: BatchDeps, batchId: string): string => `${context.config.redis.prefix}:batch:${batchId}:line-errors`;
+const errorsKey = (context: BatchDeps, batchId: string): string => batchLineErrorsKey(context.config.redis.prefix, batchId);
 
 /** Batch children run at low priority unless a line says otherwise, and within the batch's window. */
 function childRequest(line: BatchLine, batch: BatchRecord, now: number): unknown {
@@ -49,7 +49,7 @@ interface ExpandCursor {
 }
 
 async function readCursor(context: BatchDeps, batchId: string): Promise<ExpandCursor> {
-  const [lines, invalid] = await context.redis.hmget(`${context.config.redis.prefix}:batch:${batchId}`, 'expanded_lines', 'expanded_invalid');
+  const [lines, invalid] = await context.redis.hmget(batchKey(context.config.redis.prefix, batchId), 'expanded_lines', 'expanded_invalid');
   return { lines: Number(lines ?? 0), invalid: Number(invalid ?? 0) };
 }
 

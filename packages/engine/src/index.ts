@@ -18,3 +18,4 @@ export { enqueueBatchStep, enqueueBatchWebhook } from './lifecycle/announce.ts';
 export { jobLogFields, type FailoverRequest } from './lifecycle/failover.ts';
 export { attemptOf, attemptOutcomeOf, type Call, type CallOutcome, type Settled } from './lifecycle/settle.ts';
 export { backoffDelay } from './lifecycle/backoff.ts';
+export * from './keys.ts';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { idempotencyKey } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 import { ApiError } from '../api-error.ts';
 
@@ -28,7 +29,7 @@ export async function claimIdempotencyKey(
   redis: Redis,
   options: { prefix: string; tenant: string; key: string; body: unknown; jobId: string; ttlSeconds: number },
 ): Promise<IdempotencyClaim> {
-  const redisKey = `${options.prefix}:idem:${options.tenant}:${sha256(options.key)}`;
+  const redisKey = idempotencyKey(options.prefix, options.tenant, sha256(options.key));
   const bodyHash = sha256(JSON.stringify(options.body));
   const claimed = await redis.set(redisKey, `${options.jobId} ${bodyHash}`, 'EX', options.ttlSeconds, 'NX');
   if (claimed === 'OK') return { kind: 'claimed', release: async () => void (await redis.del(redisKey).catch(() => 0)) };

@@ -1,5 +1,5 @@
 import { multiKey, type Redis } from '@sluice/shared';
-import type { CircuitState, Engine } from '@sluice/engine';
+import { breakerKeys, type CircuitState, type Engine } from '@sluice/engine';
 import { moveQueuedJobs, type MoverDeps } from './circuit-mover.ts';
 import type { DutyLock } from './duty-lock.ts';
 
@@ -22,7 +22,7 @@ export type ReconcilerDeps = MoverDeps & Pick<Engine, 'breaker' | 'config'> & { 
 export function createCircuitReconciler(deps: ReconcilerDeps): CircuitReconciler {
   const { redis, breaker, logger, lock } = deps;
   const prefix = deps.config.redis.prefix;
-  const pausedMarker = (provider: string): string => `${prefix}:{breaker:${provider}}:paused`;
+  const pausedMarker = (provider: string): string => breakerKeys(prefix, provider).paused;
 
   const circuitOpened = async (provider: string): Promise<void> => {
     const queue = deps.queues.get(provider);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
+import { collectPage } from '../indexes/paging.ts';
+import { batchChildrenKey, batchKey, tenantBatchesKey } from '../keys.ts';
+import { defineScripts } from '../scripts.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -40,55 +42,6 @@ export interface BatchRecord extends BatchObject {
   expanded: boolean;
 }
 
-/**
- * Counts one finished child and, when every child of a fully expanded batch has finished, moves
- * it to `finalizing` (returning 1) so exactly one caller writes the output files.
- */
-const CHILD_ENDED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local f = redis.call('HMGET', KEYS[1], 'status', 'expanded', 'total', 'completed', 'failed')
-if f[2] ~= '1' then return 0 end
-if f[1] ~= 'in_progress' and f[1] ~= 'cancelling' then return 0 end
-if tonumber(f[4]) + tonumber(f[5]) < tonumber(f[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'finalizing', 'finalizing_at', ARGV[2], 'was', f[1])
-return 1
-`;
-
-/** Marks expansion done with its total; finalizes at once when every child has already finished. */
-const EXPANDED = `
-local f = redis.call('HMGET', KEYS[1], 'status', 'completed', 'failed')
-if not f[1] then return 0 end
-redis.call('HSET', KEYS[1], 'expanded', '1', 'total', ARGV[1])
-if f[1] ~= 'in_progress' and f[1] ~= 'cancelling' then return 0 end
-if tonumber(f[2]) + tonumber(f[3]) < tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'finalizing', 'finalizing_at', ARGV[2], 'was', f[1])
-return 1
-`;
-
-/** Sets the status only from one of the allowed ones. */
-const TRANSITION = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return false end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return current end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
-return 'OK'
-`;
-
-/** Writes fields (ARGV pairs) or adds to a counter (ARGV: field, delta, 'incr') only while the batch exists: never recreates an expired one without its TTL. */
-const UPDATE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[3] == 'incr' then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HSET', KEYS[1], unpack(ARGV)) end
-return 1
-`;
-
-interface ScriptedRedis {
-  sluiceBatchUpdate(key: string, ...args: (string | number)[]): Promise<number>;
-  sluiceBatchChildEnded(key: string, counter: string, now: number): Promise<number>;
-  sluiceBatchExpanded(key: string, total: number, now: number): Promise<number>;
-  sluiceBatchTransition(key: string, from: string, to: string, ...fields: (string | number)[]): Promise<string | null>;
-}
-
 export interface BatchStore {
   create(record: BatchRecord): Promise<void>;
   get(id: string): Promise<BatchRecord | null>;
@@ -112,16 +65,10 @@ export interface BatchStore {
 const JSON_FIELDS = new Set(['errors', 'metadata', 'webhook']);
 
 export function createBatchStore(redis: Redis, prefix: string, retentionSeconds: number): BatchStore {
-  if (!('sluiceBatchChildEnded' in redis)) {
-    redis.defineCommand('sluiceBatchChildEnded', { numberOfKeys: 1, lua: CHILD_ENDED });
-    redis.defineCommand('sluiceBatchExpanded', { numberOfKeys: 1, lua: EXPANDED });
-    redis.defineCommand('sluiceBatchTransition', { numberOfKeys: 1, lua: TRANSITION });
-    redis.defineCommand('sluiceBatchUpdate', { numberOfKeys: 1, lua: UPDATE });
-  }
-  const scripts = redis as unknown as ScriptedRedis;
-  const key = (id: string): string => `${prefix}:batch:${id}`;
-  const childrenKey = (id: string): string => `${prefix}:batch:${id}:jobs`;
-  const indexKey = (tenant: string): string => `${prefix}:tenant:${tenant}:batches`;
+  const scripts = defineScripts(redis);
+  const key = (id: string): string => batchKey(prefix, id);
+  const childrenKey = (id: string): string => batchChildrenKey(prefix, id);
+  const indexKey = (tenant: string): string => tenantBatchesKey(prefix, tenant);
   const now = (): number => Math.floor(Date.now() / 1000);
 
   const parse = (hash: Record<string, string>): BatchRecord => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { fileKeys } from './file-keys.ts';
+import { fileKeys } from '../keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
 import { createFileStore, type FileStore } from './file-store.ts';
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SluiceError } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
-import { fileKeys, type FileKeys } from './file-keys.ts';
+import { collectPage } from '../indexes/paging.ts';
+import { fileKeys, legacyFileKeys, type FileKeys } from '../keys.ts';
 import { FileLimitError } from './file-limit-error.ts';
-import { fileScripts, type ScriptReply } from './file-scripts.ts';
+import { defineScripts, type Scripts, type ScriptReply } from '../scripts.ts';
 
 
 export type FilePurpose = 'batch' | 'batch_output';
@@ -101,13 +101,10 @@ const fileGone = (id: string): SluiceError => new SluiceError(`File ${id} is gon
 
 /** Files kept in Redis (the only stateful dependency) for `retention` seconds: a metadata hash and a content string. */
 export function createFileStore(redis: Redis, prefix: string, retention: number, options: FileStoreOptions = {}): FileStore {
-  const scripts = fileScripts(redis);
+  const scripts = defineScripts(redis);
   const leaseMs = options.uploadLeaseMs ?? 30_000;
-  /**
-   * Where files were kept before a tenant's keys shared one hash tag. Read only (a batch created
-   * before an upgrade still finds its input), and gone by themselves within `jobs.retention_s`.
-   */
-  const legacyKeys = { meta: (id: string): string => `${prefix}:file:${id}`, content: (id: string): string => `${prefix}:file:${id}:content` };
+  /** Read only: a batch created before a tenant's keys shared one hash tag still finds its input. */
+  const legacyKeys = legacyFileKeys(prefix);
 
   const refusal = (reply: ScriptReply, tenant: string, limits: Partial<UploadLimits>): Error => {
     const [code, retryAfter = 1] = reply;
@@ -220,7 +217,7 @@ function parse(hash: Record<string, string>): StoredFile {
 }
 
 interface UploadParts {
-  scripts: ReturnType<typeof fileScripts>;
+  scripts: Scripts;
   keys: FileKeys;
   id: string;
   leaseMs: number;

@@ -172,8 +172,3 @@ export function decodeJobEvent(message: string): { status: string; snapshot: () 
     },
   };
 }
-
-/** The Redis key of a job record. */
-export const jobRecordKey = (prefix: string, id: string): string => `${prefix}:job:${id}`;
-/** The sorted set of jobs by `expires_at` that the expiry sweep reads. */
-export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;

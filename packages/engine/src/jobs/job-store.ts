@@ -1,67 +1,13 @@
 import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '@sluice/shared';
-import { collectPage } from '@sluice/shared';
+import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
-import { jobEventsChannel } from './channels.ts';
-import { deadlineIndexKey, jobRecordKey, newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, requeuingKey, tenantJobsKey } from '../keys.ts';
+import { defineScripts } from '../scripts.ts';
+import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
 
-export { deadlineIndexKey, jobRecordKey, parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
-
-/**
- * Sets the status only when the current one is among the allowed ones (publishing the new status
- * on the job's channel, which long-polls, SSE streams and synchronous calls wait on), writing the other fields in
- * the same step: two processes can never both finish a job (a cancel racing a success, say).
- * Returns the status found, so a refused caller knows what won.
- */
-const TRANSITION = `
-local current = redis.call('HMGET', KEYS[1], 'status', 'queue_job_id')
-if not current[1] then return false end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. current[1] .. ',', 1, true) then return {0, current[1]} end
-if ARGV[3] ~= '' and ARGV[3] ~= current[2] then return {0, current[1]} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 5))
-redis.call('PUBLISH', ARGV[4], ARGV[2])
-return {1, current[1]}
-`;
-
-/**
- * Writes a new record with its TTL and indexes in one script (one server only: on a Cluster the keys
- * live in different slots and go as separate commands). The record lives until its deadline plus
- * the retention; the tenant's index keeps a job as long as any record could live.
- * KEYS: job, tenant index, expiry index. ARGV: index keep ms, now ms, expires_at, id, record TTL ms, field pairs...
- */
-const CREATE = `
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-return 1
-`;
-
-/** Writes fields only while the record exists: a late write never recreates an expired record without its TTL. */
-const UPDATE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-`;
-
-/** Lengthens a record's TTL to ARGV[1] ms when it is shorter (a replay's fresh deadline); never shortens it. */
-const KEEP = `
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then return 0 end
-if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1
-`;
-
-/** Appends one entry (an attempt, a webhook delivery) as its own field, so concurrent writers never overwrite each other. */
-const APPEND = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local index = redis.call('HINCRBY', KEYS[1], ARGV[1] .. '_count', 1) - 1
-redis.call('HSET', KEYS[1], ARGV[1] .. ':' .. index, ARGV[2])
-return index
-`;
+export { parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
 
 export interface ListOptions {
   status?: JobStatus;
@@ -124,34 +70,14 @@ export interface JobStoreOptions {
   writeRedis?: Redis;
 }
 
-/** The store's Lua scripts, defined once per connection so calls go by EVALSHA. */
-interface ScriptedRedis {
-  sluiceJobTransition(key: string, from: string, to: string, guard: string, channel: string, ...fields: string[]): Promise<[number, string] | null>;
-  sluiceJobAppend(key: string, list: string, entry: string): Promise<number>;
-  sluiceJobCreate(job: string, index: string, expiry: string, ...args: (string | number)[]): Promise<number>;
-  sluiceJobUpdate(job: string, ...fields: string[]): Promise<number>;
-  sluiceJobKeep(job: string, ttlMs: number): Promise<number>;
-}
-
-function withScripts(redis: Redis): ScriptedRedis {
-  if (!('sluiceJobTransition' in redis)) {
-    redis.defineCommand('sluiceJobTransition', { numberOfKeys: 1, lua: TRANSITION });
-    redis.defineCommand('sluiceJobAppend', { numberOfKeys: 1, lua: APPEND });
-    redis.defineCommand('sluiceJobCreate', { numberOfKeys: 3, lua: CREATE });
-    redis.defineCommand('sluiceJobUpdate', { numberOfKeys: 1, lua: UPDATE });
-    redis.defineCommand('sluiceJobKeep', { numberOfKeys: 1, lua: KEEP });
-  }
-  return redis as unknown as ScriptedRedis;
-}
-
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
-  const scripts = withScripts(redis);
+  const scripts = defineScripts(redis);
   const jobKey = (id: string): string => jobRecordKey(options.prefix, id);
-  const indexKey = (tenant: string): string => `${options.prefix}:tenant:${tenant}:jobs`;
+  const indexKey = (tenant: string): string => tenantJobsKey(options.prefix, tenant);
   const retentionMs = options.retentionSeconds * 1000;
   const expiryKey = deadlineIndexKey(options.prefix);
   /** Jobs between their record's move and their new queue entry (bounded: each leaves as soon as the entry is written). */
-  const requeueKey = `${options.prefix}:requeuing`;
+  const requeueKey = requeuingKey(options.prefix);
   /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
   const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
   /**
@@ -168,7 +94,7 @@ export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore
   };
 
   const writer = options.writeRedis ?? redis;
-  const writerScripts = withScripts(writer);
+  const writerScripts = defineScripts(writer);
   const createMany = async (records: readonly JobRecord[]): Promise<void> => {
     const single = records.length === 1 ? records[0] : undefined;
     if (single !== undefined && !isCluster(writer)) {

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig, Logger } from '@sluice/shared';
 import type { BatchStore } from '../batches/batch-store.ts';
-import { cancelChannel } from '../jobs/channels.ts';
+import { cancelChannel } from '../keys.ts';
 import type { JobFields, JobStore, TransitionResult } from '../jobs/job-store.ts';
 import { callsMade, type Attempt, type JobError, type JobRecord, type JobStatus, type RoutingCandidate, type WebhookDelivery, type WebhookStatus } from '../jobs/job-types.ts';
 import type { DeadLetterStore } from '../queues/dead-letters.ts';

@@ -1,43 +1,12 @@
 import type { Redis } from 'ioredis';
-import { jobEventsChannel } from '../jobs/channels.ts';
-import { deadlineIndexKey, jobRecordKey, serializeJobFields, type JobFields } from '../jobs/job-store.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, spendKey, usageKey } from '../keys.ts';
+import { serializeJobFields, type JobFields } from '../jobs/job-store.ts';
 import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '@sluice/shared';
-import { SPEND_TTL_SECONDS, spendAdjustLua, spendKey } from '../reliability/spend.ts';
+import { SPEND_TTL_SECONDS } from '../reliability/spend.ts';
+import { defineScripts } from '../scripts.ts';
 import type { Usage } from '@sluice/shared';
-import { usageAddLua, usageFieldBase, usageKey, usageOtherBase } from '../usage/usage-store.ts';
-
-/**
- * Everything a succeeded job writes, in one script on one server: the guarded status change with
- * its attempt and result, the status publish, the hour's usage totals, the tenant's spend and the
- * deadline-index cleanup. KEYS: job, usage hour, spend month, deadline index.
- * ARGV: guard, channel, attempt, usage base, prompt, completion (-1: none), cost (-1: none),
- * spend delta, usage ttl, spend ttl, job id, usage base past the hour's cap ('' when none), field pairs...
- */
-const SUCCEED = `
-local current = redis.call('HMGET', KEYS[1], 'status', 'queue_job_id')
-if not current[1] then return false end
-if current[1] ~= 'running' then return {0, current[1]} end
-if ARGV[1] ~= '' and ARGV[1] ~= current[2] then return {0, current[1]} end
-local index = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1) - 1
-redis.call('HSET', KEYS[1], 'attempt:' .. index, ARGV[3])
-redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 13))
--- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
--- need not read it back; with nobody listening, only the status goes out.
-if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
-  redis.call('PUBLISH', ARGV[2], 'succeeded\\n' .. cjson.encode(redis.call('HGETALL', KEYS[1])))
-else
-  redis.call('PUBLISH', ARGV[2], 'succeeded')
-end
-${usageAddLua('KEYS[2]', 'ARGV[4]', 'ARGV[12]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]', 'ARGV[9]')}
-${spendAdjustLua('KEYS[3]', 'ARGV[8]', 'ARGV[10]')}
-redis.call('ZREM', KEYS[4], ARGV[11])
-return {1, current[1]}
-`;
-
-interface ScriptedRedis {
-  sluiceJobSucceed(job: string, usage: string, spend: string, deadlines: string, ...args: (string | number)[]): Promise<[number, string] | null>;
-}
+import { usageFieldBase, usageOtherBase } from '../usage/usage-store.ts';
 
 export interface Success {
   record: JobRecord;
@@ -60,8 +29,7 @@ export interface Succeeder {
 }
 
 export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeconds: number): Succeeder {
-  if (!('sluiceJobSucceed' in redis)) redis.defineCommand('sluiceJobSucceed', { numberOfKeys: 4, lua: SUCCEED });
-  const scripts = redis as unknown as ScriptedRedis;
+  const scripts = defineScripts(redis);
   return {
     async succeed(success) {
       if (isCluster(redis)) return null;

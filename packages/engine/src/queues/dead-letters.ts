@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createBoundedIndex } from '@sluice/shared';
+import { createBoundedIndex } from '../indexes/bounded-index.ts';
 import type { JobError, JobRecord } from '../jobs/job-types.ts';
+import { deadLettersBase } from '../keys.ts';
 import type { DeadLetterData } from './payloads.ts';
 import { DEAD_LETTER_QUEUE } from './queues.ts';
 
@@ -25,7 +26,7 @@ export interface DeadLetterStore {
 }
 
 export function createDeadLetterStore(redis: Redis, queue: Queue, options: { prefix: string; retentionSeconds: number; maxPerTenant: number }): DeadLetterStore {
-  const index = createBoundedIndex(redis, `${options.prefix}:{dead-letters}`, { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
+  const index = createBoundedIndex(redis, deadLettersBase(options.prefix), { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
   return {
     async add(record, error) {
       const now = Date.now();

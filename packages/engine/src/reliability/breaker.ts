@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
+import { breakerKeys } from '../keys.ts';
+import { defineScripts } from '../scripts.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -21,89 +23,6 @@ export interface CircuitSnapshot {
 }
 
 export type BreakerSettings = GatewayConfig['breaker'];
-
-/**
- * Records one provider call's outcome in the sliding window and opens the circuit when, in the last
- * `window_s`, at least `min_requests` finished and `failure_ratio` of them failed. Returns 1 when this
- * call opened it, so exactly one process runs the pause-and-move.
- */
-const RECORD = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[2], now, ARGV[3])
-if ARGV[4] == '0' then redis.call('ZADD', KEYS[3], now, ARGV[3]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
-redis.call('PEXPIRE', KEYS[2], window * 2)
-redis.call('PEXPIRE', KEYS[3], window * 2)
-if tonumber(ARGV[8]) >= 0 then
-  redis.call('LPUSH', KEYS[4], ARGV[8])
-  redis.call('LTRIM', KEYS[4], 0, 199)
-end
-local state = redis.call('HGET', KEYS[1], 'state')
-if state and state ~= 'closed' then return 0 end
-if ARGV[4] ~= '0' then return 0 end
-local total = redis.call('ZCARD', KEYS[2])
-local failures = redis.call('ZCARD', KEYS[3])
-if total < tonumber(ARGV[5]) or failures < total * tonumber(ARGV[6]) then return 0 end
-local cooldown = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'state', 'open', 'reason', 'failure_ratio', 'opened_at', now, 'cooldown_ms', cooldown, 'probe_at', now + cooldown)
-return 1
-`;
-
-/** Opens the circuit at once (a 401/403 means the provider is misconfigured). Returns 1 when it was closed. */
-const FORCE_OPEN = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if state and state ~= 'closed' then return 0 end
-local now = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'open', 'reason', ARGV[2], 'opened_at', now, 'cooldown_ms', ARGV[3], 'probe_at', now + tonumber(ARGV[3]))
-return 1
-`;
-
-/** Claims the health probe of an open circuit whose cooldown is over (or whose prober vanished). */
-const BEGIN_PROBE = `
-local fields = redis.call('HMGET', KEYS[1], 'state', 'probe_at')
-local now = tonumber(ARGV[1])
-if fields[1] == 'open' and now >= tonumber(fields[2]) then
-  redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_at', now + tonumber(ARGV[2]))
-  return 1
-end
-if fields[1] == 'half_open' and now >= tonumber(fields[2]) then
-  redis.call('HSET', KEYS[1], 'probe_at', now + tonumber(ARGV[2]))
-  return 1
-end
-return 0
-`;
-
-/** Ends a probe: success closes the circuit with a fresh window; failure re-opens it with the cooldown doubled (capped). */
-const END_PROBE = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'half_open' then return 0 end
-local now = tonumber(ARGV[1])
-if ARGV[2] == '1' then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-  return 1
-end
-local cooldown = math.min(tonumber(redis.call('HGET', KEYS[1], 'cooldown_ms')) * 2, tonumber(ARGV[3]))
-redis.call('HSET', KEYS[1], 'state', 'open', 'cooldown_ms', cooldown, 'probe_at', now + cooldown)
-return 1
-`;
-
-interface ScriptedRedis {
-  sluiceBreakerRecord(state: string, all: string, failed: string, latency: string, ...args: (string | number)[]): Promise<number>;
-  sluiceBreakerForceOpen(state: string, ...args: (string | number)[]): Promise<number>;
-  sluiceBreakerBeginProbe(state: string, ...args: (string | number)[]): Promise<number>;
-  sluiceBreakerEndProbe(state: string, all: string, failed: string, ...args: (string | number)[]): Promise<number>;
-}
-
-function withScripts(redis: Redis): ScriptedRedis {
-  if (!('sluiceBreakerRecord' in redis)) {
-    redis.defineCommand('sluiceBreakerRecord', { numberOfKeys: 4, lua: RECORD });
-    redis.defineCommand('sluiceBreakerForceOpen', { numberOfKeys: 1, lua: FORCE_OPEN });
-    redis.defineCommand('sluiceBreakerBeginProbe', { numberOfKeys: 1, lua: BEGIN_PROBE });
-    redis.defineCommand('sluiceBreakerEndProbe', { numberOfKeys: 3, lua: END_PROBE });
-  }
-  return redis as unknown as ScriptedRedis;
-}
 
 export interface Breaker {
   /** Records a finished provider call; resolves true when this outcome opened the circuit. */
@@ -126,11 +45,8 @@ export interface Breaker {
  * hash tag, so each script touches one Redis Cluster slot.
  */
 export function createBreaker(redis: Redis, prefix: string, settings: BreakerSettings): Breaker {
-  const scripts = withScripts(redis);
-  const keys = (provider: string) => {
-    const base = `${prefix}:{breaker:${provider}}`;
-    return { state: `${base}:state`, all: `${base}:all`, failed: `${base}:failed`, latency: `${base}:latency` };
-  };
+  const scripts = defineScripts(redis);
+  const keys = (provider: string) => breakerKeys(prefix, provider);
   const windowMs = settings.window_s * 1000;
   let sequence = 0;
 

@@ -1,41 +1,7 @@
 import type { Redis } from 'ioredis';
+import { spendKey } from '../keys.ts';
+import { defineScripts } from '../scripts.ts';
 
-/**
- * Reserves an estimate against a monthly budget in one step: no two API processes can both pass the
- * check with the last dollar. Returns {1, spent} when reserved, {0, spent} when over budget.
- */
-const RESERVE = `
-local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
-local amount = tonumber(ARGV[1])
-local budget = tonumber(ARGV[2])
-if budget >= 0 and spent + amount > budget then return {0, tostring(spent)} end
-local total = redis.call('INCRBYFLOAT', KEYS[1], amount)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {1, total}
-`;
-
-/** Lua that moves a month's spend by a delta (Lua expressions: key, delta, TTL); shared with lifecycle/succeed.ts. */
-export const spendAdjustLua = (key: string, delta: string, ttl: string): string => `
-if tonumber(${delta}) ~= 0 then
-  redis.call('INCRBYFLOAT', ${key}, ${delta})
-  redis.call('EXPIRE', ${key}, ${ttl})
-end
-`;
-
-const ADJUST = `${spendAdjustLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]')}
-return 1
-`;
-
-interface ScriptedRedis {
-  sluiceSpendReserve(key: string, amount: number, budget: number, ttlSeconds: number): Promise<[number, string]>;
-  sluiceSpendAdjust(key: string, amount: number, ttlSeconds: number): Promise<number>;
-}
-
-/** Calendar month (UTC) of a unix-seconds time, `YYYY-MM`. */
-export const monthOf = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString().slice(0, 7);
-
-/** The month's spend counter of a tenant. */
-export const spendKey = (prefix: string, tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
 export const SPEND_TTL_SECONDS = 62 * 86_400;
 
 export interface SpendLedger {
@@ -48,11 +14,7 @@ export interface SpendLedger {
 
 /** Per-tenant monthly spend in USD, reserved at submit and settled with the real cost when a job ends. */
 export function createSpendLedger(redis: Redis, prefix: string): SpendLedger {
-  if (!('sluiceSpendReserve' in redis)) {
-    redis.defineCommand('sluiceSpendReserve', { numberOfKeys: 1, lua: RESERVE });
-    redis.defineCommand('sluiceSpendAdjust', { numberOfKeys: 1, lua: ADJUST });
-  }
-  const scripts = redis as unknown as ScriptedRedis;
+  const scripts = defineScripts(redis);
   const key = (tenant: string, at: number): string => spendKey(prefix, tenant, at);
   const ttlSeconds = SPEND_TTL_SECONDS;
   return {

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import { multiKey } from '@sluice/shared';
 import type { Usage } from '@sluice/shared';
+import { usageKey } from '../keys.ts';
 import { OTHER_MODEL } from '../metrics/model-labels.ts';
+import { defineScripts } from '../scripts.ts';
 
 export type UsageDimension = 'tenant' | 'provider' | 'model';
 
@@ -28,38 +30,13 @@ export interface UsageQuery {
 }
 
 const HOUR = 3600;
-const hourOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / HOUR) * HOUR * 1000).toISOString().slice(0, 13);
 /** `|` never appears in tenant or provider ids; a model name may hold anything, so it goes last. */
 const SEPARATOR = '|';
 
-/** Fields an hour's usage hash may reach before models the config does not name are counted as `other`. */
+/** Fields an hour's usage hash may reach before models the config does not name are counted as `other` (lua/includes/usage-add.lua counts them). */
 export const MAX_USAGE_FIELDS_PER_HOUR = 6_000;
 
-/**
- * Lua that adds one job to an hour's totals, given the hash key and the values as Lua expressions:
- * field base, the base to use instead once the hash is full ('' for a model the config names, which
- * always gets its own), prompt tokens, completion tokens (-1: no usage), cost (-1: unpriced), TTL.
- * One source for the usage store's script and the one-script success (lifecycle/succeed.ts).
- */
-export const usageAddLua = (key: string, base: string, other: string, prompt: string, completion: string, cost: string, ttl: string): string => `
-local base = ${base}
-if ${other} ~= '' and redis.call('HEXISTS', ${key}, base .. '|requests') == 0 and redis.call('HLEN', ${key}) >= ${MAX_USAGE_FIELDS_PER_HOUR} then base = ${other} end
-redis.call('HINCRBY', ${key}, base .. '|requests', 1)
-if tonumber(${completion}) >= 0 then
-  redis.call('HINCRBY', ${key}, base .. '|prompt_tokens', ${prompt})
-  redis.call('HINCRBY', ${key}, base .. '|completion_tokens', ${completion})
-end
-if tonumber(${cost}) < 0 then redis.call('HINCRBY', ${key}, base .. '|unpriced_requests', 1)
-else redis.call('HINCRBYFLOAT', ${key}, base .. '|cost_usd', ${cost}) end
-redis.call('EXPIRE', ${key}, ${ttl})
-`;
-
-const RECORD = `${usageAddLua('KEYS[1]', 'ARGV[1]', 'ARGV[6]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'ARGV[5]')}
-return 1
-`;
-
-/** The hourly usage hash a job finishing at `at` counts in, and its field base for a tenant, provider and model. */
-export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+/** A job's field base in its hour's usage hash: its tenant, provider and model. */
 export const usageFieldBase = (tenant: string, provider: string, model: string): string => [tenant, provider, model].join(SEPARATOR);
 /** The field base a model the config does not name falls back to once the hour's hash is full; '' for a named one. */
 export const usageOtherBase = (tenant: string, provider: string, listed: boolean): string => (listed ? '' : usageFieldBase(tenant, provider, OTHER_MODEL));
@@ -75,22 +52,21 @@ export interface UsageStore {
  * Reading a range costs one pipelined HGETALL per hour in it.
  */
 export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
-  const key = (hour: string): string => `${prefix}:usage:${hour}`;
-  if (!('sluiceUsageRecord' in redis)) redis.defineCommand('sluiceUsageRecord', { numberOfKeys: 1, lua: RECORD });
+  const scripts = defineScripts(redis);
   return {
     async record({ tenant, provider, model, usage, costUsd, at, listed }) {
       // One script, no pipeline: this runs once per finished job.
-      await (redis as unknown as { sluiceUsageRecord(...args: (string | number)[]): Promise<number> }).sluiceUsageRecord(
-        key(hourOf(at)), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
+      await scripts.sluiceUsageRecord(
+        usageKey(prefix, at), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
       );
     },
 
     async query({ from, to, groupBy, tenant }) {
-      const hours: string[] = [];
-      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hours.push(hourOf(at));
+      const hourKeys: string[] = [];
+      for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) hourKeys.push(usageKey(prefix, at));
       const pipeline = multiKey(redis);
-      for (const hour of hours) pipeline.hgetall(key(hour));
-      const results = hours.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      for (const key of hourKeys) pipeline.hgetall(key);
+      const results = hourKeys.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const rows = new Map<string, UsageRow>();
       for (const [, hash] of results) {
         for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) {

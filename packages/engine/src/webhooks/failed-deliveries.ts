@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { createBoundedIndex } from '@sluice/shared';
+import { createBoundedIndex } from '../indexes/bounded-index.ts';
+import { failedDeliveriesBase, failedDeliveryKey } from '../keys.ts';
 import type { WebhookJobData } from '../queues/payloads.ts';
 
 /** A delivery that used up its retries (or was refused), as `GET /v1/webhooks/failed` shows it. */
@@ -35,9 +36,8 @@ export interface FailedDeliveryStore {
 }
 
 export function createFailedDeliveryStore(redis: Redis, options: { prefix: string; retentionSeconds: number; maxPerTenant: number }): FailedDeliveryStore {
-  const base = `${options.prefix}:{webhooks-failed}`;
-  const entryKey = (webhookId: string): string => `${base}:entry:${webhookId}`;
-  const index = createBoundedIndex(redis, base, { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
+  const entryKey = (webhookId: string): string => failedDeliveryKey(options.prefix, webhookId);
+  const index = createBoundedIndex(redis, failedDeliveriesBase(options.prefix), { maxAgeSeconds: options.retentionSeconds, maxPerTenant: options.maxPerTenant });
   const read = async (webhookIds: string[]): Promise<(KeptDelivery | null)[]> => {
     if (webhookIds.length === 0) return [];
     const values = await redis.mget(...webhookIds.map(entryKey));

@@ -1,4 +1,2 @@
 export { closeConnection, corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
 export { connectionErrors, createConnectionErrorLog, exceptConnectionErrors, isConnectionError, logConnectionErrors, type ConnectionErrorLog, type ConnectionErrorLogOptions } from './connection-errors.ts';
-export { collectPage, pageAfter } from './paging.ts';
-export { createBoundedIndex, type BoundedIndex } from './bounded-index.ts';

@@ -6,7 +6,7 @@
 -- KEYS: uploads, held, held_bytes, held_total, partial, content, meta, index
 -- ARGV: id, now (ms), mode, max_bytes, retention (s), tenant, filename, purpose
 -- Returns {'ok', bytes, created_at, expires_at} or {code, retry_after_s}.
---!include held.lua
+--!include includes/file-held.lua
 local id, now, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local retention = tonumber(ARGV[5])
 local created = math.floor(now / 1000)

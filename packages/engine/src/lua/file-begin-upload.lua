@@ -3,7 +3,7 @@
 -- KEYS: uploads, held, held_bytes, held_total
 -- ARGV: id, now (ms), lease (ms), max_uploads, max_bytes
 -- Returns {'ok', 0} or {code, retry_after_s}.
---!include held.lua
+--!include includes/file-held.lua
 local id, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'too_many_uploads', 1} end

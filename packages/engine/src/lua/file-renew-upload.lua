@@ -1,7 +1,7 @@
 -- Renews an upload's lease (and the life of its partial content); 0 when it has lapsed already.
 -- KEYS: uploads, held, held_bytes, held_total, partial
 -- ARGV: id, now (ms), lease (ms)
---!include held.lua
+--!include includes/file-held.lua
 local id, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if tonumber(redis.call('ZSCORE', KEYS[1], id) or '0') <= now then return 0 end
 redis.call('ZADD', KEYS[1], now + lease, id)

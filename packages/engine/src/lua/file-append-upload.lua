@@ -2,7 +2,7 @@
 -- KEYS: uploads, held, held_bytes, held_total, partial
 -- ARGV: id, now (ms), lease (ms), max_bytes, chunk
 -- Returns {'ok', bytes} or {code, retry_after_s}.
---!include held.lua
+--!include includes/file-held.lua
 local id, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if tonumber(redis.call('ZSCORE', KEYS[1], id) or '0') <= now then return {'lease_lost', 0} end
 prune_held(KEYS[2], KEYS[3], KEYS[4], now)

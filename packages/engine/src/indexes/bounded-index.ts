@@ -1,33 +1,6 @@
 import type { Redis } from 'ioredis';
+import { defineScripts } from '../scripts.ts';
 import { collectPage } from './paging.ts';
-
-/**
- * Adds a member to a tenant's index and to the index of all tenants (both in one hash-tag slot),
- * then bounds the tenant's: members older than the age limit go, then the oldest past the cap.
- * Both keys expire when nothing was added for the age limit. Returns the members dropped.
- * KEYS: tenant index, all index. ARGV: member, now ms, oldest ms kept, cap, age ms.
- */
-const ADD = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-local dropped = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-local over = redis.call('ZCARD', KEYS[1]) - #dropped - tonumber(ARGV[4])
-if over > 0 then
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], #dropped, #dropped + over - 1)) do table.insert(dropped, member) end
-end
-for _, member in ipairs(dropped) do
-  redis.call('ZREM', KEYS[1], member)
-  redis.call('ZREM', KEYS[2], member)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-return dropped
-`;
-
-interface ScriptedRedis {
-  sluiceBoundedAdd(tenantKey: string, allKey: string, member: string, now: number, oldest: number, cap: number, ageMs: number): Promise<string[]>;
-}
 
 /**
  * A listing of entries per tenant and for all tenants (admins), newest first, bounded per tenant by
@@ -42,9 +15,9 @@ export interface BoundedIndex {
   page<T>(tenant: string | null, options: { after?: string | undefined; limit: number }, load: (members: string[]) => Promise<(T | null)[]>): Promise<{ data: T[]; has_more: boolean }>;
 }
 
+/** A bounded index whose keys hang off `base`, which the caller names (keys.ts); `base` carries the hash tag. */
 export function createBoundedIndex(redis: Redis, base: string, bounds: { maxAgeSeconds: number; maxPerTenant: number }): BoundedIndex {
-  if (!('sluiceBoundedAdd' in redis)) redis.defineCommand('sluiceBoundedAdd', { numberOfKeys: 2, lua: ADD });
-  const scripts = redis as unknown as ScriptedRedis;
+  const scripts = defineScripts(redis);
   const tenantKey = (tenant: string): string => `${base}:tenant:${tenant}`;
   const allKey = `${base}:all`;
   const ageMs = bounds.maxAgeSeconds * 1000;

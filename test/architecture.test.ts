@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './harness/processes.ts';
 
@@ -34,6 +34,51 @@ describe('imports flow one way', () => {
 
   it('finds the imports it checks', () => {
     expect(importsOf(join(ROOT, 'apps/worker/src/worker-runtime.ts'))).toContain('@sluice/providers');
+  });
+});
+
+/** The folder of a source file inside its package's `src` (a file at the root is its own node). */
+const folderOf = (srcDir: string, file: string): string => relative(srcDir, file).split(sep)[0] ?? '';
+
+/** Edges between a package's folders, from each file's relative imports. */
+function folderGraph(srcDir: string): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of sourceFiles(srcDir)) {
+    const from = folderOf(srcDir, file);
+    for (const specifier of importsOf(file).filter((spec) => spec.startsWith('.'))) {
+      const to = folderOf(srcDir, resolve(dirname(file), specifier));
+      if (to !== from && !to.startsWith('..')) graph.set(from, (graph.get(from) ?? new Set()).add(to));
+    }
+  }
+  return graph;
+}
+
+/** Every cycle of folders, each as `a → b → a`, found by depth-first search. */
+function folderLoops(graph: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const loops = new Set<string>();
+  const visit = (node: string, path: string[]): void => {
+    const at = path.indexOf(node);
+    if (at !== -1) {
+      const cycle = path.slice(at);
+      const start = cycle.indexOf([...cycle].sort()[0] ?? '');
+      loops.add([...cycle.slice(start), ...cycle.slice(0, start), cycle[start]].join(' → '));
+      return;
+    }
+    for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+  };
+  for (const node of graph.keys()) visit(node, []);
+  return [...loops];
+}
+
+describe('no import loop between the folders of a package', () => {
+  it.each(['packages/shared/src', 'packages/providers/src', 'packages/engine/src', 'apps/api/src', 'apps/worker/src'])('%s', (dir) => {
+    expect(folderLoops(folderGraph(join(ROOT, dir)))).toEqual([]);
+  });
+
+  it('finds a planted loop', () => {
+    const graph = new Map([['jobs', new Set(['queues'])], ['queues', new Set(['routing'])], ['routing', new Set(['jobs'])], ['keys.ts', new Set(['jobs'])]]);
+    expect(folderLoops(graph)).toEqual(['jobs → queues → routing → jobs']);
+    expect(folderGraph(join(ROOT, 'packages/engine/src')).get('lifecycle')).toContain('jobs');
   });
 });
 

@@ -9,6 +9,9 @@ import { checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
 import { fileLimitApiError } from './files.ts';
 import { jsonBody } from './jobs.ts';
 
+/** What this router uses of the API's dependencies. */
+type BatchesDeps = Pick<ApiDeps, 'batches' | 'files' | 'logger' | 'config' | 'limiter' | 'batchQueue'>;
+
 const COMPLETION_WINDOW_S = 86_400;
 
 const CreateBatchSchema = z
@@ -36,7 +39,7 @@ type CreateBatchBody = z.infer<typeof CreateBatchSchema>;
 /** A request to one batch's route: `:id` is the batch id. */
 type BatchIdRequest = Request<{ id: string }>;
 
-async function loadBatch(deps: ApiDeps, id: string, tenant: string): Promise<BatchRecord> {
+async function loadBatch(deps: BatchesDeps, id: string, tenant: string): Promise<BatchRecord> {
   const batch = await deps.batches.getForTenant(id, tenant);
   if (batch === null) throw notFound('batch', id);
   return batch;
@@ -46,7 +49,7 @@ async function loadBatch(deps: ApiDeps, id: string, tenant: string): Promise<Bat
  * Inline requests become an input file, so both kinds of batch run the same way. The file counts
  * toward the tenant's held bytes like an upload (the lines are within server.body_limit).
  */
-async function storeInlineRequests(deps: ApiDeps, principal: Principal, requests: CreateBatchBody['requests'] = []): Promise<string> {
+async function storeInlineRequests(deps: BatchesDeps, principal: Principal, requests: CreateBatchBody['requests'] = []): Promise<string> {
   const lines = requests.map((request) => JSON.stringify({ custom_id: request.custom_id, method: 'POST', url: '/v1/chat/completions', body: request.body }));
   const ids = new Set(requests.map((request) => request.custom_id));
   if (ids.size !== lines.length) throw new ApiError('custom_id values must be unique', { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'requests' });
@@ -57,7 +60,7 @@ async function storeInlineRequests(deps: ApiDeps, principal: Principal, requests
 }
 
 /** The id of the batch's input file: the tenant's uploaded `batch` file named, or one made of the inline requests. */
-async function batchInputFile(deps: ApiDeps, principal: Principal, body: CreateBatchBody): Promise<string> {
+async function batchInputFile(deps: BatchesDeps, principal: Principal, body: CreateBatchBody): Promise<string> {
   if (body.input_file_id === undefined) return storeInlineRequests(deps, principal, body.requests);
   const file = await deps.files.get(body.input_file_id, principal.tenant);
   if (file === null || file.purpose !== 'batch') throw notFound('file', body.input_file_id);
@@ -77,7 +80,7 @@ function newBatchRecord(body: CreateBatchBody, inputFileId: string, tenant: stri
 }
 
 /** `POST /v1/batches`: stores the batch and queues its expansion into child jobs. */
-async function createBatch(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function createBatch(deps: BatchesDeps, req: Request, res: Response): Promise<void> {
   const principal = principalOf(res);
   await enforceTenantRate(deps, principal);
   const body = validate(CreateBatchSchema, jsonBody(req));
@@ -91,7 +94,7 @@ async function createBatch(deps: ApiDeps, req: Request, res: Response): Promise<
 }
 
 /** `GET /v1/batches`: the tenant's batches, paged by `after`. */
-async function listBatches(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function listBatches(deps: BatchesDeps, req: Request, res: Response): Promise<void> {
   const query = validate(ListQuerySchema, req.query, 'query');
   const page = await deps.batches.list(principalOf(res).tenant, query.limit, query.after);
   const data = page.data.map(toBatchObject);
@@ -99,12 +102,12 @@ async function listBatches(deps: ApiDeps, req: Request, res: Response): Promise<
 }
 
 /** `GET /v1/batches/{id}`. */
-async function getBatch(deps: ApiDeps, req: BatchIdRequest, res: Response): Promise<void> {
+async function getBatch(deps: BatchesDeps, req: BatchIdRequest, res: Response): Promise<void> {
   res.json(toBatchObject(await loadBatch(deps, req.params.id, principalOf(res).tenant)));
 }
 
 /** `POST /v1/batches/{id}/cancel`: marks a running batch `cancelling`; the worker cancels its children. */
-async function cancelBatch(deps: ApiDeps, req: BatchIdRequest, res: Response): Promise<void> {
+async function cancelBatch(deps: BatchesDeps, req: BatchIdRequest, res: Response): Promise<void> {
   const batch = await loadBatch(deps, req.params.id, principalOf(res).tenant);
   const now = Math.floor(Date.now() / 1000);
   if (!(await deps.batches.transition(batch.id, ['validating', 'in_progress'], 'cancelling', { cancelling_at: now }))) {
@@ -121,7 +124,7 @@ async function cancelBatch(deps: ApiDeps, req: BatchIdRequest, res: Response): P
  * OpenAI's Batch API: `POST /v1/batches` (an uploaded file or inline `requests`), `GET`, list and
  * `cancel`. Children are ordinary jobs; the worker expands, cancels and finalizes batches.
  */
-export function batchesRouter(deps: ApiDeps): Router {
+export function batchesRouter(deps: BatchesDeps): Router {
   const router = Router();
   router.post('/v1/batches', (req, res) => createBatch(deps, req, res));
   router.get('/v1/batches', (req, res) => listBatches(deps, req, res));

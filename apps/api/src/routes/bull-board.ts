@@ -6,10 +6,13 @@ import { ApiError } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAuth } from '../middleware/auth.ts';
 
+/** What this router uses of the API's dependencies. */
+type BullBoardDeps = Pick<ApiDeps, 'auth' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue'>;
+
 export const BULL_BOARD_PATH = '/admin/queues';
 
 /** HTTP Basic for browsers: no key gets a 401 with a Basic challenge, a tenant key a 403. */
-function basicAdmin(deps: ApiDeps): RequestHandler[] {
+function basicAdmin(deps: BullBoardDeps): RequestHandler[] {
   const challenge: RequestHandler = (req, res, next) => {
     if (!deps.auth.disabled && req.headers.authorization === undefined) res.setHeader('WWW-Authenticate', 'Basic realm="Sluice queues", charset="UTF-8"');
     next();
@@ -25,7 +28,7 @@ function basicAdmin(deps: ApiDeps): RequestHandler[] {
  * Bull Board at `/admin/queues` over every queue (provider pools, dead letters, webhooks, batches),
  * behind an admin key (HTTP Basic with the key as password, or Bearer).
  */
-export function bullBoardRouter(deps: ApiDeps): Router {
+export function bullBoardRouter(deps: BullBoardDeps): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   const queues = [...deps.queues.values(), deps.deadLetters, deps.webhooks, deps.batchQueue];

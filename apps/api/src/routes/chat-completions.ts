@@ -6,9 +6,12 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
-import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
-import { waitForJob, watchForEnd } from '../services/wait-for-job.ts';
+import { enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
+import { waitForJob, watchForEnd, type WaitDeps } from '../services/wait-for-job.ts';
 import { jsonBody } from './jobs.ts';
+
+/** What this router uses of the API's dependencies. */
+type ChatDeps = Pick<ApiDeps, 'config' | 'waiters'> & SubmitDeps & WaitDeps;
 
 /** What a job that did not succeed answers to a synchronous caller, in OpenAI's error shape. */
 function failureOf(record: JobRecord): ApiError {
@@ -28,7 +31,7 @@ function failureOf(record: JobRecord): ApiError {
  * Submits the job and waits for its end, listening from before the submit (its id is chosen up
  * front) so the end cannot be missed; stops waiting when the client goes away.
  */
-async function submitAndWait(deps: ApiDeps, principal: Principal, request: JobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
+async function submitAndWait(deps: ChatDeps, principal: Principal, request: JobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
   const closed = new AbortController();
   res.on('close', () => closed.abort());
   const id = newJobId();
@@ -55,7 +58,7 @@ async function submitAndWait(deps: ApiDeps, principal: Principal, request: JobRe
  * at high priority (same routing, failover and cost) and the call waits for it, up to
  * `server.sync_timeout_s`, woken by the job's status channel.
  */
-export function chatCompletionsRouter(deps: ApiDeps): Router {
+export function chatCompletionsRouter(deps: ChatDeps): Router {
   const router = Router();
   const timeoutS = deps.config.server.sync_timeout_s;
 

@@ -6,6 +6,9 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf, requireAdmin } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 
+/** What this router uses of the API's dependencies. */
+type DeadLettersDeps = Pick<ApiDeps, 'circuits' | 'lifecycle' | 'logger' | 'store' | 'letters'>;
+
 const ListQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -19,7 +22,7 @@ const ListQuerySchema = z
  * `POST /v1/dead-letters/{id}/replay` (admin): the job runs again from its first healthy target with
  * a fresh deadline, keeping its attempt history.
  */
-export function deadLettersRouter(deps: ApiDeps): Router {
+export function deadLettersRouter(deps: DeadLettersDeps): Router {
   const router = Router();
   const { store, letters } = deps;
 

@@ -11,6 +11,9 @@ import { principalOf, type Principal } from '../middleware/auth.ts';
 import { enforceTenantRate } from '../services/submit-job.ts';
 import { validate } from '../middleware/validate.ts';
 
+/** What this router uses of the API's dependencies. */
+type FilesDeps = Pick<ApiDeps, 'config' | 'files' | 'logger' | 'limiter'>;
+
 /** `GET /v1/files`: OpenAI's `limit` (1–10,000) and `after`. */
 const ListQuerySchema = z
   .object({
@@ -148,7 +151,7 @@ function readForm(req: Request, form: Busboy, receive: (stream: Readable) => Pro
 }
 
 /** `POST /v1/files`: one upload, held to the tenant's limits, stored only when every line is good. */
-async function receiveUpload(deps: ApiDeps, principal: Principal, req: Request, limits: UploadLimits): Promise<StoredFile> {
+async function receiveUpload(deps: FilesDeps, principal: Principal, req: Request, limits: UploadLimits): Promise<StoredFile> {
   let form: Busboy;
   try {
     // UTF-8 file names (busboy reads them as Latin-1 unless told); `filename*=UTF-8''…` works either way.
@@ -204,14 +207,14 @@ function uploadLimits({ server }: GatewayConfig): UploadLimits {
   };
 }
 
-async function loadFile(deps: ApiDeps, id: string, tenant: string): Promise<StoredFile> {
+async function loadFile(deps: FilesDeps, id: string, tenant: string): Promise<StoredFile> {
   const file = await deps.files.get(id, tenant);
   if (file === null) throw notFound('file', id);
   return file;
 }
 
 /** `POST /v1/files`: on a refusal the rest of the body is drained, so the client reads the answer. */
-async function uploadFile(deps: ApiDeps, limits: UploadLimits, req: Request, res: Response): Promise<void> {
+async function uploadFile(deps: FilesDeps, limits: UploadLimits, req: Request, res: Response): Promise<void> {
   const principal = principalOf(res);
   try {
     await enforceTenantRate(deps, principal);
@@ -223,7 +226,7 @@ async function uploadFile(deps: ApiDeps, limits: UploadLimits, req: Request, res
 }
 
 /** `GET /v1/files`: the tenant's files, paged by `after`, optionally of one purpose. */
-async function listFiles(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function listFiles(deps: FilesDeps, req: Request, res: Response): Promise<void> {
   const query = validate(ListQuerySchema, req.query, 'query');
   const page = await deps.files.list(principalOf(res).tenant, query);
   const data = page.data.map(toFileObject);
@@ -231,12 +234,12 @@ async function listFiles(deps: ApiDeps, req: Request, res: Response): Promise<vo
 }
 
 /** `GET /v1/files/{id}`. */
-async function getFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+async function getFile(deps: FilesDeps, req: FileIdRequest, res: Response): Promise<void> {
   res.json(toFileObject(await loadFile(deps, req.params.id, principalOf(res).tenant)));
 }
 
 /** `GET /v1/files/{id}/content`: the stored bytes as JSONL, streamed chunk by chunk from Redis. */
-async function downloadFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+async function downloadFile(deps: FilesDeps, req: FileIdRequest, res: Response): Promise<void> {
   const file = await loadFile(deps, req.params.id, principalOf(res).tenant);
   const chunks = deps.files.chunks(file.id, file.tenant);
   // The first chunk is read before answering, so a file that just went is still a 404.
@@ -258,7 +261,7 @@ async function downloadFile(deps: ApiDeps, req: FileIdRequest, res: Response): P
 }
 
 /** `DELETE /v1/files/{id}`. */
-async function deleteFile(deps: ApiDeps, req: FileIdRequest, res: Response): Promise<void> {
+async function deleteFile(deps: FilesDeps, req: FileIdRequest, res: Response): Promise<void> {
   const tenant = principalOf(res).tenant;
   if (!(await deps.files.delete(req.params.id, tenant))) throw notFound('file', req.params.id);
   deps.logger.info({ file_id: req.params.id, tenant }, 'file deleted');
@@ -270,7 +273,7 @@ async function deleteFile(deps: ApiDeps, req: FileIdRequest, res: Response): Pro
  * line by line as it streams in), `GET /v1/files`, `GET /v1/files/{id}`, `GET /v1/files/{id}/content`
  * and `DELETE /v1/files/{id}`.
  */
-export function filesRouter(deps: ApiDeps): Router {
+export function filesRouter(deps: FilesDeps): Router {
   const router = Router();
   const limits = uploadLimits(deps.config);
   router.post('/v1/files', (req, res) => uploadFile(deps, limits, req, res));

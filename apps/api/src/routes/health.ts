@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.ts';
 
-export function healthRouter(deps: ApiDeps): Router {
+/** What this router uses of the API's dependencies. */
+type HealthDeps = Pick<ApiDeps, 'redis'>;
+
+export function healthRouter(deps: HealthDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -3,6 +3,9 @@ import { isTerminal, toJobObject, type JobRecord } from '@sluice/engine';
 import type { RecordRead } from '../services/job-watcher.ts';
 import type { ApiDeps } from '../deps.ts';
 
+/** What this router uses of the API's dependencies. */
+type EventsDeps = Pick<ApiDeps, 'watcher'>;
+
 const HEARTBEAT_MS = 15_000;
 
 /**
@@ -10,7 +13,7 @@ const HEARTBEAT_MS = 15_000;
  * per status change after, woken by the job's pub/sub channel; the stream ends after a terminal one.
  * `release` is called once when the stream ends, however it ends.
  */
-export async function streamJobEvents(deps: ApiDeps, res: Response, first: JobRecord, release: () => void): Promise<void> {
+export async function streamJobEvents(deps: EventsDeps, res: Response, first: JobRecord, release: () => void): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let lastStatus: string | null = null;
   let sequence = 0;

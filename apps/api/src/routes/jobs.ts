@@ -6,9 +6,12 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
-import { enforceTenantRate, submitJob } from '../services/submit-job.ts';
-import { waitForJob } from '../services/wait-for-job.ts';
+import { enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
+import { waitForJob, type WaitDeps } from '../services/wait-for-job.ts';
 import { streamJobEvents } from './job-events.ts';
+
+/** What this router uses of the API's dependencies. */
+type JobsDeps = Pick<ApiDeps, 'lifecycle' | 'logger' | 'store' | 'waiters'> & SubmitDeps & WaitDeps;
 
 const GetQuerySchema = z
   .object({
@@ -42,7 +45,7 @@ export function jsonBody(req: Request): unknown {
 type JobIdRequest = Request<{ id: string }>;
 
 /** The tenant's job, or a 404; an id that cannot exist is answered like an unknown one, without a Redis read. */
-async function loadJob(deps: ApiDeps, id: string, tenant: string): Promise<JobRecord> {
+async function loadJob(deps: JobsDeps, id: string, tenant: string): Promise<JobRecord> {
   const record = JOB_ID_PATTERN.test(id) ? await deps.store.getForTenant(id, tenant) : null;
   if (record === null) throw notFound('job', id);
   return record;
@@ -54,7 +57,7 @@ const notCancelable = (id: string, status: string | null): ApiError =>
   });
 
 /** `POST /v1/jobs`: queues one job (202 with its location), or replays the one an idempotency key already made. */
-async function createJob(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function createJob(deps: JobsDeps, req: Request, res: Response): Promise<void> {
   const principal = principalOf(res);
   const body = jsonBody(req);
   const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
@@ -66,7 +69,7 @@ async function createJob(deps: ApiDeps, req: Request, res: Response): Promise<vo
 }
 
 /** `GET /v1/jobs`: the tenant's jobs, paged by `after`, optionally of one status. */
-async function listJobs(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function listJobs(deps: JobsDeps, req: Request, res: Response): Promise<void> {
   const query = validate(ListQuerySchema, req.query, 'query');
   const page = await deps.store.list(principalOf(res).tenant, query);
   const data = page.data.map(toJobObject);
@@ -74,7 +77,7 @@ async function listJobs(deps: ApiDeps, req: Request, res: Response): Promise<voi
 }
 
 /** `GET /v1/jobs/{id}`: the job now, or (with `wait`) once it ends or the wait is up, holding a waiter slot meanwhile. */
-async function getJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+async function getJob(deps: JobsDeps, req: JobIdRequest, res: Response): Promise<void> {
   const { wait } = validate(GetQuerySchema, req.query, 'query');
   const tenant = principalOf(res).tenant;
   if (wait === 0) {
@@ -93,14 +96,14 @@ async function getJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<
 }
 
 /** `GET /v1/jobs/{id}/events`: the job's status changes as server-sent events. */
-async function jobEvents(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+async function jobEvents(deps: JobsDeps, req: JobIdRequest, res: Response): Promise<void> {
   const tenant = principalOf(res).tenant;
   const record = await loadJob(deps, req.params.id, tenant);
   await streamJobEvents(deps, res, record, deps.waiters.take(tenant));
 }
 
 /** `POST /v1/jobs/{id}/cancel`: ends a job that has not ended; a 409 for one that has, even by a race. */
-async function cancelJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promise<void> {
+async function cancelJob(deps: JobsDeps, req: JobIdRequest, res: Response): Promise<void> {
   const tenant = principalOf(res).tenant;
   const record = await loadJob(deps, req.params.id, tenant);
   if (isTerminal(record.status)) throw notCancelable(record.id, record.status);
@@ -111,7 +114,7 @@ async function cancelJob(deps: ApiDeps, req: JobIdRequest, res: Response): Promi
 }
 
 /** The jobs resource: submit, list, read (or long-poll), stream events, cancel. */
-export function jobsRouter(deps: ApiDeps): Router {
+export function jobsRouter(deps: JobsDeps): Router {
   const router = Router();
   router.post('/v1/jobs', (req, res) => createJob(deps, req, res));
   router.get('/v1/jobs', (req, res) => listJobs(deps, req, res));

@@ -4,6 +4,9 @@ import { CIRCUIT_STATE_VALUE, type Engine } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin, requireAuth } from '../middleware/auth.ts';
 
+/** What this router uses of the API's dependencies. */
+type MetricsDeps = Pick<ApiDeps, 'auth' | 'config' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker'>;
+
 const SAMPLE = 200;
 
 /** Reads the shared state that gauges show (queues, circuits, dead letters) from Redis, at scrape time. */
@@ -28,7 +31,7 @@ async function collectGauges(services: Pick<Engine, 'queues' | 'deadLetters' | '
 }
 
 /** `GET /metrics` in Prometheus text format; needs an admin key unless `metrics.public`. */
-export function metricsRouter(deps: ApiDeps): Router {
+export function metricsRouter(deps: MetricsDeps): Router {
   const router = Router();
   const guard: RequestHandler[] = deps.config.metrics.public ? [] : [requireAuth(deps.auth), requireAdmin];
   router.get('/metrics', ...guard, async (_req, res) => {

@@ -1,8 +1,11 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.ts';
 
+/** What this router uses of the API's dependencies. */
+type ModelsDeps = Pick<ApiDeps, 'config'>;
+
 /** `GET /v1/models`: every route, then every direct `provider/model` target, in OpenAI's list shape. */
-export function modelsRouter(deps: ApiDeps): Router {
+export function modelsRouter(deps: ModelsDeps): Router {
   const router = Router();
   const created = Math.floor(Date.now() / 1000);
   const routes = Object.keys(deps.config.routes);

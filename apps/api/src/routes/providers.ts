@@ -2,11 +2,14 @@ import { Router } from 'express';
 import { providerDisabledReason } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 
+/** What this router uses of the API's dependencies. */
+type ProvidersDeps = Pick<ApiDeps, 'breaker' | 'config' | 'limiter' | 'queues'>;
+
 /**
  * `GET /v1/providers`: each provider's health as the gateway sees it: circuit state, whether its
  * queue is paused, queue counts, recent error ratio, latency percentiles and rate-limit usage.
  */
-export function providersRouter(deps: ApiDeps): Router {
+export function providersRouter(deps: ProvidersDeps): Router {
   const router = Router();
   router.get('/v1/providers', async (_req, res) => {
     const data = await Promise.all(

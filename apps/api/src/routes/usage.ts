@@ -5,6 +5,9 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 
+/** What this router uses of the API's dependencies. */
+type UsageDeps = Pick<ApiDeps, 'usage'>;
+
 const MAX_RANGE_S = 93 * 86_400;
 const DIMENSIONS = ['tenant', 'provider', 'model'] as const;
 
@@ -31,7 +34,7 @@ const UsageQuerySchema = z
  * model, over `from`..`to` (default: the last 24 hours; hourly resolution, at most 93 days). A tenant
  * key sees its own usage; an admin key sees every tenant's.
  */
-export function usageRouter(deps: ApiDeps): Router {
+export function usageRouter(deps: UsageDeps): Router {
   const router = Router();
   router.get('/v1/usage', async (req, res) => {
     const query = validate(UsageQuerySchema, req.query, 'query');

@@ -6,6 +6,9 @@ import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 
+/** What this router uses of the API's dependencies. */
+type WebhooksDeps = Pick<ApiDeps, 'config' | 'failedDeliveries' | 'lifecycle' | 'logger' | 'store' | 'webhooks'>;
+
 const ListQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -19,7 +22,7 @@ const ListQuerySchema = z
  * `POST /v1/jobs/{id}/webhook/redeliver`: sends the job's event again, with the same `webhook-id`
  * and body while the failed delivery is kept (`webhooks.failed_retention_s`), else a fresh event.
  */
-export function webhooksRouter(deps: ApiDeps): Router {
+export function webhooksRouter(deps: WebhooksDeps): Router {
   const router = Router();
 
   router.get('/v1/webhooks/failed', async (req, res) => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type JobRecord, type JobRequest } from '@sluice/engine';
+import { summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type Engine, type JobRecord, type JobRequest } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
-import type { ApiDeps } from '../deps.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
+
+/** What submitting a job reads and writes. */
+export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend'>;
 
 export interface SubmitOptions {
   idempotencyKey?: string | null;
@@ -21,7 +23,7 @@ export interface Submitted {
 }
 
 /** A webhook needs a signing secret, and (unless private networks are allowed) a URL that is not a private IP literal. */
-export function checkWebhook(deps: ApiDeps, principal: Principal, url: string): void {
+export function checkWebhook(deps: Pick<Engine, 'config'>, principal: Principal, url: string): void {
   if (webhookSecretFor(deps.config, principal.tenant) === null) {
     throw new ApiError('No webhook signing secret is configured for this tenant (auth.keys[].webhook_secret or webhooks.secret)', {
       status: 400, type: 'invalid_request_error', code: 'webhook_secret_missing', param: 'webhook',
@@ -35,7 +37,7 @@ export function checkWebhook(deps: ApiDeps, principal: Principal, url: string): 
 }
 
 /** Enforces the tenant's `rpm` across every API process (sliding window in Redis). */
-export async function enforceTenantRate(deps: ApiDeps, principal: Principal): Promise<void> {
+export async function enforceTenantRate(deps: Pick<Engine, 'limiter'>, principal: Principal): Promise<void> {
   if (principal.rpm === undefined) return;
   const member = `${Date.now()}:${randomBytes(6).toString('hex')}`;
   const waitMs = await deps.limiter.acquire(`tenant:${principal.tenant}`, { rpm: principal.rpm, windowMs: 60_000 }, member, 0);
@@ -51,7 +53,7 @@ export async function enforceTenantRate(deps: ApiDeps, principal: Principal): Pr
  * enqueues it on the first healthy target's provider queue. The record is written first so a worker
  * never meets a job without one; a job whose targets are all down waits on the first one's paused queue.
  */
-export async function submitJob(deps: ApiDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
+export async function submitJob(deps: SubmitDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
   const { config, store } = deps;
   if (request.webhook !== undefined) checkWebhook(deps, principal, request.webhook.url);
   const id = options.id ?? newJobId();
@@ -79,7 +81,7 @@ export async function submitJob(deps: ApiDeps, principal: Principal, request: Jo
   }
 }
 
-async function createAndEnqueue(deps: ApiDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
+async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
   const { record, candidate, waiting } = await planJob(deps, principal, request, { id });
   await deps.lifecycle.submit([record]);
   deps.logger.info(

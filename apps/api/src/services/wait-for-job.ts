@@ -1,6 +1,10 @@
 import { isTerminal, type JobRecord } from '@sluice/engine';
 import { notFound } from '../api-error.ts';
-import type { ApiDeps } from '../deps.ts';
+import type { Engine } from '@sluice/engine';
+import type { JobWatcher } from './job-watcher.ts';
+
+/** What waiting on a job reads: the record, and the watcher that says when it changes. */
+export type WaitDeps = Pick<Engine, 'store'> & { watcher: JobWatcher };
 
 /** A live subscription to one job's terminal status. */
 export interface EndWatch {
@@ -14,7 +18,7 @@ export interface EndWatch {
  * record as of it (read once for every waiter on the job). `beforeSubmit`: the job is not submitted
  * yet, so nothing can have been missed (no status read after subscribing).
  */
-export async function watchForEnd(deps: ApiDeps, id: string, beforeSubmit = false): Promise<EndWatch> {
+export async function watchForEnd(deps: WaitDeps, id: string, beforeSubmit = false): Promise<EndWatch> {
   let wake: (record: JobRecord | null) => void = () => undefined;
   const ended = new Promise<JobRecord | null>((resolve) => (wake = resolve));
   const stop = await deps.watcher.watch(id, (status, read) => {
@@ -37,7 +41,7 @@ export interface WaitOptions {
  * reconnect. The time limit covers the subscription too (a subscriber that cannot reach Redis does
  * not hold the wait). `signal` ends the wait early (client gone).
  */
-export async function waitForJob(deps: ApiDeps, id: string, tenant: string, timeoutMs: number, signal?: AbortSignal, options: WaitOptions = {}): Promise<JobRecord> {
+export async function waitForJob(deps: WaitDeps, id: string, tenant: string, timeoutMs: number, signal?: AbortSignal, options: WaitOptions = {}): Promise<JobRecord> {
   const stopLater = (watching: Promise<EndWatch> | undefined): void => void watching?.then((watch) => watch.stop(), () => undefined);
   const first = options.known ?? (await deps.store.getForTenant(id, tenant));
   if (first === null) {

@@ -109,7 +109,7 @@ describe('submit → queue → provider → poll', () => {
     }
   });
 
-  it('writes a log line per job event with the §8 fields and never the provider key', async () => {
+  it('writes a job finished log line with the job, tenant, route, provider, model, attempt, latency, queue wait, token and outcome fields, and never the provider key or the prompt', async () => {
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'local', messages: userMessage('log me') });
     await api.waitForJob(submitted.body.id);

@@ -1,5 +1,6 @@
 import type { ChatCompletion, Logger } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
+import type { ProviderError } from './provider-error.ts';
 
 export interface CallOptions {
   /** Aborts the HTTP request: job canceled or worker shutting down. */
@@ -25,6 +26,54 @@ export interface ProviderAdapter {
   complete(request: ChatRequest, options?: CallOptions): Promise<CompletionResult>;
   /** The cheapest real request that proves the provider answers; throws ProviderError when it does not. */
   probe(options?: CallOptions): Promise<void>;
+  /** The provider's batch API, for types that have one (half price for work that can wait). */
+  readonly batch?: BatchAdapter;
   /** Releases connection pools. */
   close(): Promise<void>;
+}
+
+/** One request of a provider batch: Sluice's id for it (unique in the batch) and the chat request. */
+export interface BatchRequest {
+  custom_id: string;
+  request: ChatRequest;
+}
+
+/**
+ * Where a provider batch stands, in the provider-neutral words Sluice acts on: `in_progress` until
+ * the provider stops working on it; then `completed`, `expired` (its window passed: finished lines
+ * have results, the rest expired), `canceled`, or `failed` as a whole (none of its lines ran).
+ */
+export interface ProviderBatchStatus {
+  id: string;
+  state: 'in_progress' | 'completed' | 'expired' | 'canceled' | 'failed';
+  /** Lines the provider reports done so far, when it says. */
+  counts: { total: number; succeeded: number; errored: number } | null;
+  /** Why a batch failed as a whole (`state: failed`). */
+  error: string | null;
+}
+
+/** One result line of a provider batch, matched to its request by `custom_id`. */
+export type BatchLineResult =
+  | { custom_id: string; outcome: 'succeeded'; result: CompletionResult }
+  /** The line failed as a real-time call would have: classified like one (fatal, retryable, context length, ...). */
+  | { custom_id: string; outcome: 'errored'; error: ProviderError }
+  /** The line never ran: its batch expired or was canceled first. */
+  | { custom_id: string; outcome: 'expired' | 'canceled' };
+
+/**
+ * A provider's batch API, in one shape across wire formats. Every call makes one HTTP attempt (or
+ * one per page) and throws ProviderError on failure. `key` is Sluice's label for a submission: it
+ * travels with the provider batch, so after a crash `find(key)` returns the batch already submitted
+ * instead of a second submission being made.
+ */
+export interface BatchAdapter {
+  /** Submits `requests` as one provider batch labelled `key`; returns the provider's batch id. */
+  submit(key: string, requests: readonly BatchRequest[], options?: CallOptions): Promise<string>;
+  /** The id of the provider batch labelled `key`, or null when none was submitted. */
+  find(key: string, options?: CallOptions): Promise<string | null>;
+  status(id: string, options?: CallOptions): Promise<ProviderBatchStatus>;
+  /** Every result line of a batch that is no longer `in_progress`. */
+  results(id: string, options?: CallOptions): AsyncIterable<BatchLineResult>;
+  /** Asks the provider to stop the batch; its finished lines keep their results. */
+  cancel(id: string, options?: CallOptions): Promise<void>;
 }

@@ -135,11 +135,11 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
     logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
   }
   const startedAt = Date.now();
-  const outcome = await claimAndCall(deps, run, now, startedAt);
+  const queueWaitMs = Math.max(0, now - job.timestamp);
+  const outcome = await claimAndCall(deps, run, now, startedAt, () => getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000));
   if (outcome === null) return { pauseMs: null }; // canceled or moved between the read and now
   const latencyMs = Date.now() - startedAt;
-  const queueWaitMs = Math.max(0, now - job.timestamp);
-  countCall(candidate.provider, latencyMs, queueWaitMs, outcome);
+  countCall(candidate.provider, latencyMs, outcome);
   const limitKey = `provider:${candidate.provider}`;
   const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
   return lifecycle.settle(
@@ -157,7 +157,7 @@ type Answer = { ok: true; answer: CompletionResult } | Extract<CallOutcome, { ok
  * The claim (status → running) and the provider call start together, saving a round trip on every
  * job; if the claim is refused (canceled or moved meanwhile) the call is aborted at once (null).
  */
-async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, startedAt: number): Promise<Answer | null> {
+async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, startedAt: number, claimed: () => void): Promise<Answer | null> {
   const { record, entry, candidate, adapter } = run;
   const claiming = deps.lifecycle.claim(record, entry, candidate, now);
   const { signal, abort, release } = deps.cancels.track(record.id);
@@ -173,6 +173,7 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, sta
     release();
     return null;
   }
+  claimed();
   try {
     return { ok: true, answer: await call };
   } catch (caught) {
@@ -182,9 +183,8 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, sta
   }
 }
 
-function countCall(provider: string, latencyMs: number, queueWaitMs: number, outcome: Answer): void {
+function countCall(provider: string, latencyMs: number, outcome: Answer): void {
   const metrics = getMetrics();
-  metrics.queueWait.observe({ provider }, queueWaitMs / 1000);
   metrics.providerLatency.observe({ provider }, latencyMs / 1000);
   metrics.providerRequests.inc({ provider, outcome: outcome.ok ? 'succeeded' : attemptOutcomeOf(outcome.error) });
 }

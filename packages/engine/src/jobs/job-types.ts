@@ -158,7 +158,10 @@ export function callsMade(record: JobRecord): number {
 
 export function toJobObject(record: JobRecord): JobObject {
   const shown: Record<string, unknown> = { id: record.id, object: 'job' };
-  for (const name of PUBLIC_FIELDS) shown[name] = record[name];
-  shown.webhook = record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null;
+  for (const name of PUBLIC_FIELDS) {
+    shown[name] = record[name];
+    // The webhook follows the routing, where clients have always found it.
+    if (name === 'routing') shown.webhook = record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null;
+  }
   return shown as JobObject;
 }

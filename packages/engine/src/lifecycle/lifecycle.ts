@@ -140,7 +140,8 @@ export class Lifecycle {
     const provider = record.routing.candidates[record.target]?.provider ?? '';
     await Promise.all([
       options.guard === undefined ? queues.get(provider)?.remove(record.queue_job_id).catch(() => 0) : undefined,
-      outcome.previous === 'running' ? redis.publish(cancelChannel(config.redis.prefix), record.id) : undefined,
+      // A caller holding the live entry (the processor) is the only one running the job: nothing to abort.
+      options.guard === undefined && outcome.previous === 'running' ? redis.publish(cancelChannel(config.redis.prefix), record.id) : undefined,
       this.settleReservation(record, null),
     ]);
     await this.announce(record.id);

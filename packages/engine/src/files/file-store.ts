@@ -101,104 +101,143 @@ const fileGone = (id: string): SluiceError => new SluiceError(`File ${id} is gon
 
 /** Files kept in Redis (the only stateful dependency) for `retention` seconds: a metadata hash and a content string. */
 export function createFileStore(redis: Redis, prefix: string, retention: number, options: FileStoreOptions = {}): FileStore {
-  const scripts = defineScripts(redis);
-  const leaseMs = options.uploadLeaseMs ?? 30_000;
+  return new RedisFileStore(redis, prefix, retention, options);
+}
+
+/** How a commit counts the file's bytes: already, chunk by chunk (`upload`); now, refused past a cap (`counted`); not at all (`uncounted`). */
+type CommitMode = 'upload' | 'counted' | 'uncounted';
+
+class RedisFileStore implements FileStore {
+  private readonly redis: Redis;
+  private readonly scripts: Scripts;
+  private readonly prefix: string;
+  /** Seconds a file is kept. */
+  private readonly retention: number;
+  private readonly leaseMs: number;
   /** Read only: a batch created before a tenant's keys shared one hash tag still finds its input. */
-  const legacyKeys = legacyFileKeys(prefix);
+  private readonly legacyKeys: Pick<FileKeys, 'meta' | 'content'>;
 
-  const refusal = (reply: ScriptReply, tenant: string, limits: Partial<UploadLimits>): Error => {
-    const [code, retryAfter = 1] = reply;
-    if (code === 'too_many_uploads') {
-      return new FileLimitError(code, `Tenant ${tenant} has ${limits.maxUploads} uploads in progress, its limit (server.max_uploads_per_tenant)`, retryAfter);
-    }
-    if (code === 'file_storage_limit') {
-      return new FileLimitError(code, `Tenant ${tenant} would hold more than its limit of ${limits.maxHeldBytes} bytes of files (max_file_bytes); delete files or wait until some expire`, retryAfter);
-    }
-    if (code === 'lease_lost') return new SluiceError('The upload was interrupted (its lease lapsed); send it again', { code: 'upload_interrupted', retryable: true });
-    return new SluiceError(`File store refused: ${code}`, { code });
-  };
+  constructor(redis: Redis, prefix: string, retention: number, options: FileStoreOptions) {
+    this.redis = redis;
+    this.scripts = defineScripts(redis);
+    this.prefix = prefix;
+    this.retention = retention;
+    this.leaseMs = options.uploadLeaseMs ?? 30_000;
+    this.legacyKeys = legacyFileKeys(prefix);
+  }
 
-  const commit = async (keys: FileKeys, tenant: string, id: string, mode: 'upload' | 'counted' | 'uncounted', filename: string, purpose: FilePurpose, maxBytes = 0): Promise<StoredFile> => {
-    const reply = await scripts.sluiceFileCommit(
+  async create(tenant: string, filename: string, purpose: FilePurpose, content: Buffer | string, createOptions: { maxHeldBytes?: number } = {}): Promise<StoredFile> {
+    const id = newFileId();
+    const keys = fileKeys(this.prefix, tenant);
+    // Written beside the file, then renamed into place by the commit, which may still refuse it.
+    await this.redis.set(keys.partial(id), content, 'PX', this.leaseMs);
+    const max = createOptions.maxHeldBytes;
+    return this.commit(keys, tenant, id, max === undefined ? 'uncounted' : 'counted', filename, purpose, max);
+  }
+
+  writeUncounted(tenant: string, filename: string, purpose: FilePurpose): FileWriter {
+    const { redis } = this;
+    const id = newFileId();
+    const keys = fileKeys(this.prefix, tenant);
+    const commitFile = (): Promise<StoredFile> => this.commit(keys, tenant, id, 'uncounted', filename, purpose);
+    let written = false;
+    return {
+      async append(text) {
+        if (text.length === 0) return;
+        await redis.multi().append(keys.partial(id), text).pexpire(keys.partial(id), WRITER_IDLE_MS).exec();
+        written = true;
+      },
+      async commit() {
+        if (!written) await redis.set(keys.partial(id), '', 'PX', WRITER_IDLE_MS);
+        return commitFile();
+      },
+    };
+  }
+
+  async beginUpload(tenant: string, limits: UploadLimits): Promise<FileUpload> {
+    const id = newFileId();
+    const keys = fileKeys(this.prefix, tenant);
+    const reply = await this.scripts.sluiceFileBeginUpload(keys.uploads, keys.held, keys.heldBytes, keys.heldTotal, id, Date.now(), this.leaseMs, limits.maxUploads, limits.maxHeldBytes);
+    if (reply[0] !== 'ok') throw refusal(reply, tenant, limits);
+    return startUpload({
+      scripts: this.scripts, keys, id, leaseMs: this.leaseMs, maxHeldBytes: limits.maxHeldBytes,
+      commit: (filename, purpose) => this.commit(keys, tenant, id, 'upload', filename, purpose),
+      refusal: (refused) => refusal(refused, tenant, limits),
+    });
+  }
+
+  async get(id: string, tenant: string): Promise<StoredFile | null> {
+    if (!FILE_ID_PATTERN.test(id)) return null;
+    let hash = await this.redis.hgetall(fileKeys(this.prefix, tenant).meta(id));
+    if (hash.id === undefined) hash = await this.redis.hgetall(this.legacyKeys.meta(id));
+    return hash.id === undefined || hash.tenant !== tenant ? null : parse(hash);
+  }
+
+  async *chunks(id: string, tenant: string, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<Buffer> {
+    const { key, length } = await this.content(id, tenant);
+    for (let start = 0; start < length; start += chunkBytes) {
+      const end = Math.min(start + chunkBytes, length);
+      const chunk = await this.redis.getrangeBuffer(key, start, end - 1);
+      if (chunk.length !== end - start) throw fileGone(id);
+      yield chunk;
+    }
+  }
+
+  async list(tenant: string, { limit, after, purpose }: { limit: number; after?: string | undefined; purpose?: FilePurpose | undefined }): Promise<{ data: StoredFile[]; has_more: boolean }> {
+    const keys = fileKeys(this.prefix, tenant);
+    return collectPage(this.redis, keys.index, { after, limit }, async (ids) => {
+      const pipeline = multiKey(this.redis);
+      for (const id of ids) pipeline.hgetall(keys.meta(id));
+      return ((await pipeline.exec()) ?? []).map(([, hash]) => hash as Record<string, string>).map((hash) => (hash.id === undefined || (purpose !== undefined && hash.purpose !== purpose) ? null : parse(hash)));
+    });
+  }
+
+  async delete(id: string, tenant: string): Promise<boolean> {
+    if (!FILE_ID_PATTERN.test(id)) return false;
+    const keys = fileKeys(this.prefix, tenant);
+    return (await this.scripts.sluiceFileDelete(keys.meta(id), keys.content(id), keys.index, keys.held, keys.heldBytes, keys.heldTotal, id)) === 1;
+  }
+
+  async heldBytes(tenant: string): Promise<number> {
+    return Number((await this.redis.get(fileKeys(this.prefix, tenant).heldTotal)) ?? 0);
+  }
+
+  /** Makes the partial content written for `id` a file (the script may still refuse it). */
+  private async commit(keys: FileKeys, tenant: string, id: string, mode: CommitMode, filename: string, purpose: FilePurpose, maxBytes = 0): Promise<StoredFile> {
+    const reply = await this.scripts.sluiceFileCommit(
       keys.uploads, keys.held, keys.heldBytes, keys.heldTotal, keys.partial(id), keys.content(id), keys.meta(id), keys.index,
-      id, Date.now(), mode, maxBytes, retention, tenant, filename, purpose,
+      id, Date.now(), mode, maxBytes, this.retention, tenant, filename, purpose,
     );
     if (reply[0] !== 'ok') throw reply[0] === 'file_not_found' ? fileGone(id) : refusal(reply, tenant, { maxHeldBytes: maxBytes });
     const [, bytes = 0, created = 0, expires = 0] = reply;
     return { id, object: 'file', bytes, created_at: created, expires_at: expires, filename, purpose, status: 'processed', status_details: null, tenant };
-  };
+  }
 
-  return {
-    async create(tenant, filename, purpose, content, createOptions = {}) {
-      const id = newFileId();
-      const keys = fileKeys(prefix, tenant);
-      // Written beside the file, then renamed into place by the commit, which may still refuse it.
-      await redis.set(keys.partial(id), content, 'PX', leaseMs);
-      const max = createOptions.maxHeldBytes;
-      return commit(keys, tenant, id, max === undefined ? 'uncounted' : 'counted', filename, purpose, max);
-    },
-    writeUncounted(tenant, filename, purpose) {
-      const id = newFileId();
-      const keys = fileKeys(prefix, tenant);
-      let written = false;
-      return {
-        async append(text) {
-          if (text.length === 0) return;
-          await redis.multi().append(keys.partial(id), text).pexpire(keys.partial(id), WRITER_IDLE_MS).exec();
-          written = true;
-        },
-        async commit() {
-          if (!written) await redis.set(keys.partial(id), '', 'PX', WRITER_IDLE_MS);
-          return commit(keys, tenant, id, 'uncounted', filename, purpose);
-        },
-      };
-    },
-    async beginUpload(tenant, limits) {
-      const id = newFileId();
-      const keys = fileKeys(prefix, tenant);
-      const reply = await scripts.sluiceFileBeginUpload(keys.uploads, keys.held, keys.heldBytes, keys.heldTotal, id, Date.now(), leaseMs, limits.maxUploads, limits.maxHeldBytes);
-      if (reply[0] !== 'ok') throw refusal(reply, tenant, limits);
-      return startUpload({ scripts, keys, id, leaseMs, commit: (filename, purpose) => commit(keys, tenant, id, 'upload', filename, purpose), refusal: (reply) => refusal(reply, tenant, limits), maxHeldBytes: limits.maxHeldBytes });
-    },
-    async get(id, tenant) {
-      if (!FILE_ID_PATTERN.test(id)) return null;
-      let hash = await redis.hgetall(fileKeys(prefix, tenant).meta(id));
-      if (hash.id === undefined) hash = await redis.hgetall(legacyKeys.meta(id));
-      return hash.id === undefined || hash.tenant !== tenant ? null : parse(hash);
-    },
-    async *chunks(id, tenant, chunkBytes = READ_CHUNK_BYTES) {
-      let key = fileKeys(prefix, tenant).content(id);
-      // Stored content never changes, so its length says where it ends; a short read means it went.
-      let length = await redis.strlen(key);
-      if (length === 0 && (await redis.exists(key)) === 0) {
-        key = legacyKeys.content(id);
-        length = await redis.strlen(key);
-        if (length === 0 && (await redis.exists(key)) === 0) throw fileGone(id);
-      }
-      for (let start = 0; start < length; start += chunkBytes) {
-        const end = Math.min(start + chunkBytes, length);
-        const chunk = await redis.getrangeBuffer(key, start, end - 1);
-        if (chunk.length !== end - start) throw fileGone(id);
-        yield chunk;
-      }
-    },
-    async list(tenant, { limit, after, purpose }) {
-      const keys = fileKeys(prefix, tenant);
-      return collectPage(redis, keys.index, { after, limit }, async (ids) => {
-        const pipeline = multiKey(redis);
-        for (const id of ids) pipeline.hgetall(keys.meta(id));
-        return ((await pipeline.exec()) ?? []).map(([, hash]) => hash as Record<string, string>).map((hash) => (hash.id === undefined || (purpose !== undefined && hash.purpose !== purpose) ? null : parse(hash)));
-      });
-    },
-    async delete(id, tenant) {
-      if (!FILE_ID_PATTERN.test(id)) return false;
-      const keys = fileKeys(prefix, tenant);
-      return (await scripts.sluiceFileDelete(keys.meta(id), keys.content(id), keys.index, keys.held, keys.heldBytes, keys.heldTotal, id)) === 1;
-    },
-    async heldBytes(tenant) {
-      return Number((await redis.get(fileKeys(prefix, tenant).heldTotal)) ?? 0);
-    },
-  };
+  /** Where a file's content is (the tenant's keys, else the legacy ones) and its length; throws `file_not_found` when it is in neither. */
+  private async content(id: string, tenant: string): Promise<{ key: string; length: number }> {
+    let key = fileKeys(this.prefix, tenant).content(id);
+    // Stored content never changes, so its length says where it ends; a short read means it went.
+    let length = await this.redis.strlen(key);
+    if (length === 0 && (await this.redis.exists(key)) === 0) {
+      key = this.legacyKeys.content(id);
+      length = await this.redis.strlen(key);
+      if (length === 0 && (await this.redis.exists(key)) === 0) throw fileGone(id);
+    }
+    return { key, length };
+  }
+}
+
+/** The error a refused script reply stands for. */
+function refusal(reply: ScriptReply, tenant: string, limits: Partial<UploadLimits>): Error {
+  const [code, retryAfter = 1] = reply;
+  if (code === 'too_many_uploads') {
+    return new FileLimitError(code, `Tenant ${tenant} has ${limits.maxUploads} uploads in progress, its limit (server.max_uploads_per_tenant)`, retryAfter);
+  }
+  if (code === 'file_storage_limit') {
+    return new FileLimitError(code, `Tenant ${tenant} would hold more than its limit of ${limits.maxHeldBytes} bytes of files (max_file_bytes); delete files or wait until some expire`, retryAfter);
+  }
+  if (code === 'lease_lost') return new SluiceError('The upload was interrupted (its lease lapsed); send it again', { code: 'upload_interrupted', retryable: true });
+  return new SluiceError(`File store refused: ${code}`, { code });
 }
 
 function parse(hash: Record<string, string>): StoredFile {

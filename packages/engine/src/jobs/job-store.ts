@@ -4,7 +4,7 @@ import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { deadlineIndexKey, jobEventsChannel, jobRecordKey, requeuingKey, tenantJobsKey } from '../keys.ts';
-import { defineScripts } from '../scripts.ts';
+import { defineScripts, type Scripts } from '../scripts.ts';
 import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
 
 export { parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
@@ -70,136 +70,171 @@ export interface JobStoreOptions {
   writeRedis?: Redis;
 }
 
+/** Job records in Redis: one hash per job, a time-ordered index per tenant, the deadline index and the requeue notes. */
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
-  const scripts = defineScripts(redis);
-  const jobKey = (id: string): string => jobRecordKey(options.prefix, id);
-  const indexKey = (tenant: string): string => tenantJobsKey(options.prefix, tenant);
-  const retentionMs = options.retentionSeconds * 1000;
-  const expiryKey = deadlineIndexKey(options.prefix);
+  return new RedisJobStore(redis, options);
+}
+
+class RedisJobStore implements JobStore {
+  private readonly redis: Redis;
+  private readonly scripts: Scripts;
+  /** The connection new records are written on, and its scripts. */
+  private readonly writer: Redis;
+  private readonly writerScripts: Scripts;
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+  private readonly expiryKey: string;
   /** Jobs between their record's move and their new queue entry (bounded: each leaves as soon as the entry is written). */
-  const requeueKey = requeuingKey(options.prefix);
-  /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
-  const recordTtlMs = (expiresAt: number, now: number): number => retentionMs + Math.max(0, expiresAt * 1000 - now);
+  private readonly requeueKey: string;
   /**
    * How long a tenant's index keeps a job: as long as the longest-lived record can last, so a job with
    * a long deadline stays listed while it lives (entries of expired records are skipped when listed).
    */
-  const indexKeepMs = retentionMs + MAX_DEADLINE_S * 1000;
+  private readonly indexKeepMs: number;
 
-  const serialize = serializeJobFields;
+  constructor(redis: Redis, options: JobStoreOptions) {
+    this.redis = redis;
+    this.scripts = defineScripts(redis);
+    this.writer = options.writeRedis ?? redis;
+    this.writerScripts = defineScripts(this.writer);
+    this.prefix = options.prefix;
+    this.retentionMs = options.retentionSeconds * 1000;
+    this.expiryKey = deadlineIndexKey(options.prefix);
+    this.requeueKey = requeuingKey(options.prefix);
+    this.indexKeepMs = this.retentionMs + MAX_DEADLINE_S * 1000;
+  }
 
-  const read = async (id: string): Promise<JobRecord | null> => {
-    const hash = await redis.hgetall(jobKey(id));
-    return hash.status === undefined ? null : parseRecord(hash);
-  };
+  async create(record: JobRecord): Promise<void> {
+    await this.createMany([record]);
+  }
 
-  const writer = options.writeRedis ?? redis;
-  const writerScripts = defineScripts(writer);
-  const createMany = async (records: readonly JobRecord[]): Promise<void> => {
+  createMany(records: readonly JobRecord[]): Promise<void> {
     const single = records.length === 1 ? records[0] : undefined;
-    if (single !== undefined && !isCluster(writer)) {
-      // The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined).
-      const { id, tenant, status } = single;
-      const now = Date.now();
-      await writerScripts.sluiceJobCreate(jobKey(id), indexKey(tenant), expiryKey, indexKeepMs, now, single.expires_at, id, recordTtlMs(single.expires_at, now), 'status', status, ...serialize(newRecordFields(single)));
-      return;
-    }
-    // One round trip for any number of jobs. The index is another key (another cluster slot), so
-    // this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
+    return single !== undefined && !isCluster(this.writer) ? this.createOne(single) : this.createPipelined(records);
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const hash = await this.redis.hgetall(this.jobKey(id));
+    return hash.status === undefined ? null : parseRecord(hash);
+  }
+
+  async getForTenant(id: string, tenant: string): Promise<JobRecord | null> {
+    const record = await this.get(id);
+    return record !== null && record.tenant === tenant ? record : null;
+  }
+
+  async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
+    const outcome = await this.scripts.sluiceJobTransition(this.jobKey(id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), ...serializeJobFields(fields));
+    if (outcome === null) return { ok: false, previous: null };
+    return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
+  }
+
+  async update(id: string, fields: JobFields): Promise<void> {
+    const flat = serializeJobFields(fields);
+    if (flat.length > 0) await this.scripts.sluiceJobUpdate(this.jobKey(id), ...flat);
+  }
+
+  async keepUntil(id: string, expiresAt: number): Promise<void> {
+    await this.scripts.sluiceJobKeep(this.jobKey(id), this.recordTtlMs(expiresAt, Date.now()));
+  }
+
+  async appendAttempt(id: string, attempt: Attempt): Promise<void> {
+    await this.scripts.sluiceJobAppend(this.jobKey(id), 'attempt', JSON.stringify(attempt));
+  }
+
+  async appendDelivery(id: string, delivery: WebhookDelivery): Promise<void> {
+    await this.scripts.sluiceJobAppend(this.jobKey(id), 'delivery', JSON.stringify(delivery));
+  }
+
+  async list(tenant: string, { status, limit, after }: ListOptions): Promise<JobPage> {
+    const page = await collectPage(this.redis, this.indexKey(tenant), { after, limit }, (ids) => this.readListed(ids, tenant, status));
+    return { data: page.data, has_more: page.has_more };
+  }
+
+  async remove(id: string, tenant: string): Promise<void> {
+    await multiKey(this.redis).del(this.jobKey(id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
+  }
+
+  async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.expiryKey, '-inf', nowSeconds, 'LIMIT', 0, limit);
+  }
+
+  async scheduleExpiry(id: string, expiresAt: number): Promise<void> {
+    await this.redis.zadd(this.expiryKey, expiresAt, id);
+  }
+
+  async clearExpiry(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.zrem(this.expiryKey, ...ids);
+  }
+
+  async requeuing(id: string): Promise<void> {
+    await this.redis.zadd(this.requeueKey, Date.now(), id);
+  }
+
+  async requeued(id: string): Promise<void> {
+    await this.redis.zrem(this.requeueKey, id);
+  }
+
+  stuckRequeues(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.requeueKey, '-inf', beforeMs, 'LIMIT', 0, limit);
+  }
+
+  private jobKey(id: string): string {
+    return jobRecordKey(this.prefix, id);
+  }
+
+  private indexKey(tenant: string): string {
+    return tenantJobsKey(this.prefix, tenant);
+  }
+
+  /** A record is kept until its deadline plus the retention, so no accepted job outlives its record. */
+  private recordTtlMs(expiresAt: number, now: number): number {
+    return this.retentionMs + Math.max(0, expiresAt * 1000 - now);
+  }
+
+  /** The submit path: one script, no pipeline object (ioredis builds one per call, costly with many scripts defined). */
+  private async createOne(record: JobRecord): Promise<void> {
+    const { id, tenant, status } = record;
     const now = Date.now();
-    const pipeline = multiKey(writer);
+    await this.writerScripts.sluiceJobCreate(
+      this.jobKey(id), this.indexKey(tenant), this.expiryKey, this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
+      'status', status, ...serializeJobFields(newRecordFields(record)),
+    );
+  }
+
+  /**
+   * One round trip for any number of jobs. The index is another key (another cluster slot), so
+   * this is a pipeline, not a transaction; it is trimmed of ids older than the retention as it grows.
+   */
+  private async createPipelined(records: readonly JobRecord[]): Promise<void> {
+    const now = Date.now();
+    const pipeline = multiKey(this.writer);
     const tenants = new Set<string>();
     for (const record of records) {
       const { id, tenant, status } = record;
-      const key = jobKey(id);
+      const key = this.jobKey(id);
       pipeline
-        .hset(key, 'status', status, ...serialize(newRecordFields(record)))
-        .pexpire(key, recordTtlMs(record.expires_at, now))
-        .zadd(indexKey(tenant), now, id)
-        .zadd(expiryKey, record.expires_at, id);
+        .hset(key, 'status', status, ...serializeJobFields(newRecordFields(record)))
+        .pexpire(key, this.recordTtlMs(record.expires_at, now))
+        .zadd(this.indexKey(tenant), now, id)
+        .zadd(this.expiryKey, record.expires_at, id);
       tenants.add(tenant);
     }
-    for (const tenant of tenants) pipeline.zremrangebyscore(indexKey(tenant), '-inf', now - indexKeepMs).pexpire(indexKey(tenant), indexKeepMs);
+    for (const tenant of tenants) pipeline.zremrangebyscore(this.indexKey(tenant), '-inf', now - this.indexKeepMs).pexpire(this.indexKey(tenant), this.indexKeepMs);
     throwOnExecError(await pipeline.exec());
-  };
+  }
 
-  return {
-    async create(record) {
-      await createMany([record]);
-    },
-
-    createMany,
-
-    get: read,
-
-    async getForTenant(id, tenant) {
-      const record = await read(id);
-      return record !== null && record.tenant === tenant ? record : null;
-    },
-
-    async transition(id, from, to, fields = {}, queueJobId = '') {
-      const outcome = await scripts.sluiceJobTransition(jobKey(id), from.join(','), to, queueJobId, jobEventsChannel(options.prefix, id), ...serialize(fields));
-      if (outcome === null) return { ok: false, previous: null };
-      return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
-    },
-
-    async update(id, fields) {
-      const flat = serialize(fields);
-      if (flat.length > 0) await scripts.sluiceJobUpdate(jobKey(id), ...flat);
-    },
-
-    async keepUntil(id, expiresAt) {
-      await scripts.sluiceJobKeep(jobKey(id), recordTtlMs(expiresAt, Date.now()));
-    },
-
-    async appendAttempt(id, attempt) {
-      await scripts.sluiceJobAppend(jobKey(id), 'attempt', JSON.stringify(attempt));
-    },
-
-    async appendDelivery(id, delivery) {
-      await scripts.sluiceJobAppend(jobKey(id), 'delivery', JSON.stringify(delivery));
-    },
-
-    async list(tenant, { status, limit, after }) {
-      const page = await collectPage(redis, indexKey(tenant), { after, limit }, async (ids) => {
-        const pipeline = multiKey(redis);
-        for (const id of ids) pipeline.hgetall(jobKey(id));
-        return ((await pipeline.exec()) ?? []).map(([error, hash]) => {
-          const fields = hash as Record<string, string> | null;
-          if (error || fields === null || fields.status === undefined) return null; // expired record, index not yet trimmed
-          const record = parseRecord(fields);
-          return record.tenant === tenant && (status === undefined || record.status === status) ? record : null;
-        });
-      });
-      return { data: page.data, has_more: page.has_more };
-    },
-
-    async remove(id, tenant) {
-      await multiKey(redis).del(jobKey(id)).zrem(indexKey(tenant), id).zrem(expiryKey, id).exec();
-    },
-
-    async dueForExpiry(nowSeconds, limit) {
-      return redis.zrangebyscore(expiryKey, '-inf', nowSeconds, 'LIMIT', 0, limit);
-    },
-
-    async scheduleExpiry(id, expiresAt) {
-      await redis.zadd(expiryKey, expiresAt, id);
-    },
-
-    async clearExpiry(ids) {
-      if (ids.length > 0) await redis.zrem(expiryKey, ...ids);
-    },
-
-    async requeuing(id) {
-      await redis.zadd(requeueKey, Date.now(), id);
-    },
-
-    async requeued(id) {
-      await redis.zrem(requeueKey, id);
-    },
-
-    stuckRequeues: (beforeMs, limit) => redis.zrangebyscore(requeueKey, '-inf', beforeMs, 'LIMIT', 0, limit),
-  };
+  /** One page of the tenant's index read back in one round trip; null for an id the page skips. */
+  private async readListed(ids: readonly string[], tenant: string, status: JobStatus | undefined): Promise<(JobRecord | null)[]> {
+    const pipeline = multiKey(this.redis);
+    for (const id of ids) pipeline.hgetall(this.jobKey(id));
+    return ((await pipeline.exec()) ?? []).map(([error, hash]) => {
+      const fields = hash as Record<string, string> | null;
+      if (error || fields === null || fields.status === undefined) return null; // expired record, index not yet trimmed
+      const record = parseRecord(fields);
+      return record.tenant === tenant && (status === undefined || record.status === status) ? record : null;
+    });
+  }
 }
 
 function throwOnExecError(results: [Error | null, unknown][] | null): void {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '@sluice/shared';
 import { multiKey } from '@sluice/shared';
-import { breakerKeys } from '../keys.ts';
-import { defineScripts } from '../scripts.ts';
+import { breakerKeys, type BreakerKeys } from '../keys.ts';
+import { defineScripts, type Scripts } from '../scripts.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -45,75 +45,115 @@ export interface Breaker {
  * hash tag, so each script touches one Redis Cluster slot.
  */
 export function createBreaker(redis: Redis, prefix: string, settings: BreakerSettings): Breaker {
-  const scripts = defineScripts(redis);
-  const keys = (provider: string) => breakerKeys(prefix, provider);
-  const windowMs = settings.window_s * 1000;
-  let sequence = 0;
+  return new RedisBreaker(redis, prefix, settings);
+}
 
-  const readState = (value: string | null | undefined): CircuitState =>
-    value === 'open' || value === 'half_open' ? value : 'closed';
+/** What `snapshot` reads of one provider in one round trip. */
+interface CircuitReading {
+  hash: Record<string, string>;
+  requests: number;
+  failures: number;
+  latencies: string[];
+}
 
+class RedisBreaker implements Breaker {
+  private readonly redis: Redis;
+  private readonly scripts: Scripts;
+  private readonly prefix: string;
+  private readonly settings: BreakerSettings;
+  private readonly windowMs: number;
+  /** Makes each outcome's window member unique within this process. */
+  private sequence = 0;
+
+  constructor(redis: Redis, prefix: string, settings: BreakerSettings) {
+    this.redis = redis;
+    this.scripts = defineScripts(redis);
+    this.prefix = prefix;
+    this.settings = settings;
+    this.windowMs = settings.window_s * 1000;
+  }
+
+  async record(provider: string, ok: boolean, latencyMs: number | null): Promise<boolean> {
+    const k = this.keys(provider);
+    const { settings } = this;
+    const opened = await this.scripts.sluiceBreakerRecord(
+      k.state, k.all, k.failed, k.latency,
+      Date.now(), this.windowMs, this.nextMember(), ok ? 1 : 0, settings.min_requests, settings.failure_ratio, settings.cooldown_s * 1000, latencyMs ?? -1,
+    );
+    return opened === 1;
+  }
+
+  async forceOpen(provider: string, reason: string): Promise<boolean> {
+    return (await this.scripts.sluiceBreakerForceOpen(this.keys(provider).state, Date.now(), reason, this.settings.cooldown_s * 1000)) === 1;
+  }
+
+  async state(provider: string): Promise<CircuitState> {
+    return readState(await this.redis.hget(this.keys(provider).state, 'state'));
+  }
+
+  async states(providers: readonly string[]): Promise<Map<string, CircuitState>> {
+    const result = new Map<string, CircuitState>();
+    if (providers.length === 0) return result;
+    const pipeline = multiKey(this.redis);
+    for (const provider of providers) pipeline.hget(this.keys(provider).state, 'state');
+    const rows = (await pipeline.exec()) ?? [];
+    providers.forEach((provider, index) => result.set(provider, readState(rows[index]?.[1] as string | null)));
+    return result;
+  }
+
+  async beginProbe(provider: string, probeTimeoutMs: number): Promise<boolean> {
+    return (await this.scripts.sluiceBreakerBeginProbe(this.keys(provider).state, Date.now(), probeTimeoutMs)) === 1;
+  }
+
+  async endProbe(provider: string, healthy: boolean): Promise<boolean> {
+    const k = this.keys(provider);
+    return (await this.scripts.sluiceBreakerEndProbe(k.state, k.all, k.failed, Date.now(), healthy ? 1 : 0, this.settings.max_cooldown_s * 1000)) === 1;
+  }
+
+  async snapshot(provider: string): Promise<CircuitSnapshot> {
+    return toSnapshot(await this.read(provider), this.settings);
+  }
+
+  private keys(provider: string): BreakerKeys {
+    return breakerKeys(this.prefix, provider);
+  }
+
+  /** A window member no other outcome has, from this process or another. */
+  private nextMember(): string {
+    this.sequence = (this.sequence + 1) % 1_000_000;
+    return `${Date.now()}:${process.pid}:${this.sequence}:${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  /** The provider's state hash, its window's counts and its recent latencies. */
+  private async read(provider: string): Promise<CircuitReading> {
+    const k = this.keys(provider);
+    const now = Date.now();
+    const [[, hash], [, requests], [, failures], [, latencies]] = (await this.redis
+      .pipeline()
+      .hgetall(k.state)
+      .zcount(k.all, now - this.windowMs, '+inf')
+      .zcount(k.failed, now - this.windowMs, '+inf')
+      .lrange(k.latency, 0, -1)
+      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, number], [null, number], [null, string[]]];
+    return { hash, requests, failures, latencies };
+  }
+}
+
+const readState = (value: string | null | undefined): CircuitState =>
+  value === 'open' || value === 'half_open' ? value : 'closed';
+
+/** The circuit as an operator sees it; a closed circuit shows no reason, opening time or probe. */
+function toSnapshot({ hash, requests, failures, latencies }: CircuitReading, settings: BreakerSettings): CircuitSnapshot {
+  const state = readState(hash.state);
+  const sorted = latencies.map(Number).sort((a, b) => a - b);
+  const quantile = (q: number): number | null => (sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null));
   return {
-    async record(provider, ok, latencyMs) {
-      const k = keys(provider);
-      sequence = (sequence + 1) % 1_000_000;
-      const member = `${Date.now()}:${process.pid}:${sequence}:${Math.random().toString(36).slice(2, 8)}`;
-      const opened = await scripts.sluiceBreakerRecord(
-        k.state, k.all, k.failed, k.latency,
-        Date.now(), windowMs, member, ok ? 1 : 0, settings.min_requests, settings.failure_ratio, settings.cooldown_s * 1000, latencyMs ?? -1,
-      );
-      return opened === 1;
-    },
-
-    async forceOpen(provider, reason) {
-      return (await scripts.sluiceBreakerForceOpen(keys(provider).state, Date.now(), reason, settings.cooldown_s * 1000)) === 1;
-    },
-
-    async state(provider) {
-      return readState(await redis.hget(keys(provider).state, 'state'));
-    },
-
-    async states(providers) {
-      const result = new Map<string, CircuitState>();
-      if (providers.length === 0) return result;
-      const pipeline = multiKey(redis);
-      for (const provider of providers) pipeline.hget(keys(provider).state, 'state');
-      const rows = (await pipeline.exec()) ?? [];
-      providers.forEach((provider, index) => result.set(provider, readState(rows[index]?.[1] as string | null)));
-      return result;
-    },
-
-    async beginProbe(provider, probeTimeoutMs) {
-      return (await scripts.sluiceBreakerBeginProbe(keys(provider).state, Date.now(), probeTimeoutMs)) === 1;
-    },
-
-    async endProbe(provider, healthy) {
-      const k = keys(provider);
-      return (await scripts.sluiceBreakerEndProbe(k.state, k.all, k.failed, Date.now(), healthy ? 1 : 0, settings.max_cooldown_s * 1000)) === 1;
-    },
-
-    async snapshot(provider) {
-      const k = keys(provider);
-      const now = Date.now();
-      const [[, hash], [, requests], [, failures], [, latencies]] = (await redis
-        .pipeline()
-        .hgetall(k.state)
-        .zcount(k.all, now - windowMs, '+inf')
-        .zcount(k.failed, now - windowMs, '+inf')
-        .lrange(k.latency, 0, -1)
-        .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, number], [null, number], [null, string[]]];
-      const state = readState(hash.state);
-      const sorted = latencies.map(Number).sort((a, b) => a - b);
-      const quantile = (q: number): number | null => (sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null));
-      return {
-        state,
-        reason: state === 'closed' ? null : (hash.reason ?? null),
-        opened_at: state === 'closed' || hash.opened_at === undefined ? null : Math.floor(Number(hash.opened_at) / 1000),
-        cooldown_s: state === 'closed' ? settings.cooldown_s : Number(hash.cooldown_ms ?? settings.cooldown_s * 1000) / 1000,
-        next_probe_at: state === 'closed' || hash.probe_at === undefined ? null : Number(hash.probe_at),
-        window: { requests, failures, error_ratio: requests === 0 ? 0 : failures / requests },
-        latency_ms: { p50: quantile(0.5), p95: quantile(0.95) },
-      };
-    },
+    state,
+    reason: state === 'closed' ? null : (hash.reason ?? null),
+    opened_at: state === 'closed' || hash.opened_at === undefined ? null : Math.floor(Number(hash.opened_at) / 1000),
+    cooldown_s: state === 'closed' ? settings.cooldown_s : Number(hash.cooldown_ms ?? settings.cooldown_s * 1000) / 1000,
+    next_probe_at: state === 'closed' || hash.probe_at === undefined ? null : Number(hash.probe_at),
+    window: { requests, failures, error_ratio: requests === 0 ? 0 : failures / requests },
+    latency_ms: { p50: quantile(0.5), p95: quantile(0.95) },
   };
 }

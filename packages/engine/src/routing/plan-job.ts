@@ -98,20 +98,13 @@ export interface PlannedJob {
  * healthy target, the deadline, and (by default) the estimate reserved against the tenant's budget.
  */
 export async function planJob(deps: PlanDeps, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
-  const { config } = deps;
   const stored = splitJobRequest(request);
   const now = Math.floor(Date.now() / 1000);
-  const routing = resolveRoute(config, { ...request, params: stored.params }, deps.price);
+  const routing = resolveRoute(deps.config, { ...request, params: stored.params }, deps.price);
   const open = await applyHealthAndBudget(deps, submitter, routing, now);
   const choice = chooseTarget(routing.candidates, [], open);
   const candidate = choice === null ? undefined : routing.candidates[choice.index];
-  if (choice === null || candidate === undefined) {
-    const reasons = routing.candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
-    const hint = routing.candidates.some((c) => c.reason === 'no_price')
-      ? '; no_price: the key has a monthly budget and the target has no price (add it to `pricing`, or set allow_unpriced on the key)'
-      : '';
-    throw new JobRejectedError(`No target of "${request.model}" can take the job (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: 'model' });
-  }
+  if (choice === null || candidate === undefined) throw noEligibleTarget(request.model, routing.candidates);
   // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
   // settled with the real cost when its job ends either way.
   let reserved = 0;
@@ -120,7 +113,37 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
     const reservation = await deps.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
     if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
-  const record: JobRecord = {
+  const record = newJobRecord({ config: deps.config, submitter, request, options, stored, routing, target: choice.index, now, reserved });
+  return { record, candidate, waiting: choice.waiting };
+}
+
+/** The 400 for a request none of whose targets can take it, with each target's reason. */
+function noEligibleTarget(model: string, candidates: readonly RoutingCandidate[]): JobRejectedError {
+  const reasons = candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
+  const hint = candidates.some((c) => c.reason === 'no_price')
+    ? '; no_price: the key has a monthly budget and the target has no price (add it to `pricing`, or set allow_unpriced on the key)'
+    : '';
+  return new JobRejectedError(`No target of "${model}" can take the job (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: 'model' });
+}
+
+/** What a new job record is made of: the request as stored, where it was routed and what it reserved. */
+interface NewJob {
+  config: GatewayConfig;
+  submitter: Submitter;
+  request: JobRequest;
+  options: PlanOptions;
+  stored: JobRecord['request'];
+  routing: RoutingDecision;
+  /** The index of the chosen candidate. */
+  target: number;
+  /** Unix seconds. */
+  now: number;
+  reserved: number;
+}
+
+/** A queued job's record, before any try: nothing run, nothing delivered. */
+function newJobRecord({ config, submitter, request, options, stored, routing, target, now, reserved }: NewJob): JobRecord {
+  return {
     id: options.id,
     tenant: submitter.tenant,
     status: 'queued',
@@ -133,7 +156,7 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
     expires_at: now + (request.deadline_s ?? config.jobs.default_deadline_s),
     request: stored,
     routing,
-    target: choice.index,
+    target,
     queue_job_id: queueJobId(options.id, 0),
     tries: 0,
     exhausted: [],
@@ -156,5 +179,4 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
     custom_id: options.customId ?? null,
     metadata: request.metadata,
   };
-  return { record, candidate, waiting: choice.waiting };
 }

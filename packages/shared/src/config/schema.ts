@@ -17,6 +17,39 @@ export const RetrySchema = z
   .strict();
 
 /**
+ * Deferring work that can wait to the provider's batch API (about half price). Only types with a
+ * batch API take it; off unless `enabled`.
+ */
+export const BatchSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** A provider batch is submitted once this many deferred jobs wait for one provider and model. Default 50000. */
+    max_requests: z.number().int().min(1).max(100_000).default(50_000),
+    /** ... or once the oldest has waited this long. Default 60. */
+    max_wait_s: z.number().positive().default(60),
+    /** How often open provider batches are polled. Default 30. */
+    poll_interval_s: z.number().positive().default(30),
+    /** Only jobs whose deadline is at least this far away are deferred. Default 7200. */
+    min_lead_s: z.number().min(0).default(7200),
+    /** A job still in an unfinished provider batch this long before its deadline runs in real time instead. Default 3600. */
+    fallback_before_s: z.number().min(0).default(3600),
+  })
+  .strict();
+export type BatchSettings = z.infer<typeof BatchSettingsSchema>;
+
+/** The provider's cheaper, slower real-time tier (`service_tier: "flex"`) for the listed models. */
+export const FlexSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Models that take the flex tier. */
+    models: z.array(z.string().min(1)).default([]),
+    /** A flex call's limit (flex answers slower). Default 900000. */
+    timeout_ms: z.number().int().positive().default(900_000),
+  })
+  .strict();
+export type FlexSettings = z.infer<typeof FlexSettingsSchema>;
+
+/**
  * What every provider entry takes, whatever its type. Each provider type's own schema (in its folder
  * of `@sluice/providers`) extends this with a literal `type`, its defaults and its own fields, and
  * is strict; the registry there joins them into the schema of one `providers.<id>` entry.
@@ -40,6 +73,8 @@ export const ProviderCommonSchema = z.object({
   retry: RetrySchema.prefault({}),
   /** Largest prompt + completion, in tokens, for context-length routing. */
   context_window: z.number().int().positive().optional(),
+  batch: BatchSettingsSchema.prefault({}),
+  flex: FlexSettingsSchema.prefault({}),
 });
 
 /** A validated provider entry as the rest of Sluice sees it: the fields every type has. */

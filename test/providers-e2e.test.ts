@@ -53,7 +53,7 @@ describe('a job routed to each wire format succeeds end to end with usage and co
     expect(job.result?.choices[0]?.message.content).toBe('fake: to openai');
     expect(job.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
     expect(job.cost_usd).toBeCloseTo((9 * 0.15 + 12 * 0.6) / 1e6, 15);
-    expect(job.cost_details).toEqual({ price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 0.15, output_usd_per_1m: 0.6, reason: null });
+    expect(job.cost_details).toEqual({ price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 0.15, output_usd_per_1m: 0.6, reason: null, discount: null, saved_usd: 0 });
     const seen = openai.requests.find((request) => JSON.stringify(request.body).includes('to openai'));
     expect(seen?.headers.authorization).toBe(`Bearer ${SECRETS.openai}`);
     expect((seen?.body as { messages: unknown[] }).messages).toEqual(systemAndUser('to openai'));

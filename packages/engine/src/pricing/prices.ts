@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '@sluice/shared';
-import type { CostDetails } from '../jobs/job-types.ts';
+import type { CostDetails, ExecutionMode } from '../jobs/job-types.ts';
 import type { Usage } from '@sluice/shared';
 import { PRICE_TABLE_VERSION, providerType } from '@sluice/providers';
 import { bundledPrice } from './bundled-prices.ts';
@@ -29,10 +29,19 @@ export function createPriceLookup(config: GatewayConfig): PriceLookup {
   };
 }
 
-/** Cost of real usage; null with a reason when the price or the usage is unknown (never a silent 0). */
-export function costOf(usage: Usage | null, price: Price | null, target: string): { usd: number | null; details: CostDetails } {
-  const details: CostDetails = { price_source: price?.source ?? null, input_usd_per_1m: price?.input ?? null, output_usd_per_1m: price?.output ?? null, reason: null };
+/** The share of the real-time price a provider's batch API or flex tier charges. */
+const DISCOUNTED_SHARE = 0.5;
+
+/**
+ * Cost of real usage in an execution mode (`provider_batch` and `flex` at their discounted price);
+ * null with a reason when the price or the usage is unknown (never a silent 0).
+ */
+export function costOf(usage: Usage | null, price: Price | null, target: string, mode: ExecutionMode = 'realtime'): { usd: number | null; details: CostDetails } {
+  const discount = mode === 'provider_batch' ? 'batch' : mode === 'flex' ? 'flex' : null;
+  const details: CostDetails = { price_source: price?.source ?? null, input_usd_per_1m: price?.input ?? null, output_usd_per_1m: price?.output ?? null, reason: null, discount, saved_usd: null };
   if (price === null) return { usd: null, details: { ...details, reason: `no_price: no price for ${target}; add pricing."${target}" to the config` } };
   if (usage === null) return { usd: null, details: { ...details, reason: 'no_usage: the provider reported no token usage' } };
-  return { usd: (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000, details };
+  const realtime = (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000;
+  const usd = discount === null ? realtime : realtime * DISCOUNTED_SHARE;
+  return { usd, details: { ...details, saved_usd: realtime - usd } };
 }

@@ -4,13 +4,16 @@ import { getMetrics } from '@sluice/shared';
 import { isTerminal, type Engine, type FallbackReason, type JobRecord, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
 import type { DutyLock } from './duty-lock.ts';
 
-export type BatcherDeps = Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'deferred' | 'breaker'> & {
+export type BatcherDeps = Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'deferred' | 'breaker' | 'circuits'> & {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   lock: DutyLock;
 };
 
-/** A submission claimed this long ago without the provider's id was cut short (its worker died). */
-const SUBMIT_GRACE_MS = 120_000;
+/**
+ * A submission still without the provider's id this long after its claim was cut short (its
+ * worker died): the submit call itself gives up after the provider's `timeout_ms`.
+ */
+const submitGraceMs = (deps: BatcherDeps, provider: string): number => (deps.config.providers[provider]?.timeout_ms ?? 60_000) + 5_000;
 /** How long a finished submission's record is kept, for the log trail. */
 const FINISHED_KEEP_S = 86_400;
 
@@ -41,9 +44,11 @@ const batchApiOf = (deps: BatcherDeps, provider: string): BatchAdapter | undefin
 /** Submits each target's waiting jobs once enough wait or the oldest waited long enough. */
 async function flush(deps: BatcherDeps): Promise<void> {
   const now = Date.now();
+  const openCircuits = await deps.circuits.openProviders(true);
   for (const { provider, model, count, oldestMs } of await deps.deferred.waiting()) {
     const settings = deps.config.providers[provider]?.batch;
-    if (settings === undefined || batchApiOf(deps, provider) === undefined || oldestMs === null) continue;
+    // An open circuit holds deferred jobs until the provider recovers (or their deadline takes them back).
+    if (settings === undefined || batchApiOf(deps, provider) === undefined || oldestMs === null || openCircuits.has(provider)) continue;
     if (count < settings.max_requests && now - oldestMs < settings.max_wait_s * 1000) continue;
     if (!(await deps.lock(`pbatch-submit:${provider}/${model}`, 60_000))) continue;
     const key = `sluice_${randomUUID().replaceAll('-', '')}`;
@@ -88,7 +93,7 @@ async function submitted(deps: BatcherDeps, batch: ProviderBatchRecord, id: stri
 /** A submission whose worker died before writing the provider's id: found by its key, or submitted now. */
 async function recover(deps: BatcherDeps, open: ProviderBatchRecord): Promise<void> {
   const api = batchApiOf(deps, open.provider);
-  if (api === undefined || Date.now() - open.claimedAt < SUBMIT_GRACE_MS) return;
+  if (api === undefined || Date.now() - open.claimedAt < submitGraceMs(deps, open.provider)) return;
   if (!(await deps.lock(`pbatch-submit:${open.key}`, 60_000))) return;
   const batch = await deps.deferred.get(open.key);
   if (batch === null) return;

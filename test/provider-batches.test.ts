@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProviderServer, type WireFormat } from '@sluice/providers/testing';
+import type { JobObject } from '@sluice/engine';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+
+const HOUR = 3600;
+const TYPES: Record<WireFormat, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gemini' };
+const MODELS: Record<WireFormat, string> = { openai: 'gpt-4o-mini', anthropic: 'claude-3-5-haiku-20241022', gemini: 'gemini-2.0-flash' };
+
+/** Chat calls a fake answered (its batch endpoints excluded). */
+const chatCalls = (fake: FakeProviderServer): number =>
+  fake.requests.filter((request) => request.method === 'POST' && /chat\/completions$|\/v1\/messages$|:generateContent$/.test(request.path)).length;
+
+describe('work that can wait goes to the providers\' batch APIs', () => {
+  const fakes: FakeProviderServer[] = [];
+  let gateway: Gateway | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    await Promise.all(fakes.splice(0).map((fake) => fake.close()));
+  });
+
+  const start = async (formats: readonly WireFormat[], batch: Record<string, unknown> = {}) => {
+    const servers = await Promise.all(formats.map((format) => startFakeProvider(format)));
+    fakes.push(...servers);
+    const providers = Object.fromEntries(
+      formats.map((format, index) => [
+        format,
+        {
+          type: TYPES[format], base_url: servers[index]?.url, api_key: 'test-key', timeout_ms: 2_000,
+          batch: { enabled: true, max_wait_s: 0.3, poll_interval_s: 0.2, min_lead_s: HOUR, fallback_before_s: 600, ...batch },
+        },
+      ]),
+    );
+    const routes = Object.fromEntries(formats.map((format) => [format, [`${format}/${MODELS[format]}`]]));
+    gateway = await startGateway(makeConfig({ providers, routes, jobs: { sweep_interval_ms: 100 } } as never));
+    return { servers, api: client(gateway.url) };
+  };
+
+  const submit = async (api: ReturnType<typeof client>, model: string, count: number, extra: Record<string, unknown> = {}): Promise<string[]> =>
+    Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const reply = await api.post('/v1/jobs', { model, tier: 'economy', deadline_s: 48 * HOUR, messages: userMessage(`deferred ${index}`), ...extra });
+        expect(reply.status, JSON.stringify(reply.body)).toBe(202);
+        return reply.body.id as string;
+      }),
+    );
+
+  it('economy jobs of three tenants on each batch-capable provider run as provider batches at the batch price', async () => {
+    const formats: WireFormat[] = ['openai', 'anthropic', 'gemini'];
+    const { servers, api } = await start(formats);
+    const tenants = [client(gateway!.url, KEYS.acme), client(gateway!.url, KEYS.globex), client(gateway!.url, KEYS.admin)];
+    const ids: string[] = [];
+    for (const [index, format] of formats.entries()) {
+      for (const tenant of tenants) ids.push(...(await submit(tenant, format, index === 0 ? 112 : 111)));
+    }
+    expect(ids).toHaveLength(1000);
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 60_000)));
+    expect(jobs.filter((job) => job.status !== 'succeeded').map((job) => [job.id, job.status, job.error])).toEqual([]);
+    for (const server of servers) {
+      expect(chatCalls(server)).toBe(0);
+      expect(server.batches.all.length).toBeGreaterThan(0);
+    }
+    let saved = 0;
+    for (const job of jobs as JobObject[]) {
+      expect(job.execution).toMatchObject({ mode: 'provider_batch', fallback_reason: null });
+      expect(job.execution.provider_batch_id).toEqual(expect.any(String));
+      expect(job.cost_details).toMatchObject({ discount: 'batch' });
+      const usage = job.usage!;
+      const list = (usage.prompt_tokens * job.cost_details!.input_usd_per_1m! + usage.completion_tokens * job.cost_details!.output_usd_per_1m!) / 1e6;
+      expect(job.cost_usd).toBeCloseTo(list / 2, 12);
+      expect(job.cost_details!.saved_usd).toBeCloseTo(list / 2, 12);
+      saved += job.cost_details!.saved_usd!;
+    }
+    const usage = await client(gateway!.url, KEYS.admin).get('/v1/usage?group_by=provider');
+    const reported = (usage.body.data as { saved_usd: number }[]).reduce((sum, row) => sum + row.saved_usd, 0);
+    expect(reported).toBeCloseTo(saved, 9);
+  }, 120_000);
+
+  it('a failed line takes the job\'s failure path in real time; an expired batch sends its unfinished jobs to real time', async () => {
+    const { servers, api } = await start(['openai'], { max_wait_s: 1 });
+    const [fake] = servers;
+    const ids = await submit(api, 'openai', 4);
+    const [fatal, retried] = ids as [string, string, string, string];
+    fake!.batches.script({ lineErrors: { [fatal]: { status: 400 }, [retried]: { status: 500 } } });
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 20_000)));
+    const byId = new Map(jobs.map((job) => [job.id, job]));
+    expect(byId.get(fatal)).toMatchObject({ status: 'failed', execution: { fallback_reason: 'line_error' } });
+    expect(byId.get(retried)).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'line_error' }, cost_details: { discount: null } });
+    for (const id of ids.slice(2)) expect(byId.get(id)).toMatchObject({ status: 'succeeded', execution: { mode: 'provider_batch' } });
+    expect(chatCalls(fake!)).toBe(1);
+
+    fake!.batches.script({ outcome: 'expired', finishedLines: 1 });
+    const more = await submit(api, 'openai', 3);
+    const ended = await Promise.all(more.map((id) => api.waitForJob(id, undefined, 20_000)));
+    expect(ended.map((job) => job.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(ended.filter((job) => job.execution.mode === 'provider_batch')).toHaveLength(1);
+    expect(ended.filter((job) => job.execution.fallback_reason === 'batch_expired')).toHaveLength(2);
+  }, 60_000);
+
+  it('a batch that fails as a whole runs its jobs in real time; a job with a 30-minute deadline is never deferred', async () => {
+    const { servers, api } = await start(['openai']);
+    const [fake] = servers;
+    fake!.batches.script({ outcome: 'failed', failure: 'token_limit_exceeded' });
+    const ids = await submit(api, 'openai', 3);
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 20_000)));
+    for (const job of jobs) expect(job).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'batch_failed' } });
+
+    const [urgent] = await submit(api, 'openai', 1, { deadline_s: 1800 });
+    const job = await api.waitForJob(urgent!, undefined, 10_000);
+    expect(job).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', provider_batch_id: null, fallback_reason: null } });
+    expect(chatCalls(fake!)).toBe(4);
+  }, 60_000);
+
+  it('fallback_before_s before its deadline a job still in a provider batch runs in real time; its late result counts as wasted', async () => {
+    const { servers, api } = await start(['openai'], { fallback_before_s: HOUR - 3 });
+    const [fake] = servers;
+    fake!.batches.script({ delayMs: 5_000 });
+    const [id] = await submit(api, 'openai', 1, { deadline_s: HOUR + 1 });
+    const job = await api.waitForJob(id!, undefined, 20_000);
+    expect(job).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'deadline' } });
+    expect(job.execution.provider_batch_id).toEqual(expect.any(String));
+    const usage = await eventually(async () => {
+      const reply = await api.get('/v1/usage');
+      const wasted = (reply.body.data as { wasted_usd: number }[]).reduce((sum, row) => sum + row.wasted_usd, 0);
+      return wasted > 0 ? wasted : undefined;
+    }, 20_000, 'the late result counted as wasted');
+    expect(usage).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('canceling a job in a provider batch cancels it at once, and the provider batch once all its jobs are', async () => {
+    const { servers, api } = await start(['openai']);
+    const [fake] = servers;
+    fake!.batches.script({ pollsUntilDone: 1_000 });
+    const ids = await submit(api, 'openai', 2);
+    await eventually(() => fake!.batches.all.length === 1, 10_000, 'the provider batch submitted');
+    await Promise.all(ids.map((id) => api.waitForJob(id, (job) => job.status === 'running', 10_000)));
+    for (const id of ids) {
+      const reply = await api.post(`/v1/jobs/${id}/cancel`);
+      expect(reply.body.status).toBe('canceled');
+    }
+    await eventually(() => ['canceling', 'canceled'].includes(fake!.batches.all[0]?.state ?? ''), 10_000, 'the provider batch canceled');
+  }, 30_000);
+});

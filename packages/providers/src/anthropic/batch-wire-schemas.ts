@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursorListSchema } from '../batch/find-in-pages.ts';
 
 const CountsSchema = z
   .object({
@@ -24,9 +25,7 @@ export const AnthropicBatchSchema = z
 export type AnthropicBatch = z.infer<typeof AnthropicBatchSchema>;
 
 /** A page of `GET /v1/messages/batches`, newest first. */
-export const AnthropicBatchListSchema = z
-  .object({ data: z.array(AnthropicBatchSchema), has_more: z.boolean().optional(), last_id: z.string().nullable().optional() })
-  .loose();
+export const AnthropicBatchListSchema = cursorListSchema(AnthropicBatchSchema);
 export type AnthropicBatchList = z.infer<typeof AnthropicBatchListSchema>;
 
 /** One line of a batch's results (JSONL, in any order); `message` is read later with the Messages schema. */

@@ -1,5 +1,5 @@
 import { badSubmissionError, batchIdSegment, notFinishedError } from '../batch/batch-errors.ts';
-import { findInPages, type BatchPage } from '../batch/find-in-pages.ts';
+import { cursorPage, findInPages, type BatchPage } from '../batch/find-in-pages.ts';
 import { parseJsonLines } from '../batch/jsonl.ts';
 import type { HttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
@@ -49,10 +49,10 @@ export function createAnthropicBatchAdapter(options: AnthropicBatchOptions): Bat
   const listPage = async (after: string | null, since: number, signal?: AbortSignal): Promise<BatchPage<AnthropicBatch>> => {
     const query = after === null ? '' : `&after_id=${encodeURIComponent(after)}`;
     const page = parseWireBody(provider, await callJson(http, provider, 'GET', `${BATCHES}?limit=100${query}`, { headers, signal }), AnthropicBatchListSchema);
+    const { items, next } = cursorPage(page);
     // Newest first: past the first batch older than the lookback, there is nothing left to read.
-    const recent = page.data.filter((batch) => batch.created_at === undefined || Date.parse(batch.created_at) >= since);
-    const next = recent.length === page.data.length && page.has_more === true ? (page.last_id ?? page.data.at(-1)?.id ?? null) : null;
-    return { items: recent, next };
+    const recent = items.filter((batch) => batch.created_at === undefined || Date.parse(batch.created_at) >= since);
+    return { items: recent, next: recent.length === items.length ? next : null };
   };
 
   async function* results(id: string, call: CallOptions = {}): AsyncIterable<BatchLineResult> {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** One page of a provider's list of batches, newest first, and the cursor of the next page (null at the end). */
 export interface BatchPage<T> {
   items: readonly T[];
@@ -28,4 +30,16 @@ export async function findInPages<T>(
     cursor = next;
   }
   return null;
+}
+
+/**
+ * A list page in the cursor shape OpenAI and Anthropic share (`data`, `has_more`, `last_id`), its
+ * items read with `item`.
+ */
+export const cursorListSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), has_more: z.boolean().optional(), last_id: z.string().nullable().optional() }).loose();
+
+/** Such a page as a `BatchPage`: the next cursor is the last item's id while `has_more` says so. */
+export function cursorPage<T extends { id: string }>(list: { data: T[]; has_more?: boolean | undefined; last_id?: string | null | undefined }): BatchPage<T> {
+  return { items: list.data, next: list.has_more === true ? (list.last_id ?? list.data.at(-1)?.id ?? null) : null };
 }

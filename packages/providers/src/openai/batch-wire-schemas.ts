@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursorListSchema } from '../batch/find-in-pages.ts';
 
 /** A file object (`POST /files`): only its id is read. */
 export const OpenAIFileSchema = z.object({ id: z.string().min(1) }).loose();
@@ -24,9 +25,7 @@ export const OpenAIBatchSchema = z
 export type OpenAIBatch = z.infer<typeof OpenAIBatchSchema>;
 
 /** A page of `GET /batches`, newest first. */
-export const OpenAIBatchListSchema = z
-  .object({ data: z.array(OpenAIBatchSchema), has_more: z.boolean().optional(), last_id: z.string().nullable().optional() })
-  .loose();
+export const OpenAIBatchListSchema = cursorListSchema(OpenAIBatchSchema);
 export type OpenAIBatchList = z.infer<typeof OpenAIBatchListSchema>;
 
 /** One line of a batch's output or error file (the same shape in both). */

@@ -1,5 +1,5 @@
 import { badSubmissionError, batchIdSegment, notFinishedError } from '../batch/batch-errors.ts';
-import { findInPages } from '../batch/find-in-pages.ts';
+import { cursorPage, findInPages } from '../batch/find-in-pages.ts';
 import { parseJsonLines } from '../batch/jsonl.ts';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
@@ -61,7 +61,7 @@ export function createOpenAIBatchAdapter(options: OpenAIBatchOptions): ClosableB
         async (after) => {
           const query = after === null ? '' : `&after=${encodeURIComponent(after)}`;
           const page = parseWireBody(provider, await callJson(http, provider, 'GET', `/batches?limit=100${query}`, { headers, signal: call.signal }), OpenAIBatchListSchema);
-          return { items: page.data, next: page.has_more === true ? (page.last_id ?? page.data.at(-1)?.id ?? null) : null };
+          return cursorPage(page);
         },
         (batch) => batch.metadata?.[SLUICE_KEY] === key,
       );

@@ -100,6 +100,31 @@ routes:
     expect(problemsOf(() => loadConfig({ GATEWAY_CONFIG: '/nonexistent/gateway.yaml' }))[0]).toMatch(/^cannot read the file/);
   });
 
+  it('lets only types with a batch API enable batch, and only openai enable flex, naming the field', () => {
+    const entries = {
+      local: { type: 'openai-compatible', base_url: 'http://127.0.0.1:1/v1', batch: { enabled: true }, flex: { enabled: true } },
+      mock: { type: 'mock', batch: { enabled: true } },
+      claude: { type: 'anthropic', api_key: 'k', batch: { enabled: true }, flex: { enabled: true } },
+      gem: { type: 'gemini', api_key: 'k', batch: { enabled: true }, flex: { enabled: true, models: ['gemini-2.5-flash'] } },
+    };
+    expect(problemsOf(() => parseConfig({ auth: { disabled: true }, providers: entries }, {}, 't')).sort()).toEqual([
+      'providers.claude.flex.enabled: the anthropic type has no flex tier',
+      'providers.gem.flex.enabled: the gemini type has no flex tier',
+      'providers.local.batch.enabled: the openai-compatible type has no batch API',
+      'providers.local.flex.enabled: the openai-compatible type has no flex tier',
+      'providers.mock.batch.enabled: the mock type has no batch API',
+    ]);
+    const capable = {
+      openai: { type: 'openai', api_key: 'k', batch: { enabled: true }, flex: { enabled: true, models: ['o3'] } },
+      claude: { type: 'anthropic', api_key: 'k', batch: { enabled: true } },
+      gem: { type: 'gemini', api_key: 'k', batch: { enabled: true } },
+      local: { type: 'openai-compatible', base_url: 'http://127.0.0.1:1/v1', batch: { enabled: false } },
+    };
+    const { config } = parseConfig({ auth: { disabled: true }, providers: capable }, {}, 't');
+    expect(config.providers.openai).toMatchObject({ batch: { enabled: true, poll_interval_s: 30 }, flex: { enabled: true, models: ['o3'] } });
+    expect(config.providers.local?.batch.enabled).toBe(false);
+  });
+
   it('parses byte sizes', () => {
     expect(parseByteSize('1mb')).toBe(1_048_576);
     expect(parseByteSize('16kb')).toBe(16_384);

@@ -42,6 +42,10 @@ export interface ProviderTypeDefinition<C extends ProviderConfig> {
   contextWindows?: Readonly<Record<string, number>>;
   /** True when every model costs nothing (the offline mock); its price source is the type's name. Default false. */
   free?: boolean;
+  /** True when the type's adapter has a batch API (`adapter.batch`): only then may its entries set `batch.enabled`. Default false. */
+  batch?: boolean;
+  /** True when the type has a cheaper, slower real-time tier: only then may its entries set `flex.enabled`. Default false. */
+  flex?: boolean;
 }
 
 /** A registered provider type, its config type erased: `createAdapter` validates the entry with the type's own schema. */
@@ -59,6 +63,8 @@ export function defineProviderType<C extends ProviderConfig>(definition: Provide
     prices: {},
     contextWindows: {},
     free: false,
+    batch: false,
+    flex: false,
     ...definition,
     configSchema,
     createAdapter: (id, config) => createAdapter(id, configSchema.parse(config)),

@@ -2,13 +2,14 @@ import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { createAnthropicBatchAdapter } from './batch.ts';
 import type { AnthropicProviderConfig } from './config-schema.ts';
 import { toAnthropicRequest } from './convert-request.ts';
 import { fromAnthropicMessage } from './convert-response.ts';
 import { isAnthropicRequestRefusal } from './request-refusal.ts';
 import { AnthropicMessageSchema } from './wire-schemas.ts';
 
-/** Anthropic's Messages API (`POST /v1/messages`, `x-api-key`, `anthropic-version`). */
+/** Anthropic's Messages API (`POST /v1/messages`, `x-api-key`, `anthropic-version`), and its Message Batches API. */
 export function anthropicFromConfig(id: string, config: AnthropicProviderConfig): ProviderAdapter {
   const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
   const headers: Record<string, string> = {
@@ -29,6 +30,7 @@ export function anthropicFromConfig(id: string, config: AnthropicProviderConfig)
       // Listing one model costs no tokens and proves the key, the network and the API answer.
       await callJson(http, id, 'GET', '/v1/models?limit=1', { headers, signal: call.signal });
     },
+    batch: createAnthropicBatchAdapter({ provider: id, http, headers, defaultMaxTokens: config.default_max_tokens }),
     close: () => http.close(),
   };
 }

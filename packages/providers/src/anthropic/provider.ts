@@ -11,4 +11,5 @@ export const anthropicProvider = defineProviderType({
   parameters: new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'top_k']),
   prices: ANTHROPIC_PRICES,
   contextWindows: ANTHROPIC_CONTEXT_WINDOWS,
+  batch: true,
 });

@@ -2,16 +2,18 @@ import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { createGeminiBatchAdapter } from './batch.ts';
 import type { GeminiProviderConfig } from './config-schema.ts';
 import { toGeminiRequest } from './convert-request.ts';
 import { fromGeminiResponse } from './convert-response.ts';
 import { isGeminiRequestRefusal } from './request-refusal.ts';
 import { GeminiResponseSchema } from './wire-schemas.ts';
 
-/** Google's Gemini API (`POST {base_url}/models/{model}:generateContent`, `x-goog-api-key`). */
+/** Google's Gemini API (`POST {base_url}/models/{model}:generateContent`, `x-goog-api-key`), and its batch mode. */
 export function geminiFromConfig(id: string, config: GeminiProviderConfig): ProviderAdapter {
   const http = createHttpClient({ provider: id, baseUrl: config.base_url, timeoutMs: config.timeout_ms, connections: config.concurrency });
   const headers: Record<string, string> = { accept: 'application/json', ...config.headers, 'x-goog-api-key': config.api_key };
+  const batch = createGeminiBatchAdapter({ provider: id, http, baseUrl: config.base_url, timeoutMs: config.timeout_ms, headers });
   return {
     id,
     type: 'gemini',
@@ -24,6 +26,9 @@ export function geminiFromConfig(id: string, config: GeminiProviderConfig): Prov
     async probe(call: CallOptions = {}) {
       await callJson(http, id, 'GET', '/models?pageSize=1', { headers, signal: call.signal });
     },
-    close: () => http.close(),
+    batch,
+    async close() {
+      await Promise.all([http.close(), batch.close()]);
+    },
   };
 }

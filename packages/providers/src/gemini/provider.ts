@@ -14,4 +14,5 @@ export const geminiProvider = defineProviderType({
   ]),
   prices: GEMINI_PRICES,
   contextWindows: GEMINI_CONTEXT_WINDOWS,
+  batch: true,
 });

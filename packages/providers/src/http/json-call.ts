@@ -20,7 +20,12 @@ export async function callJson(
     headers: options.headers,
     signal: options.signal,
   });
-  if (response.status < 200 || response.status >= 300) throw classifyHttpError(provider, response, options.refusesRequest);
+  return ensureOk(provider, response, options.refusesRequest);
+}
+
+/** The response when it is a 2xx; else throws it as the classified ProviderError (for calls whose body is not JSON, like uploads). */
+export function ensureOk(provider: string, response: HttpResponse, refusesRequest?: RequestRefusalTest): HttpResponse {
+  if (response.status < 200 || response.status >= 300) throw classifyHttpError(provider, response, refusesRequest);
   return response;
 }
 

@@ -10,4 +10,6 @@ export const openAIProvider = defineProviderType({
   requiresApiKey: true,
   prices: OPENAI_PRICES,
   contextWindows: OPENAI_CONTEXT_WINDOWS,
+  batch: true,
+  flex: true,
 });

@@ -1,6 +1,10 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAnthropicBatchRoutes } from './fake-anthropic-batches.ts';
+import { createFakeBatchStore, type BatchRoutes, type FakeBatchApi, type FakeBatchStore } from './fake-batch-store.ts';
+import { createGeminiBatchRoutes } from './fake-gemini-batches.ts';
+import { createOpenAIBatchRoutes } from './fake-openai-batches.ts';
 
 /** What the fake sends for one request. */
 export interface FakeReply {
@@ -47,6 +51,11 @@ export interface FakeProviderServer {
   connectionCount(): number;
   /** Resolves when a request is aborted by the client. */
   waitForAbort(timeoutMs?: number): Promise<RecordedRequest>;
+  /**
+   * The format's batch API, served beside its chat endpoint: script how the next batches progress
+   * and end, and read what was submitted. Scripted replies (`script`) still come first.
+   */
+  batches: FakeBatchApi;
   close(): Promise<void>;
 }
 
@@ -105,6 +114,11 @@ export function echoGemini(request: RecordedRequest): Record<string, unknown> {
 
 const ECHO: Record<WireFormat, (request: RecordedRequest) => Record<string, unknown>> = { openai: echoCompletion, anthropic: echoAnthropic, gemini: echoGemini };
 const BASE_PATH: Record<WireFormat, string> = { openai: '/v1', anthropic: '', gemini: '/v1beta' };
+const BATCH_ROUTES: Record<WireFormat, (store: FakeBatchStore) => BatchRoutes> = {
+  openai: (store) => createOpenAIBatchRoutes(store, echoCompletion),
+  anthropic: (store) => createAnthropicBatchRoutes(store, echoAnthropic),
+  gemini: (store) => createGeminiBatchRoutes(store, echoGemini),
+};
 
 /**
  * A real HTTP server on 127.0.0.1 speaking one provider wire format, with scripted faults. POSTs
@@ -116,6 +130,8 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
   const scripted: FakeReply[] = [];
   const events = new EventEmitter();
   let reply = defaultReply;
+  const batches = createFakeBatchStore();
+  const batchRoutes = BATCH_ROUTES[format](batches);
 
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -145,7 +161,7 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
     });
     events.emit('request', recorded);
 
-    const planned = scripted.shift() ?? (await reply(recorded));
+    const planned: FakeReply = scripted.shift() ?? batchRoutes(recorded) ?? (await reply(recorded));
     if (planned.hang) return;
     if (planned.delayMs) await new Promise((resolve) => setTimeout(resolve, planned.delayMs));
     if (res.destroyed) return;
@@ -180,6 +196,7 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
       return chatRequests();
     },
     connectionCount: () => connections,
+    batches,
     async waitForAbort(timeoutMs = 10_000) {
       const already = requests.find((request) => request.aborted);
       if (already) return already;

@@ -1,1 +1,2 @@
 export * from './fake-provider-server.ts';
+export * from './fake-batch-store.ts';

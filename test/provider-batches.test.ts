@@ -51,8 +51,17 @@ describe('work that can wait goes to the providers\' batch APIs', () => {
     const { servers, api } = await start(formats);
     const tenants = [client(gateway!.url, KEYS.acme), client(gateway!.url, KEYS.globex), client(gateway!.url, KEYS.admin)];
     const ids: string[] = [];
-    for (const [index, format] of formats.entries()) {
-      for (const tenant of tenants) ids.push(...(await submit(tenant, format, index === 0 ? 112 : 111)));
+    for (let start = 0; start < 1000; start += 100) {
+      const chunk = Array.from({ length: 100 }, (_, offset) => start + offset);
+      ids.push(
+        ...(await Promise.all(
+          chunk.map(async (index) => {
+            const reply = await tenants[Math.floor(index / 3) % 3]!.post('/v1/jobs', { model: formats[index % 3], tier: 'economy', deadline_s: 48 * HOUR, messages: userMessage(`deferred ${index}`) });
+            expect(reply.status, JSON.stringify(reply.body)).toBe(202);
+            return reply.body.id as string;
+          }),
+        )),
+      );
     }
     expect(ids).toHaveLength(1000);
     const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 60_000)));
@@ -83,7 +92,10 @@ describe('work that can wait goes to the providers\' batch APIs', () => {
     const ids = await submit(api, 'openai', 4);
     const [fatal, retried] = ids as [string, string, string, string];
     fake!.batches.script({ lineErrors: { [fatal]: { status: 400 }, [retried]: { status: 500 } } });
-    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 20_000)));
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 20_000).catch((error: Error) => {
+      console.log(gateway!.logs.filter((line) => !line.includes('"job accepted"')).slice(-30).join(''));
+      throw error;
+    })));
     const byId = new Map(jobs.map((job) => [job.id, job]));
     expect(byId.get(fatal)).toMatchObject({ status: 'failed', execution: { fallback_reason: 'line_error' } });
     expect(byId.get(retried)).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'line_error' }, cost_details: { discount: null } });

@@ -110,21 +110,28 @@ async function poll(deps: BatcherDeps, open: ProviderBatchRecord): Promise<void>
   const api = batchApiOf(deps, open.provider);
   const interval = (deps.config.providers[open.provider]?.batch.poll_interval_s ?? 30) * 1000;
   if (api === undefined || open.id === null || Date.now() - open.polledAt < interval) return;
-  if (!(await deps.lock(`pbatch-poll:${open.key}`, Math.max(interval, 60_000)))) return;
+  // Held while this poll works (reading a large batch's results takes a while), given up after it.
+  const lock = `pbatch-poll:${open.key}`;
+  if (!(await deps.lock(lock, 300_000))) return;
+  try {
+    await pollOnce(deps, api, open, open.id);
+  } finally {
+    await deps.lock.release(lock);
+  }
+}
+
+async function pollOnce(deps: BatcherDeps, api: BatchAdapter, open: ProviderBatchRecord, id: string): Promise<void> {
   const batch = await deps.deferred.get(open.key);
   if (batch === null) return;
   await deps.deferred.polled(batch.key, Date.now());
-  const status = await api.status(open.id).catch(async (error: Error) => {
+  const status = await api.status(id).catch(async (error: Error) => {
     await deps.breaker.record(batch.provider, false, null);
-    deps.logger.warn({ provider: batch.provider, provider_batch_id: batch.id, err: error.message }, 'polling a provider batch failed; next poll retries');
+    deps.logger.warn({ provider: batch.provider, provider_batch_id: id, err: error.message }, 'polling a provider batch failed; next poll retries');
     return null;
   });
   if (status === null) return;
-  if (status.state === 'in_progress') {
-    await cancelWhenAllEnded(deps, api, batch);
-    return;
-  }
-  await readResults(deps, api, batch, status);
+  if (status.state === 'in_progress') await cancelWhenAllEnded(deps, api, batch);
+  else await readResults(deps, api, batch, status);
 }
 
 /** Every member ended (canceled by their clients): the provider batch is canceled too. */

@@ -9,7 +9,7 @@ export type { ModelPrice };
  * The version of the bundled prices, across every provider folder's `prices.ts`: bump it when any
  * of them changes. Costs priced from them say `price_source: "bundled:<version>"`.
  */
-export const PRICE_TABLE_VERSION = '2026-11-01';
+export const PRICE_TABLE_VERSION = '2026-12-01';
 
 /** An `http(s)` URL, for `base_url`. */
 export const HttpUrlSchema = z.url({ protocol: /^https?$/ });

@@ -27,23 +27,27 @@ describe('hostile input: crafted names and deep JSON are refused at once, and no
     await gateway.close();
   });
 
-  it('a crafted model name is answered within 100 ms, as a model, a fallback and a batch line', async () => {
+  const BOUND_MS = 750;
+
+  it('a crafted model name is answered at once (well under the seconds a backtracking match takes), as a model, a fallback and a batch line', async () => {
     const api = client(gateway.url);
     // Warm the paths up first: the first request of a process pays for compiling them.
     await api.post('/v1/jobs', { model: 'openai/gpt-4o', messages: userMessage('x') });
     await api.post('/v1/jobs', { model: 'default', fallbacks: ['openai/gpt-4o'], messages: userMessage('x') });
+    // The bound is far above a normal answer and far below the seconds to minutes an exponential
+    // match of this input takes, so a loaded test machine cannot fail it but a regression still does.
     const asModel = await timed(() => api.post('/v1/jobs', { model: `openai/${CRAFTED}`, messages: userMessage('x') }));
     expect(asModel.reply.status).toBe(400);
     expect(asModel.reply.body.error.code).toBe('no_eligible_target');
-    expect(asModel.ms).toBeLessThan(100);
+    expect(asModel.ms).toBeLessThan(BOUND_MS);
     for (const provider of ['anthropic', 'gemini']) {
       const other = await timed(() => api.post('/v1/jobs', { model: `${provider}/claude${CRAFTED}`, messages: userMessage('x') }));
       expect(other.reply.status).toBe(400);
-      expect(other.ms).toBeLessThan(100);
+      expect(other.ms).toBeLessThan(BOUND_MS);
     }
     const asFallback = await timed(() => api.post('/v1/jobs', { model: 'default', fallbacks: [`openai/${CRAFTED}`], messages: userMessage('x') }));
     expect(asFallback.reply.status).toBe(202);
-    expect(asFallback.ms).toBeLessThan(100);
+    expect(asFallback.ms).toBeLessThan(BOUND_MS);
     expect(asFallback.reply.body.routing.candidates[1]).toMatchObject({ provider: 'openai', eligible: false, reason: 'provider_disabled' });
 
     const batch = await api.post('/v1/batches', {

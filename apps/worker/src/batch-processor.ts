@@ -78,7 +78,9 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
     }
     if (parsed.data.webhook !== undefined) delete parsed.data.webhook; // the batch has its own
     try {
-      const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id });
+      // A line that names a faster tier opts its job out of waiting for a provider's batch.
+      const batchChild = line.body.tier === undefined || line.body.tier === 'economy';
+      const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id, batchChild });
       records.push(planned.record);
     } catch (error) {
       if (!(error instanceof JobRejectedError || error instanceof UnknownModelError)) throw error;

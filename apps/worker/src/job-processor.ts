@@ -8,6 +8,7 @@ import {
   isTerminal,
   jobLogFields,
   QueuedJobDataSchema,
+  runsFlex,
   type CallOutcome,
   type Engine,
   type JobRecord,
@@ -31,6 +32,8 @@ interface Runnable {
   candidate: RoutingCandidate;
   adapter: ProviderAdapter;
   provider: ProviderConfig;
+  /** The call goes to the provider's flex tier. */
+  flex: boolean;
 }
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -83,7 +86,7 @@ async function guard(deps: ProcessorDeps, job: Job<QueuedJobData>): Promise<Runn
     await lifecycle.fail(record, { type: 'provider_error', code: 'unknown_provider', message: `target ${record.target} names no enabled provider` }, entry, false);
     return null;
   }
-  return { record, entry, candidate, adapter, provider };
+  return { record, entry, candidate, adapter, provider, flex: record.execution?.mode === 'flex' && runsFlex(deps.config, candidate) };
 }
 
 /** Tokens a job may use: its prompt estimate plus its completion limit, charged to `tpm` before the call. */
@@ -128,7 +131,7 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
   const { record, entry, candidate, provider } = run;
   const { lifecycle, logger } = deps;
   const now = Date.now();
-  const log = { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, attempt: record.attempts.length + 1 };
+  const log = { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, attempt: record.attempts.length + 1, execution: run.flex ? 'flex' : 'realtime' };
   if (record.status === 'running' && record.running_since !== null) {
     // The worker that ran this entry died mid-call (BullMQ's stall check handed it to us).
     await lifecycle.noteAttempt(record, attemptOf(candidate, record.running_since, now - record.running_since, 'interrupted', null, 'worker stopped during the call'));
@@ -144,7 +147,7 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
   const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
   return lifecycle.settle(
     {
-      record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened,
+      record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
       log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs },
     },
     outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
@@ -161,7 +164,9 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, sta
   const { record, entry, candidate, adapter } = run;
   const claiming = deps.lifecycle.claim(record, entry, candidate, now);
   const { signal, abort, release } = deps.cancels.track(record.id);
-  const call = adapter.complete({ model: candidate.model, messages: record.request.messages, params: record.request.params }, { signal, logger: deps.logger });
+  // A job deferred to the flex tier asks for it on a target that sells it.
+  const params = run.flex ? { ...record.request.params, service_tier: 'flex' } : record.request.params;
+  const call = adapter.complete({ model: candidate.model, messages: record.request.messages, params }, { signal, logger: deps.logger });
   call.catch(() => undefined); // settled below; never an unhandled rejection
   const running = await claiming.catch((error: unknown) => {
     abort(error as Error);

@@ -7,6 +7,7 @@ import { isCluster } from '@sluice/shared';
 import { exceptConnectionErrors } from '@sluice/shared';
 import { createPriceLookup, type PriceLookup } from './pricing/prices.ts';
 import { Lifecycle } from './lifecycle/lifecycle.ts';
+import { DeferredStore } from './deferred/deferred-store.ts';
 import { createSucceeder } from './lifecycle/succeed.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
@@ -54,6 +55,8 @@ export interface Engine {
   circuits: CircuitView;
   limiter: RateLimiter;
   spend: SpendLedger;
+  /** Jobs deferred to providers' batch APIs, and the submissions they are in. */
+  deferred: DeferredStore;
   /** The job's transitions: the only writer of job records. */
   lifecycle: Lifecycle;
   logger: Logger;
@@ -101,8 +104,9 @@ export function openEngine(
     spend: createSpendLedger(redis, prefix),
     logger,
   };
-  const lifecycle = new Lifecycle({ ...parts, succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400) });
-  return { ...parts, lifecycle };
+  const deferred = new DeferredStore(redis, prefix);
+  const lifecycle = new Lifecycle({ ...parts, deferred, succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400) });
+  return { ...parts, deferred, lifecycle };
 }
 
 /** Closes the queues the engine opened (not the Redis connection, which the caller owns). */

@@ -19,3 +19,4 @@ export { jobLogFields, type FailoverRequest } from './lifecycle/failover.ts';
 export { attemptOf, attemptOutcomeOf, type Call, type CallOutcome, type Settled } from './lifecycle/settle.ts';
 export { backoffDelay } from './lifecycle/backoff.ts';
 export * from './keys.ts';
+export * from './deferred/deferred-store.ts';

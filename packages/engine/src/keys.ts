@@ -146,3 +146,17 @@ export const deadLettersBase = (prefix: string): string => `${prefix}:{dead-lett
 export const failedDeliveriesBase = (prefix: string): string => `${prefix}:{webhooks-failed}`;
 /** A kept failed delivery (JSON), by its `webhook-id`. */
 export const failedDeliveryKey = (prefix: string, webhookId: string): string => `${failedDeliveriesBase(prefix)}:entry:${webhookId}`;
+
+// Provider batches: work deferred to a provider's batch API. Every key shares the `{pbatch}` hash
+// tag, so a claim moves jobs from waiting to a submission in one script.
+
+/** The sorted set of jobs waiting for a provider batch on one provider and model, by time deferred (ms). */
+export const deferredKey = (prefix: string, provider: string, model: string): string => `${prefix}:{pbatch}:deferred:${provider}/${model}`;
+/** The set of `provider/model` targets that have jobs waiting for a provider batch. */
+export const deferredTargetsKey = (prefix: string): string => `${prefix}:{pbatch}:targets`;
+/** The hash of one submission (Sluice's key for it): provider, model, state, the provider's id, its members. */
+export const providerBatchKey = (prefix: string, key: string): string => `${prefix}:{pbatch}:batch:${key}`;
+/** The sorted set of submissions not yet finished, by time claimed (ms). */
+export const openProviderBatchesKey = (prefix: string): string => `${prefix}:{pbatch}:open`;
+/** The sorted set of deferred jobs by when they must be taken back to run in real time (unix seconds). */
+export const deferredFallbackKey = (prefix: string): string => `${prefix}:{pbatch}:fallback`;

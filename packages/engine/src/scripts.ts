@@ -50,6 +50,8 @@ export const COMMANDS = {
   sluiceRateAcquire: command<(requests: string, tokenLog: string, tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-acquire.lua', 4),
   sluiceRateCorrect: command<(tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-correct.lua', 2),
 
+  sluicePbatchClaim: command<(deferred: string, batch: string, open: string, targets: string, max: number, now: number, provider: string, model: string, key: string) => Promise<string[]>>('pbatch-claim.lua', 4),
+
   sluicePage: command<(sortedSet: string, after: string, count: number) => Promise<string[] | null>>('page-after.lua', 1),
   sluiceBoundedAdd: command<(tenantIndex: string, allIndex: string, member: string, now: number, oldest: number, cap: number, ageMs: number) => Promise<string[]>>('bounded-index-add.lua', 2),
 

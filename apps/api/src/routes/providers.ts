@@ -3,15 +3,29 @@ import { providerDisabledReason } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 
 /** What this router uses of the API's dependencies. */
-type ProvidersDeps = Pick<ApiDeps, 'breaker' | 'config' | 'limiter' | 'queues'>;
+type ProvidersDeps = Pick<ApiDeps, 'breaker' | 'config' | 'limiter' | 'queues' | 'deferred'>;
 
 /**
  * `GET /v1/providers`: each provider's health as the gateway sees it: circuit state, whether its
  * queue is paused, queue counts, recent error ratio, latency percentiles and rate-limit usage.
  */
+/** Per provider: jobs waiting for a provider batch, and the open provider batches with their size. */
+async function deferredByProvider(deps: ProvidersDeps) {
+  const waiting = new Map<string, number>();
+  for (const target of await deps.deferred.waiting()) waiting.set(target.provider, (waiting.get(target.provider) ?? 0) + target.count);
+  const open = new Map<string, { id: string | null; model: string; state: string; jobs: number; submitted_at: number }[]>();
+  for (const batch of await deps.deferred.open()) {
+    const list = open.get(batch.provider) ?? [];
+    list.push({ id: batch.id, model: batch.model, state: batch.state, jobs: batch.count, submitted_at: Math.floor(batch.claimedAt / 1000) });
+    open.set(batch.provider, list);
+  }
+  return { waiting, open };
+}
+
 export function providersRouter(deps: ProvidersDeps): Router {
   const router = Router();
   router.get('/v1/providers', async (_req, res) => {
+    const deferred = await deferredByProvider(deps);
     const data = await Promise.all(
       Object.entries(deps.config.providers).map(async ([id, settings]) => {
         const disabledReason = providerDisabledReason(settings);
@@ -54,6 +68,11 @@ export function providersRouter(deps: ProvidersDeps): Router {
             requests_in_window: usage.requests,
             tokens_in_window: usage.tokens,
             limited_for_ms: Math.max(0, limitedForMs),
+          },
+          provider_batches: {
+            enabled: settings.batch.enabled,
+            deferred_jobs: deferred.waiting.get(id) ?? 0,
+            open: deferred.open.get(id) ?? [],
           },
         };
       }),

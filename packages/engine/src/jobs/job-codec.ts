@@ -54,6 +54,7 @@ const LAYOUT: { readonly [Name in keyof JobRecord]: Layout } = {
   usage: field('json'),
   cost_usd: field('number'),
   cost_details: field('json'),
+  execution: field('json'),
   webhook_status: field('text'),
   attempts: field('list', []),
   deliveries: field('list', []),

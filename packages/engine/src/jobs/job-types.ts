@@ -92,6 +92,32 @@ export const CostDetailsSchema = z.object({
 });
 export type CostDetails = z.infer<typeof CostDetailsSchema>;
 
+export const EXECUTION_MODES = ['realtime', 'flex', 'provider_batch'] as const;
+export const ExecutionModeSchema = z.enum(EXECUTION_MODES);
+export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
+
+/** Why a job that was deferred to a provider batch ran otherwise. */
+export const FallbackReasonSchema = z.enum(['line_error', 'batch_failed', 'batch_expired', 'deadline', 'canceled_batch']);
+export type FallbackReason = z.infer<typeof FallbackReasonSchema>;
+
+/**
+ * How the job runs: `realtime` (one call at list price), `flex` (one call in the provider's cheaper,
+ * slower tier) or `provider_batch` (the provider's batch API). `mode` is that of the call that
+ * produced the result.
+ */
+export const ExecutionSchema = z.object({
+  mode: ExecutionModeSchema,
+  /** The provider's own id of the batch the job was submitted in. */
+  provider_batch_id: z.string().nullable(),
+  /** Unix seconds the job was submitted in a provider batch. */
+  submitted_at: z.number().nullable(),
+  fallback_reason: FallbackReasonSchema.nullable(),
+});
+export type Execution = z.infer<typeof ExecutionSchema>;
+
+/** What a job that was never deferred shows (its record stores nothing for it). */
+export const REALTIME: Execution = { mode: 'realtime', provider_batch_id: null, submitted_at: null, fallback_reason: null };
+
 export const JobErrorSchema = z.object({ type: z.string(), code: z.string(), message: z.string() });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
@@ -136,6 +162,8 @@ export const JobRecordSchema = z.object({
   usage: UsageSchema.nullable(),
   cost_usd: z.number().nullable(),
   cost_details: CostDetailsSchema.nullable(),
+  /** Null for a job that was only ever real time. */
+  execution: ExecutionSchema.nullable(),
   attempts: z.array(AttemptSchema),
   webhook: z.object({ url: z.string() }).nullable(),
   webhook_status: WebhookStatusSchema.nullable(),
@@ -156,6 +184,7 @@ const PUBLIC_FIELDS = [
 /** The job object of the HTTP API: the record's public fields, with its webhook and deliveries as one. */
 export type JobObject = Pick<JobRecord, (typeof PUBLIC_FIELDS)[number]> & {
   object: 'job';
+  execution: Execution;
   webhook: { url: string; status: WebhookStatus; deliveries: WebhookDelivery[] } | null;
 };
 
@@ -171,6 +200,7 @@ export function toJobObject(record: JobRecord): JobObject {
   const shown: Record<string, unknown> = { id: record.id, object: 'job' };
   for (const name of PUBLIC_FIELDS) {
     shown[name] = record[name];
+    if (name === 'cost_details') shown.execution = record.execution ?? REALTIME;
     // The webhook follows the routing, where clients have always found it.
     if (name === 'routing') shown.webhook = record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null;
   }

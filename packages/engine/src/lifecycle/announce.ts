@@ -77,7 +77,7 @@ function recordUsage(deps: Pick<AnnounceDeps, 'usage'>, record: JobRecord, model
   const provider = record.provider ?? '';
   const model = record.provider_model ?? '';
   return deps.usage.record({
-    tenant: record.tenant, provider, model, usage: record.usage, costUsd: record.cost_usd, at: record.completed_at ?? record.created_at, listed: models.listed(provider, model),
+    tenant: record.tenant, provider, model, usage: record.usage, costUsd: record.cost_usd, savedUsd: record.cost_details?.saved_usd ?? 0, at: record.completed_at ?? record.created_at, listed: models.listed(provider, model),
   });
 }
 

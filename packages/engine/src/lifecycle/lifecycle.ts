@@ -11,6 +11,11 @@ import type { Breaker } from '../reliability/breaker.ts';
 import type { CircuitView } from '../reliability/circuit-view.ts';
 import type { SpendLedger } from '../reliability/spend.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
+import type { DeferredStore } from '../deferred/deferred-store.ts';
+import type { PriceLookup } from '../pricing/prices.ts';
+import { markSubmitted, settleBatchLine, takeBack } from './provider-batch.ts';
+import type { BatchLineResult } from '@sluice/providers';
+import type { FallbackReason } from '../jobs/job-types.ts';
 import { announceJobEnded, enqueueJobWebhook } from './announce.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
 import { recordSuccess, type SuccessInput } from './record-success.ts';
@@ -37,6 +42,9 @@ export interface LifecycleDeps {
   breaker: Breaker;
   circuits: CircuitView;
   succeeder: Succeeder;
+  /** Jobs deferred to providers' batch APIs. */
+  deferred: DeferredStore;
+  price: PriceLookup;
   logger: Logger;
 }
 
@@ -63,7 +71,32 @@ export class Lifecycle {
 
   /** Writes new jobs' records, then their queue entries; on a failed add, removes them and releases what they reserved. */
   submit(records: readonly JobRecord[]): Promise<void> {
-    return submitJobs(this.deps, records, (record) => this.settleReservation(record, null));
+    return submitJobs(this.deps, records, (record) => this.settleReservation(record, null), (deferred) => this.defer(deferred));
+  }
+
+  /** Jobs whose mode is `provider_batch` wait for a submission (and are taken back `fallback_before_s` before their deadline). */
+  private async defer(records: readonly JobRecord[]): Promise<void> {
+    const { config, deferred } = this.deps;
+    await deferred.defer(records.map((record) => {
+      const candidate = record.routing.candidates[record.target];
+      const fallbackBefore = config.providers[candidate?.provider ?? '']?.batch.fallback_before_s ?? 0;
+      return { id: record.id, provider: candidate?.provider ?? '', model: candidate?.model ?? '', fallbackAt: record.expires_at - fallbackBefore };
+    }));
+  }
+
+  /** Deferred jobs submitted in the provider batch `providerBatchId`: they run at the provider now. */
+  batchSubmitted(records: readonly JobRecord[], providerBatchId: string): Promise<void> {
+    return markSubmitted(this, records, providerBatchId, Date.now());
+  }
+
+  /** A deferred job runs in real time after all, with the reason on its record. */
+  takeBack(record: JobRecord, reason: FallbackReason): Promise<boolean> {
+    return takeBack(this, record, reason);
+  }
+
+  /** One result line of the provider batch `providerBatchId` ends its member (once) or sends it down the failure path. */
+  settleBatchLine(record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<void> {
+    return settleBatchLine(this, record, line, providerBatchId);
   }
 
   /** The worker takes the job: `running`, on the target it was queued for, while `entry` is its live entry. */
@@ -138,6 +171,7 @@ export class Lifecycle {
     }, options.guard);
     if (!outcome.ok) return outcome;
     const provider = record.routing.candidates[record.target]?.provider ?? '';
+    if (record.execution?.mode === 'provider_batch') await this.deps.deferred.undefer(record.id, provider, record.routing.candidates[record.target]?.model ?? '');
     await Promise.all([
       options.guard === undefined ? queues.get(provider)?.remove(record.queue_job_id).catch(() => 0) : undefined,
       // A caller holding the live entry (the processor) is the only one running the job: nothing to abort.

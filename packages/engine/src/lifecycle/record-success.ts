@@ -1,6 +1,6 @@
-import { corked, type ChatCompletion, type Usage } from '@sluice/shared';
+import { corked, getMetrics, type ChatCompletion, type Usage } from '@sluice/shared';
 import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
-import type { Attempt, CostDetails, JobRecord, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
+import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
 import { modelCatalog } from '../metrics/model-labels.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -17,6 +17,10 @@ export interface SuccessInput {
   cost: { usd: number | null; details: CostDetails };
   latencyMs: number;
   startedAt: number;
+  /** How the call ran; written on a job that has an execution record (flex, provider batch, a fallback). Default realtime. */
+  mode?: ExecutionMode;
+  /** Counts the call for the provider's breaker (latency and success). Default true; a batch line's is not a call. */
+  breaker?: boolean;
   /** Settles the `tpm` charge with real usage, when the provider has one. */
   correctTokens: (() => Promise<void>) | null;
 }
@@ -33,7 +37,10 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   const completedAt = seconds(Date.now());
   const fields: JobFields = {
     completed_at: completedAt, running_since: null, result: input.completion, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
+    ...(record.execution === null ? {} : { execution: { ...record.execution, mode: input.mode ?? 'realtime' } }),
   };
+  const saved = cost.details.saved_usd ?? 0;
+  if (saved > 0) getMetrics().saved.inc({ provider: candidate.provider, mode: input.mode ?? 'realtime' }, saved);
   const ended: JobRecord = {
     ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),
     provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],
@@ -43,7 +50,7 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
       record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt,
       listed: modelCatalog(config).listed(candidate.provider, candidate.model),
     }),
-    Promise.all([breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
+    Promise.all([input.breaker === false ? undefined : breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
   ] as const);
   const outcome = await succeeded;
   await side;

@@ -1,6 +1,6 @@
 import { ProviderError, type CompletionResult } from '@sluice/providers';
 import type { ProviderConfig } from '@sluice/shared';
-import { callsMade, type Attempt, type AttemptOutcome, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
+import { callsMade, type Attempt, type AttemptOutcome, type ExecutionMode, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
 import { costOf, type PriceLookup } from '../pricing/prices.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -17,6 +17,8 @@ export interface Call {
   /** Log fields of the call (job, tenant, route, provider, attempt, latency, queue wait). */
   log: Record<string, unknown>;
   price: PriceLookup;
+  /** How the call ran (its price). Default realtime. */
+  mode?: ExecutionMode;
   /** This process opened the provider's circuit: its queue should pause and its jobs move. */
   onCircuitOpened(provider: string): void;
 }
@@ -73,9 +75,9 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
   const { record, candidate, latencyMs } = call;
   const { completion, statusCode } = answer;
   const usage = completion.usage ?? null;
-  const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`);
+  const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
   const finished = await lifecycle.succeed({
-    record, entry: call.entry, candidate, completion, usage, cost, latencyMs, startedAt: call.startedAt,
+    record, entry: call.entry, candidate, completion, usage, cost, latencyMs, startedAt: call.startedAt, mode: call.mode ?? 'realtime',
     attempt: attemptOf(candidate, call.startedAt, latencyMs, 'succeeded', statusCode, null),
     correctTokens: usage && correctTokens ? () => correctTokens(usage.total_tokens) : null,
   });
@@ -86,6 +88,7 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
       prompt_tokens: usage?.prompt_tokens ?? null,
       completion_tokens: usage?.completion_tokens ?? null,
       cost_usd: cost.usd,
+      saved_usd: cost.details.saved_usd ?? null,
       outcome: finished.ok ? 'succeeded' : finished.previous,
       reason: finished.ok ? null : 'status changed during the call',
       // Prompt and completion text only when the operator asked for it (log_content: true).

@@ -37,7 +37,12 @@ function corkUntilNextTurn(redis: Redis): () => void {
  * first so a worker never meets an entry without one; when an add fails the records are removed and
  * their reservations released, so nothing polls a job that never runs.
  */
-export async function submitJobs(deps: SubmitDeps, records: readonly JobRecord[], release: (record: JobRecord) => Promise<void>): Promise<void> {
+export async function submitJobs(
+  deps: SubmitDeps,
+  records: readonly JobRecord[],
+  release: (record: JobRecord) => Promise<void>,
+  defer: (records: readonly JobRecord[]) => Promise<void>,
+): Promise<void> {
   if (records.length === 0) return;
   // On one connection to one server the records and the entries arrive in order, so they need not
   // wait for each other; otherwise (a Cluster, or separate connections) the records go first.
@@ -45,10 +50,15 @@ export async function submitJobs(deps: SubmitDeps, records: readonly JobRecord[]
   const created = deps.store.createMany(records);
   created.catch(() => undefined);
   if (!deps.orderedWrites) await created;
+  // Jobs deferred to a provider's batch API wait in Redis for a submission instead of a queue entry.
+  const deferred = records.filter((record) => record.execution?.mode === 'provider_batch');
   const byProvider = new Map<string, JobRecord[]>();
   for (const record of records) {
+    if (record.execution?.mode === 'provider_batch') continue;
     const provider = record.routing.candidates[record.target]?.provider ?? '';
-    byProvider.set(provider, [...(byProvider.get(provider) ?? []), record]);
+    const group = byProvider.get(provider);
+    if (group === undefined) byProvider.set(provider, [record]);
+    else group.push(record);
   }
   try {
     for (const [provider, group] of byProvider) {
@@ -63,7 +73,9 @@ export async function submitJobs(deps: SubmitDeps, records: readonly JobRecord[]
       uncork();
       await adding;
     }
+    uncork();
     await created;
+    await defer(deferred);
   } catch (error) {
     uncork();
     await Promise.all(

@@ -51,6 +51,7 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         SPEND_TTL_SECONDS,
         record.id,
         usageOtherBase(record.tenant, success.provider, success.listed),
+        success.fields.cost_details?.saved_usd ?? 0,
         ...serializeJobFields(success.fields),
       );
       if (outcome === null) return { ok: false, previous: null };

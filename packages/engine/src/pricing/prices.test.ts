@@ -41,6 +41,10 @@ describe('prices', () => {
       price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 2.5, output_usd_per_1m: 10, reason: null,
       cached_input_usd_per_1m: 1.25, cache_write_5m_usd_per_1m: 2.5, cache_write_1h_usd_per_1m: 2.5, discount: null, saved_usd: 0,
     });
+    const batched = costOf({ prompt_tokens: 1_000_000, completion_tokens: 500_000, total_tokens: 1_500_000 }, price('oa', 'gpt-4o'), 'oa/gpt-4o', 'provider_batch');
+    expect(batched.usd).toBeCloseTo(7.5 / 2, 10);
+    expect(batched.details).toMatchObject({ discount: 'batch', saved_usd: 3.75 });
+    expect(costOf(null, price('oa', 'gpt-4o'), 'oa/gpt-4o', 'flex').details).toMatchObject({ discount: 'flex', saved_usd: null });
   });
 });
 

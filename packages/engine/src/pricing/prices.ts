@@ -1,5 +1,5 @@
 import type { GatewayConfig, ModelPrice, Usage } from '@sluice/shared';
-import type { CostDetails } from '../jobs/job-types.ts';
+import type { CostDetails, ExecutionMode } from '../jobs/job-types.ts';
 import { PRICE_TABLE_VERSION, providerType } from '@sluice/providers';
 import { bundledPrice } from './bundled-prices.ts';
 
@@ -11,12 +11,6 @@ export interface Price extends ModelPrice {
 
 /** Price per 1M tokens of a target, or null when unknown. */
 export type PriceLookup = (provider: string, model: string) => Price | null;
-
-/**
- * How a call ran, which sets its discount: `realtime` (none), `flex` (the provider's slower,
- * cheaper tier: `flex_discount`) or `provider_batch` (the provider's batch API: `batch_discount`).
- */
-export type ExecutionMode = 'realtime' | 'flex' | 'provider_batch';
 
 /** The share of the real-time cost a mode pays when the price names none: half, as providers price batch and flex. */
 export const DEFAULT_MODE_DISCOUNT = 0.5;

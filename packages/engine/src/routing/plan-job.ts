@@ -5,6 +5,7 @@ import { queueJobId } from '../queues/queues.ts';
 import type { CircuitView } from '../reliability/circuit-view.ts';
 import type { SpendLedger } from '../reliability/spend.ts';
 import { chooseTarget, isRoutable } from './choose-target.ts';
+import { chooseExecution } from './execution-mode.ts';
 import { resolveRoute } from './resolve-route.ts';
 import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
 import type { JobRecord, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
@@ -82,8 +83,11 @@ export interface PlanOptions {
   id: string;
   batchId?: string;
   customId?: string;
-  /** Reserve the estimate against the budget now (false when the caller reserved a batch's total). */
-  reserve?: boolean;
+  /**
+   * A child of a client's batch whose line did not ask for a faster tier: it may wait, like an
+   * `economy` job, for the provider's batch API or flex tier. Default false.
+   */
+  batchChild?: boolean;
 }
 
 export interface PlannedJob {
@@ -108,12 +112,13 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
   // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
   // settled with the real cost when its job ends either way.
   let reserved = 0;
-  if ((options.reserve ?? true) && submitter.monthlyBudgetUsd !== undefined) {
+  if (submitter.monthlyBudgetUsd !== undefined) {
     reserved = candidate.est_cost_usd ?? 0;
     const reservation = await deps.spend.reserve(submitter.tenant, now, reserved, submitter.monthlyBudgetUsd);
     if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
   const record = newJobRecord({ config: deps.config, submitter, request, options, stored, routing, target: choice.index, now, reserved });
+  record.execution = chooseExecution(deps.config, candidate, { tier: record.tier, batchChild: options.batchChild ?? false, now, expiresAt: record.expires_at });
   return { record, candidate, waiting: choice.waiting };
 }
 
@@ -171,6 +176,7 @@ function newJobRecord({ config, submitter, request, options, stored, routing, ta
     usage: null,
     cost_usd: null,
     cost_details: null,
+    execution: null,
     attempts: [],
     webhook: request.webhook ?? null,
     webhook_status: request.webhook ? 'pending' : null,

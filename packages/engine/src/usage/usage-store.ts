@@ -18,6 +18,10 @@ export interface UsageRow {
   cost_usd: number;
   /** Succeeded requests whose model has no price (their cost is not in cost_usd). */
   unpriced_requests: number;
+  /** USD below the real-time price of the same usage (provider batches, flex). */
+  saved_usd: number;
+  /** USD billed for provider batch results discarded because their job had already run otherwise. */
+  wasted_usd: number;
 }
 
 export interface UsageQuery {
@@ -43,7 +47,9 @@ export const usageOtherBase = (tenant: string, provider: string, listed: boolean
 
 export interface UsageStore {
   /** Adds one succeeded job to its hour's totals. */
-  record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; at: number; listed: boolean }): Promise<void>;
+  record(entry: { tenant: string; provider: string; model: string; usage: Usage | null; costUsd: number | null; savedUsd?: number; at: number; listed: boolean }): Promise<void>;
+  /** Adds USD billed for a result that was discarded (its job had already run otherwise). */
+  wasted(entry: { tenant: string; provider: string; model: string; usd: number; at: number }): Promise<void>;
   query(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -54,10 +60,15 @@ export interface UsageStore {
 export function createUsageStore(redis: Redis, prefix: string, retentionSeconds: number): UsageStore {
   const scripts = defineScripts(redis);
   return {
-    async record({ tenant, provider, model, usage, costUsd, at, listed }) {
+    async wasted({ tenant, provider, model, usd, at }) {
+      const key = usageKey(prefix, at);
+      await multiKey(redis).hincrbyfloat(key, `${usageFieldBase(tenant, provider, model)}${SEPARATOR}wasted_usd`, usd).expire(key, retentionSeconds).exec();
+    },
+
+    async record({ tenant, provider, model, usage, costUsd, savedUsd, at, listed }) {
       // One script, no pipeline: this runs once per finished job.
       await scripts.sluiceUsageRecord(
-        usageKey(prefix, at), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed),
+        usageKey(prefix, at), [tenant, provider, model].join(SEPARATOR), usage?.prompt_tokens ?? 0, usage === null ? -1 : usage.completion_tokens, costUsd ?? -1, retentionSeconds, usageOtherBase(tenant, provider, listed), savedUsd ?? 0,
       );
     },
 
@@ -78,7 +89,7 @@ export function createUsageStore(redis: Redis, prefix: string, retentionSeconds:
           const groupKey = groupBy.map((dimension) => dims[dimension]).join(SEPARATOR);
           let row = rows.get(groupKey);
           if (row === undefined) {
-            row = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, unpriced_requests: 0 };
+            row = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, unpriced_requests: 0, saved_usd: 0, wasted_usd: 0 };
             for (const dimension of groupBy) row[dimension] = dims[dimension];
             rows.set(groupKey, row);
           }
@@ -88,6 +99,8 @@ export function createUsageStore(redis: Redis, prefix: string, retentionSeconds:
       for (const row of rows.values()) {
         row.total_tokens = row.prompt_tokens + row.completion_tokens;
         row.cost_usd = Math.round(row.cost_usd * 1e12) / 1e12;
+        row.saved_usd = Math.round(row.saved_usd * 1e12) / 1e12;
+        row.wasted_usd = Math.round(row.wasted_usd * 1e12) / 1e12;
       }
       return [...rows.values()].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
     },

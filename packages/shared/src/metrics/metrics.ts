@@ -25,6 +25,10 @@ function define() {
     failovers: new Counter({ name: 'sluice_failovers_total', help: 'Jobs moved to another target', labelNames: ['from', 'to', 'reason'] as const }),
     webhookDeliveries: new Counter({ name: 'sluice_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'] as const }),
     deadLetters: new Gauge({ name: 'sluice_dead_letter_jobs', help: 'Jobs in the dead-letter queue' }),
+    saved: new Counter({ name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex)', labelNames: ['provider', 'mode'] as const }),
+    wasted: new Counter({ name: 'sluice_wasted_usd_total', help: 'USD billed for provider batch results discarded because the job had run otherwise', labelNames: ['provider', 'tenant'] as const }),
+    deferredJobs: new Gauge({ name: 'sluice_deferred_jobs', help: 'Jobs waiting for or inside a provider batch', labelNames: ['provider'] as const }),
+    providerBatches: new Gauge({ name: 'sluice_provider_batches', help: 'Open provider batches by state', labelNames: ['provider', 'state'] as const }),
     orphanedEntries: new Counter({
       name: 'sluice_orphaned_queue_entries_total', help: 'Queue entries whose job record was gone (should stay 0: a record outlives its deadline)', labelNames: ['provider'] as const,
     }),

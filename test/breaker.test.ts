@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { FLEX_UNAVAILABLE_REPLY, startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import type { JobObject } from '@sluice/engine';
 import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
@@ -130,5 +130,19 @@ describe('circuit breaker, queue pause and failover', () => {
     const view = await providerView(api, 'a');
     expect(view.circuit).toMatchObject({ reason: 'auth_error' });
     expect(view.circuit.state).not.toBe('closed');
+  });
+
+  it('a flex tier out of capacity (429 Resource Unavailable) is retried on the same target, neither opening the circuit nor pausing the queue', async () => {
+    // Counted, two failures in three calls would open A's circuit (min_requests 3, failure_ratio 0.5).
+    a.script(FLEX_UNAVAILABLE_REPLY, FLEX_UNAVAILABLE_REPLY);
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('flex'), service_tier: 'flex' });
+    const job = await api.waitForJob(submitted.body.id);
+    expect(job).toMatchObject({ status: 'succeeded', provider: 'a' });
+    expect(job.attempts.map((attempt) => [attempt.outcome, attempt.status_code])).toEqual([['retryable_error', 429], ['retryable_error', 429], ['succeeded', 200]]);
+    expect(job.attempts[0]?.error).toMatch(/Resource Unavailable/);
+    expect(a.requests.map((request) => (request.body as { service_tier?: string }).service_tier)).toEqual(['flex', 'flex', 'flex']);
+    const view = await providerView(api, 'a');
+    expect(view).toMatchObject({ circuit: { state: 'closed' }, paused: false, error_ratio: 0 });
   });
 });

@@ -53,7 +53,10 @@ describe('a job routed to each wire format succeeds end to end with usage and co
     expect(job.result?.choices[0]?.message.content).toBe('fake: to openai');
     expect(job.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
     expect(job.cost_usd).toBeCloseTo((9 * 0.15 + 12 * 0.6) / 1e6, 15);
-    expect(job.cost_details).toEqual({ price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 0.15, output_usd_per_1m: 0.6, reason: null, discount: null, saved_usd: 0 });
+    expect(job.cost_details).toEqual({
+      price_source: `bundled:${PRICE_TABLE_VERSION}`, input_usd_per_1m: 0.15, output_usd_per_1m: 0.6, reason: null,
+      cached_input_usd_per_1m: 0.075, cache_write_5m_usd_per_1m: 0.15, cache_write_1h_usd_per_1m: 0.15, discount: null, saved_usd: 0,
+    });
     const seen = openai.requests.find((request) => JSON.stringify(request.body).includes('to openai'));
     expect(seen?.headers.authorization).toBe(`Bearer ${SECRETS.openai}`);
     expect((seen?.body as { messages: unknown[] }).messages).toEqual(systemAndUser('to openai'));
@@ -74,6 +77,23 @@ describe('a job routed to each wire format succeeds end to end with usage and co
       system: 'You are terse.',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'to claude' }] }],
     });
+  });
+
+  it('anthropic: cache reads, 5-minute and 1-hour writes and output each priced at their own rate', async () => {
+    anthropic.script({
+      body: {
+        id: 'msg_cached', type: 'message', role: 'assistant', model: 'claude-3-5-haiku-20241022', content: [{ type: 'text', text: 'cached' }], stop_reason: 'end_turn', stop_sequence: null,
+        usage: { input_tokens: 50, cache_read_input_tokens: 1000, cache_creation_input_tokens: 400, cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 300 }, output_tokens: 300 },
+      },
+    });
+    const job = await run({ model: 'claude', messages: userMessage('cached prompt') });
+    expect(job.usage).toEqual({
+      prompt_tokens: 1450, completion_tokens: 300, total_tokens: 1750,
+      prompt_tokens_details: { cached_tokens: 1000, cache_write_5m_tokens: 100, cache_write_1h_tokens: 300 },
+    });
+    // Claude 3.5 Haiku: 50 × $0.80 + 1,000 reads × $0.08 + 100 × $1.00 + 300 × $1.60 + 300 output × $4.
+    expect(job.cost_usd).toBeCloseTo(1900 / 1e6, 15);
+    expect(job.cost_details).toMatchObject({ cached_input_usd_per_1m: 0.08, cache_write_5m_usd_per_1m: 1, cache_write_1h_usd_per_1m: 1.6, discount: null, saved_usd: 0 });
   });
 
   it('gemini: contents/parts and systemInstruction, x-goog-api-key header', async () => {

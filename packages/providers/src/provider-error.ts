@@ -4,9 +4,14 @@ import { SluiceError } from '@sluice/shared';
  * How the worker treats a failed provider call:
  * `fatal` fails the job (bad request); `context_length` fails over to a target with a larger window;
  * `auth` opens the provider's circuit; `rate_limited` waits without spending an attempt;
- * `retryable`/`timeout` retry with backoff; `canceled` means the job was canceled.
+ * `retryable`/`timeout` retry with backoff; `canceled` means the job was canceled;
+ * `flex_unavailable` is a 429 saying the provider's flex tier has no capacity for now: retryable
+ * like `retryable`, but about the tier, not the provider's health or its rate limits (it pauses
+ * no queue and counts against no circuit).
  */
-export type ProviderErrorKind = 'fatal' | 'context_length' | 'auth' | 'rate_limited' | 'retryable' | 'timeout' | 'canceled';
+export type ProviderErrorKind = 'fatal' | 'context_length' | 'auth' | 'rate_limited' | 'retryable' | 'timeout' | 'canceled' | 'flex_unavailable';
+
+const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set(['retryable', 'timeout', 'rate_limited', 'flex_unavailable']);
 
 export interface ProviderErrorOptions {
   kind: ProviderErrorKind;
@@ -32,8 +37,7 @@ export class ProviderError extends SluiceError {
   readonly body: string | undefined;
 
   constructor(message: string, options: ProviderErrorOptions) {
-    const retryable = options.kind === 'retryable' || options.kind === 'timeout' || options.kind === 'rate_limited';
-    super(message, { code: options.code ?? `provider_${options.kind}`, retryable, cause: options.cause });
+    super(message, { code: options.code ?? `provider_${options.kind}`, retryable: RETRYABLE_KINDS.has(options.kind), cause: options.cause });
     this.name = 'ProviderError';
     this.kind = options.kind;
     this.provider = options.provider;

@@ -1,18 +1,15 @@
 import { z } from 'zod';
-import type { ProviderConfig, ProviderConfigInput } from '@sluice/shared';
+import type { ModelPrice, ProviderConfig, ProviderConfigInput } from '@sluice/shared';
 import type { ProviderAdapter } from './provider-adapter.ts';
 
-/** A list price, USD per 1M tokens (standard tier, text, prompts under any long-context threshold). */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
+/** A list price, USD per 1M tokens (standard tier, text, prompts under any long-context threshold), with its cache rates. */
+export type { ModelPrice };
 
 /**
  * The version of the bundled prices, across every provider folder's `prices.ts`: bump it when any
  * of them changes. Costs priced from them say `price_source: "bundled:<version>"`.
  */
-export const PRICE_TABLE_VERSION = '2026-11-01';
+export const PRICE_TABLE_VERSION = '2026-12-01';
 
 /** An `http(s)` URL, for `base_url`. */
 export const HttpUrlSchema = z.url({ protocol: /^https?$/ });

@@ -78,9 +78,16 @@ export const CostDetailsSchema = z.object({
   output_usd_per_1m: z.number().nullable(),
   /** Why cost_usd is null (`no_price: …`, `no_usage: …`); null when it is not. */
   reason: z.string().nullable(),
-  /** The discount applied: the provider's batch or flex price. Absent on jobs priced before discounts. */
+  // The rest came with cache and discount pricing: optional, so records written before still read.
+  /** What a cached prompt token cost (the input rate when the price names none). */
+  cached_input_usd_per_1m: z.number().nullable().optional(),
+  /** What a prompt token written to the cache for 5 minutes cost. */
+  cache_write_5m_usd_per_1m: z.number().nullable().optional(),
+  /** What a prompt token written to the cache for 1 hour cost. */
+  cache_write_1h_usd_per_1m: z.number().nullable().optional(),
+  /** The execution mode's discount applied to the whole cost: `batch`, `flex`, or null for real time. */
   discount: z.enum(['batch', 'flex']).nullable().optional(),
-  /** USD less than the real-time price of the same usage (0 for real time); null when the cost is unknown. */
+  /** What the discount saved against real time (0 without one); null when cost_usd is null. */
   saved_usd: z.number().nullable().optional(),
 });
 export type CostDetails = z.infer<typeof CostDetailsSchema>;

@@ -40,6 +40,7 @@ const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
   retryable: 'retryable_error',
   timeout: 'timeout',
   canceled: 'canceled',
+  flex_unavailable: 'retryable_error',
 };
 
 /** The attempt outcome a provider error is recorded as. */
@@ -125,18 +126,23 @@ async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderEr
       // Not an error that passes by itself: no new round tries this target again.
       await lifecycle.failover(record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
       break;
+    case 'flex_unavailable':
+      // The flex tier had no capacity: a retry with backoff, but the provider itself is healthy,
+      // so its circuit hears nothing of it (and, unlike a rate limit, no queue pauses).
+      await retryOrMove(lifecycle, call, error, base, false);
+      break;
     default:
-      await retryOrMove(lifecycle, call, error, base);
+      await retryOrMove(lifecycle, call, error, base, true);
   }
   return { pauseMs: null };
 }
 
-/** An error that may pass: counts against the circuit, then a retry with backoff, or the next target. */
-async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderError, base: Record<string, unknown>): Promise<void> {
+/** An error that may pass: counts against the circuit when `countsAgainstCircuit`, then a retry with backoff, or the next target. */
+async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderError, base: Record<string, unknown>, countsAgainstCircuit: boolean): Promise<void> {
   const { record, entry, retry } = call;
   const { breaker, circuits, config, logger } = lifecycle.deps;
   const provider = call.candidate.provider;
-  if (await breaker.record(provider, false, error.status === null ? null : call.latencyMs)) call.onCircuitOpened(provider);
+  if (countsAgainstCircuit && (await breaker.record(provider, false, error.status === null ? null : call.latencyMs))) call.onCircuitOpened(provider);
   if ((await circuits.openProviders(true)).has(provider)) {
     await lifecycle.failover(record, { reason: 'circuit_open', exhaust: false, attempted: true, guard: entry, lastError: error.message });
     return;

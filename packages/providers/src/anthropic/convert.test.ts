@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toAnthropicRequest } from './convert-request.ts';
-import { fromAnthropicMessage, mapStopReason } from './convert-response.ts';
+import { fromAnthropicMessage, fromAnthropicUsage, mapStopReason } from './convert-response.ts';
 
 describe('anthropic conversion', () => {
   it('hoists system messages, merges turns, maps tools and tool results, defaults max_tokens', () => {
@@ -47,5 +47,25 @@ describe('anthropic conversion', () => {
       usage: { input_tokens: 1, output_tokens: 2 },
     });
     expect(completion.choices[0]?.message).toMatchObject({ content: 'Checking.', tool_calls: [{ id: 't1', function: { name: 'f', arguments: '{"a":1}' } }] });
+  });
+
+  it('reports cache reads, cache writes by lifetime and thinking tokens in OpenAI-shaped details, the prompt counting them all', () => {
+    const usage = fromAnthropicUsage({
+      input_tokens: 50, output_tokens: 300, cache_read_input_tokens: 1000, cache_creation_input_tokens: 400,
+      cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 300 }, output_tokens_details: { thinking_tokens: 120 },
+    });
+    expect(usage).toEqual({
+      prompt_tokens: 1450, completion_tokens: 300, total_tokens: 1750,
+      prompt_tokens_details: { cached_tokens: 1000, cache_write_5m_tokens: 100, cache_write_1h_tokens: 300 },
+      completion_tokens_details: { reasoning_tokens: 120 },
+    });
+  });
+
+  it('counts every cache write as a 5-minute one when the lifetimes are not split, and reports no reasoning it was not told of', () => {
+    expect(fromAnthropicUsage({ input_tokens: 12, output_tokens: 10, cache_creation_input_tokens: 4, cache_read_input_tokens: 3 })).toEqual({
+      prompt_tokens: 19, completion_tokens: 10, total_tokens: 29,
+      prompt_tokens_details: { cached_tokens: 3, cache_write_5m_tokens: 4, cache_write_1h_tokens: 0 },
+    });
+    expect(fromAnthropicUsage({ input_tokens: 7, output_tokens: 1, cache_creation_input_tokens: null, cache_read_input_tokens: null }).prompt_tokens_details).toEqual({ cached_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 });
   });
 });

@@ -20,6 +20,13 @@ export const AnthropicMessageSchema = z
         output_tokens: z.number().int().nonnegative(),
         cache_creation_input_tokens: z.number().int().nonnegative().nullable().optional(),
         cache_read_input_tokens: z.number().int().nonnegative().nullable().optional(),
+        /** How the cache writes split by lifetime; absent on older API versions (every write was a 5-minute one). */
+        cache_creation: z
+          .object({ ephemeral_5m_input_tokens: z.number().int().nonnegative().optional(), ephemeral_1h_input_tokens: z.number().int().nonnegative().optional() })
+          .loose()
+          .nullable()
+          .optional(),
+        output_tokens_details: z.object({ thinking_tokens: z.number().int().nonnegative().optional() }).loose().nullable().optional(),
       })
       .loose(),
   })

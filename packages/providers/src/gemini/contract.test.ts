@@ -11,7 +11,7 @@ providerContract('gemini', {
   createAdapter: (baseUrl, timeoutMs) => geminiFromConfig('gemini', GeminiProviderSchema.parse({ type: 'gemini', base_url: baseUrl, api_key: 'sk-contract', timeout_ms: timeoutMs })),
   fixtures: { success, toolCall, errors },
   // Thinking tokens are billed as output: 8 + 2.
-  successUsage: { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 },
+  successUsage: { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29, completion_tokens_details: { reasoning_tokens: 2 } },
   completionPath: '/v1beta/models/m:generateContent',
   expectAuthenticated: (request) => {
     expect(request.headers['x-goog-api-key']).toBe('sk-contract');

@@ -1,4 +1,4 @@
-import type { ChatCompletion, FinishReason } from '@sluice/shared';
+import type { ChatCompletion, FinishReason, Usage } from '@sluice/shared';
 import type { GeminiResponse } from './wire-schemas.ts';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
@@ -8,6 +8,23 @@ export function mapFinishReason(reason: string | undefined, hasToolCalls: boolea
   if (reason === 'MAX_TOKENS') return 'length';
   if (FILTERED.has(reason)) return 'content_filter';
   return hasToolCalls ? 'tool_calls' : 'stop';
+}
+
+/**
+ * `usageMetadata` → OpenAI-shaped usage. The prompt count includes cached tokens; thinking tokens
+ * are billed as output, so they join the completion (candidates leave them out) and the details
+ * repeat them as reasoning. Gemini leaves zero counts out: details appear when it reports them.
+ */
+export function fromGeminiUsage(usage: NonNullable<GeminiResponse['usageMetadata']>): Usage {
+  const promptTokens = usage.promptTokenCount ?? 0;
+  const completionTokens = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: usage.totalTokenCount ?? promptTokens + completionTokens,
+    ...(usage.cachedContentTokenCount === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount } }),
+    ...(usage.thoughtsTokenCount === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.thoughtsTokenCount } }),
+  };
 }
 
 /** `generateContent` response → `chat.completion`; thought parts are left out, a blocked prompt is a content_filter finish. */
@@ -23,9 +40,6 @@ export function fromGeminiResponse(response: GeminiResponse, model: string): Cha
   }
   const blocked = candidate === undefined && response.promptFeedback?.blockReason !== undefined;
   const usage = response.usageMetadata;
-  const promptTokens = usage?.promptTokenCount ?? 0;
-  // Thinking tokens are billed as output.
-  const completionTokens = (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0);
   return {
     id: response.responseId ?? `gemini-${Date.now().toString(36)}`,
     object: 'chat.completion',
@@ -38,6 +52,6 @@ export function fromGeminiResponse(response: GeminiResponse, model: string): Cha
         finish_reason: blocked ? 'content_filter' : mapFinishReason(candidate?.finishReason, toolCalls.length > 0),
       },
     ],
-    ...(usage ? { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: usage.totalTokenCount ?? promptTokens + completionTokens } } : {}),
+    ...(usage ? { usage: fromGeminiUsage(usage) } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toGeminiRequest } from './convert-request.ts';
-import { fromGeminiResponse, mapFinishReason } from './convert-response.ts';
+import { fromGeminiResponse, fromGeminiUsage, mapFinishReason } from './convert-response.ts';
 
 describe('gemini conversion', () => {
   it('maps roles, system instruction, generation config, tools and function responses', () => {
@@ -38,5 +38,15 @@ describe('gemini conversion', () => {
   it('leaves thought parts out of the content', () => {
     const completion = fromGeminiResponse({ candidates: [{ content: { parts: [{ text: 'thinking…', thought: true }, { text: 'Answer' }] }, finishReason: 'STOP' }] }, 'g');
     expect(completion.choices[0]?.message.content).toBe('Answer');
+  });
+
+  it('reports cached and thinking tokens in OpenAI-shaped details: cached within the prompt, thinking within the completion', () => {
+    const usage = fromGeminiUsage({ promptTokenCount: 1200, cachedContentTokenCount: 1000, candidatesTokenCount: 40, thoughtsTokenCount: 160, totalTokenCount: 1400 });
+    expect(usage).toEqual({
+      prompt_tokens: 1200, completion_tokens: 200, total_tokens: 1400,
+      prompt_tokens_details: { cached_tokens: 1000 },
+      completion_tokens_details: { reasoning_tokens: 160 },
+    });
+    expect(fromGeminiUsage({ promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 })).toEqual({ prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 });
   });
 });

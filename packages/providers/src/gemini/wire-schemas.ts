@@ -28,6 +28,7 @@ export const GeminiResponseSchema = z
         promptTokenCount: z.number().int().nonnegative().optional(),
         candidatesTokenCount: z.number().int().nonnegative().optional(),
         thoughtsTokenCount: z.number().int().nonnegative().optional(),
+        cachedContentTokenCount: z.number().int().nonnegative().optional(),
         totalTokenCount: z.number().int().nonnegative().optional(),
       })
       .loose()

@@ -25,4 +25,16 @@ describe('classifyHttpError', () => {
     expect(error).toMatchObject({ kind: 'auth', status: 401, body: undefined });
     expect(error.message).toMatch(/^p: HTTP 401: authentication failed \(/);
   });
+
+  it('reads a 429 saying the flex tier has no capacity as flex_unavailable, retryable, and any other 429 as a rate limit', () => {
+    const flex = classifyHttpError('p', { status: 429, headers: {}, body: '{"error":{"message":"Resource Unavailable","type":"resource_unavailable","code":null}}' });
+    expect(flex).toMatchObject({ kind: 'flex_unavailable', code: 'provider_flex_unavailable', retryable: true, status: 429 });
+    for (const body of ['{"error":{"message":"resource unavailable, try again later"}}', '{"error":{"code":"RESOURCE_UNAVAILABLE"}}']) {
+      expect(classifyHttpError('p', { status: 429, headers: {}, body }).kind, body).toBe('flex_unavailable');
+    }
+    expect(classifyHttpError('p', { status: 429, headers: {}, body: '{"error":{"message":"Rate limit reached for requests"}}' }).kind).toBe('rate_limited');
+    expect(classifyHttpError('p', { status: 429, headers: {}, body: '{"error":{"status":"RESOURCE_EXHAUSTED"}}' }).kind).toBe('rate_limited');
+    expect(classifyHttpError('p', { status: 429, headers: {}, body: '{"error":{"code":"insufficient_quota","message":"resource unavailable"}}' }).kind).toBe('auth');
+    expect(classifyHttpError('p', { status: 503, headers: {}, body: '{"error":{"message":"Resource Unavailable"}}' }).kind).toBe('retryable');
+  });
 });

@@ -12,6 +12,11 @@ const MESSAGE_CHARS = 500;
 
 const CONTEXT_LENGTH = /context_length_exceeded|maximum context length|context window|prompt is too long|too many tokens|input is too long|exceeds the (model'?s )?(maximum|context)|exceeds the maximum number of tokens/i;
 const QUOTA = /insufficient_quota|billing/i;
+/**
+ * OpenAI's answer when its flex tier has no capacity: 429 "Resource Unavailable" (not charged). Its
+ * exact code string is undocumented, so the words are matched in either spelling, and only on a 429.
+ */
+const FLEX_UNAVAILABLE = /resource[_ ]unavailable/i;
 /** An error object inside a 2xx body that is about credentials: a 401/403 code, or words that name them. */
 const EMBEDDED_AUTH = /"code"\s*:\s*"?40[13]\b|api[ _-]?key|auth|permission|credential/i;
 const WITHHELD = "the provider's message is withheld: it may echo the key";
@@ -49,6 +54,12 @@ export function embeddedErrorMessage(body: string): string | null {
 /** The message of an error whose provider text is withheld. */
 export const withheldMessage = (what: string): string => `${what} (${WITHHELD})`;
 
+/** A 429 is about the quota (the key), the flex tier's capacity, or else the provider's rate limits. */
+function rateLimitKind(head: string): ProviderErrorKind {
+  if (QUOTA.test(head)) return 'auth';
+  return FLEX_UNAVAILABLE.test(head) ? 'flex_unavailable' : 'rate_limited';
+}
+
 /**
  * Maps a non-2xx provider response to the error the worker acts on. A 401, and a 403 that
  * `refusesRequest` does not claim, say the key is wrong for every job: kind `auth`, which opens the
@@ -75,7 +86,7 @@ export function classifyHttpError(
     return new ProviderError(`${provider}: HTTP 403: ${message}`, { kind: 'fatal', code: 'provider_refused_request', provider, status, retryAfterMs, body });
   }
   let kind: ProviderErrorKind;
-  if (status === 429) kind = QUOTA.test(head) ? 'auth' : 'rate_limited';
+  if (status === 429) kind = rateLimitKind(head);
   else if (status === 408 || status === 409 || status === 425 || status >= 500) kind = 'retryable';
   else if (CONTEXT_LENGTH.test(head)) kind = 'context_length';
   else kind = 'fatal';

@@ -19,8 +19,16 @@ export interface HttpClientOptions {
   timeoutMs: number;
 }
 
+export interface HttpRequestOptions {
+  body?: string;
+  headers: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  /** This request's limit instead of the client's `timeoutMs` (a slower tier's calls). Default: the client's. */
+  timeoutMs?: number | undefined;
+}
+
 export interface HttpClient {
-  request(method: 'GET' | 'POST', path: string, options: { body?: string; headers: Record<string, string>; signal?: AbortSignal }): Promise<HttpResponse>;
+  request(method: 'GET' | 'POST', path: string, options: HttpRequestOptions): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
@@ -39,7 +47,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   });
 
   return {
-    async request(method, path, { body, headers, signal }) {
+    async request(method, path, { body, headers, signal, timeoutMs: callTimeoutMs }) {
+      const timeoutMs = callTimeoutMs ?? options.timeoutMs;
       // One controller and one timer per call: AbortSignal.timeout + AbortSignal.any cost several
       // times more on Node 20, and this runs for every job.
       const controller = new AbortController();
@@ -47,7 +56,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const timer = setTimeout(() => {
         timedOut = true;
         controller.abort(new Error('timeout'));
-      }, options.timeoutMs);
+      }, timeoutMs);
       const onAbort = (): void => controller.abort(signal?.reason);
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
@@ -64,7 +73,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         return { status: response.statusCode, headers: response.headers as Headers, body: text };
       } catch (error) {
         if (timedOut) {
-          throw new ProviderError(`${options.provider}: no complete response within ${options.timeoutMs} ms`, {
+          throw new ProviderError(`${options.provider}: no complete response within ${timeoutMs} ms`, {
             kind: 'timeout', provider: options.provider, status: null, cause: error,
           });
         }

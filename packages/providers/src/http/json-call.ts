@@ -7,18 +7,20 @@ import type { HttpClient, HttpResponse } from './http-client.ts';
  * One HTTP attempt that throws the classified ProviderError on any non-2xx answer.
  * `refusesRequest` is the wire format's test for a 403 about the request rather than the key;
  * without it every 403 is about the key (right for probes, which carry no request to refuse).
+ * `timeoutMs` replaces the client's limit for this attempt.
  */
 export async function callJson(
   http: HttpClient,
   provider: string,
   method: 'GET' | 'POST',
   path: string,
-  options: { body?: unknown; headers: Record<string, string>; signal?: AbortSignal | undefined; refusesRequest?: RequestRefusalTest },
+  options: { body?: unknown; headers: Record<string, string>; signal?: AbortSignal | undefined; refusesRequest?: RequestRefusalTest; timeoutMs?: number | undefined },
 ): Promise<HttpResponse> {
   const response = await http.request(method, path, {
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     headers: options.headers,
     signal: options.signal,
+    timeoutMs: options.timeoutMs,
   });
   return ensureOk(provider, response, options.refusesRequest);
 }

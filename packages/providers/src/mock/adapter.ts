@@ -53,7 +53,11 @@ export function createMockAdapter(id: string, config: MockProviderConfig, random
           created: Math.floor(Date.now() / 1000),
           model: request.model,
           choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+          usage: {
+            prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens,
+            // The mock neither caches nor reasons; the details are there so clients see the full shape offline.
+            prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 },
+          },
         },
       };
     },

@@ -20,6 +20,11 @@ export interface OpenAICompatibleOptions {
   connections: number;
   /** Which 403s are about the request, not the key. Default: OpenRouter's moderation refusal. */
   refusesRequest?: RequestRefusalTest;
+  /**
+   * The limit of a call whose params ask for `service_tier: "flex"` (the flex tier answers more
+   * slowly than the default one). Default `timeoutMs`.
+   */
+  flexTimeoutMs?: number;
 }
 
 /** The base adapter: OpenAI's chat-completions wire format against any `base_url`. */
@@ -33,8 +38,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     id: options.id,
     type: options.type ?? 'openai-compatible',
     async complete(request: ChatRequest, call: CallOptions = {}) {
+      // Params pass through as sent, `service_tier` included; only the limit depends on it.
       const body = { ...request.params, model: request.model, messages: request.messages };
-      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest });
+      const timeoutMs = request.params.service_tier === 'flex' ? options.flexTimeoutMs : undefined;
+      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest, timeoutMs });
       const parsed = parseWireBody(options.id, response, OpenAIChatResponseSchema);
       return { completion: normalizeOpenAIResponse(parsed, request.model), statusCode: response.status };
     },

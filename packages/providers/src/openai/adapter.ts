@@ -16,6 +16,7 @@ export function openAIFromConfig(id: string, config: OpenAIProviderConfig): Prov
     apiKey: config.api_key,
     headers,
     timeoutMs: config.timeout_ms,
+    flexTimeoutMs: config.flex.timeout_ms,
     connections: config.concurrency,
     refusesRequest: isOpenAIRequestRefusal,
   });

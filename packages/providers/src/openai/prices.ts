@@ -1,19 +1,24 @@
 import type { ModelPrice } from '../provider-type.ts';
 
-/** OpenAI list prices by model family, USD per 1M tokens (as of `PRICE_TABLE_VERSION`: bump it when these change). */
+/**
+ * OpenAI list prices by model family, USD per 1M tokens (as of `PRICE_TABLE_VERSION`: bump it when
+ * these change). Cached prompt tokens cost less by family: 90 % off for the gpt-5 family, 75 % off
+ * for gpt-4.1, 50 % off for gpt-4o and the o-series; the older models have no cache discount. No
+ * write fee: OpenAI charges nothing extra to fill its cache. Batch and flex are half price (the default).
+ */
 export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  o3: { input: 2, output: 8 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
-  o1: { input: 15, output: 60 },
+  'gpt-5': { input: 1.25, output: 10, cached_input: 0.125 },
+  'gpt-5-mini': { input: 0.25, output: 2, cached_input: 0.025 },
+  'gpt-5-nano': { input: 0.05, output: 0.4, cached_input: 0.005 },
+  'gpt-4.1': { input: 2, output: 8, cached_input: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, cached_input: 0.1 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4, cached_input: 0.025 },
+  'gpt-4o': { input: 2.5, output: 10, cached_input: 1.25 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6, cached_input: 0.075 },
+  o3: { input: 2, output: 8, cached_input: 1 },
+  'o3-mini': { input: 1.1, output: 4.4, cached_input: 0.55 },
+  'o4-mini': { input: 1.1, output: 4.4, cached_input: 0.55 },
+  o1: { input: 15, output: 60, cached_input: 7.5 },
   'gpt-4-turbo': { input: 10, output: 30 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
 };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatRequest } from '@sluice/shared';
+import type { ChatRequest, Usage } from '@sluice/shared';
 import type { ProviderAdapter } from '../provider-adapter.ts';
 import { ProviderError, type ProviderErrorKind } from '../provider-error.ts';
 import { startFakeProvider, type FakeProviderServer, type RecordedRequest, type WireFormat } from './fake-provider-server.ts';
@@ -31,8 +31,8 @@ export interface ContractSpec {
   /** Builds the adapter under test against the fake's base URL, with the API key `sk-contract`. */
   createAdapter(baseUrl: string, timeoutMs: number): ProviderAdapter;
   fixtures: ContractFixtures;
-  /** Usage the success fixture must normalize to. */
-  successUsage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** Usage the success fixture must normalize to (details included: what `cost_usd` is priced from). */
+  successUsage: Usage;
   /** Checks that the key went in the right header and nowhere else. */
   expectAuthenticated(request: RecordedRequest): void;
   /** The path completions are posted to, for a model named `m`. */

@@ -19,10 +19,14 @@ export interface FakeReply {
   hang?: boolean;
 }
 
+/** OpenAI's answer when its flex tier has no capacity (its exact code is undocumented; Sluice reads the words). */
+export const FLEX_UNAVAILABLE_REPLY: FakeReply = { status: 429, body: { error: { message: 'Resource Unavailable', type: 'resource_unavailable', param: null, code: null } } };
+
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** The parsed JSON body, as sent: `service_tier` and every other parameter included. */
   body: unknown;
   receivedAt: number;
   /** The client went away before the reply was sent. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelPriceSchema } from './model-price.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -232,7 +233,8 @@ export function createGatewayConfigSchema(providerEntry: ProviderEntrySchema) {
       auth: AuthConfigSchema.prefault({}),
       providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lowercase letters, digits, "_" or "-"'), providerEntry),
       routes: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/, 'route names may not contain "/"'), RouteSchema).default({}),
-      pricing: z.record(TargetSchema, z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict()).default({}),
+      /** A price per target, replacing the bundled one whole (rates it leaves out are not taken from it). */
+      pricing: z.record(TargetSchema, ModelPriceSchema).default({}),
       breaker: BreakerConfigSchema.prefault({}),
       webhooks: WebhooksConfigSchema.prefault({}),
       jobs: JobsConfigSchema.prefault({}),

@@ -43,11 +43,34 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
+const TokenCountSchema = z.number().int().nonnegative();
+
+/**
+ * The prompt tokens priced apart from the rest, all of them counted in `prompt_tokens` too:
+ * `cached_tokens` read from the provider's prompt cache, and tokens written to it for five minutes
+ * or one hour (providers that charge for writes price them above plain input).
+ */
+export const PromptTokensDetailsSchema = z
+  .object({
+    cached_tokens: TokenCountSchema,
+    cache_write_5m_tokens: TokenCountSchema.optional(),
+    cache_write_1h_tokens: TokenCountSchema.optional(),
+  })
+  .loose();
+export type PromptTokensDetails = z.infer<typeof PromptTokensDetailsSchema>;
+
+/** Hidden reasoning ("thinking") tokens, counted in `completion_tokens` too and billed as output. */
+export const CompletionTokensDetailsSchema = z.object({ reasoning_tokens: TokenCountSchema }).loose();
+export type CompletionTokensDetails = z.infer<typeof CompletionTokensDetailsSchema>;
+
+/** Token usage in OpenAI's shape, every provider's normalized to it; the details are there when the provider reported them. */
 export const UsageSchema = z
   .object({
-    prompt_tokens: z.number().int().nonnegative(),
-    completion_tokens: z.number().int().nonnegative(),
-    total_tokens: z.number().int().nonnegative(),
+    prompt_tokens: TokenCountSchema,
+    completion_tokens: TokenCountSchema,
+    total_tokens: TokenCountSchema,
+    prompt_tokens_details: PromptTokensDetailsSchema.optional(),
+    completion_tokens_details: CompletionTokensDetailsSchema.optional(),
   })
   .loose();
 export type Usage = z.infer<typeof UsageSchema>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchAdapter, BatchRequest, ProviderAdapter, ProviderBatchStatus } from '@sluice/providers';
+import type { BatchAdapter, BatchLineResult, BatchRequest, ProviderAdapter, ProviderBatchStatus } from '@sluice/providers';
 import { getMetrics } from '@sluice/shared';
 import { isTerminal, type Engine, type FallbackReason, type JobRecord, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
 import type { DutyLock } from './duty-lock.ts';
@@ -14,6 +14,8 @@ export type BatcherDeps = Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycl
  * worker died): the submit call itself gives up after the provider's `timeout_ms`.
  */
 const submitGraceMs = (deps: BatcherDeps, provider: string): number => (deps.config.providers[provider]?.timeout_ms ?? 60_000) + 5_000;
+/** Result lines ended at once (each is a few Redis round trips). */
+const LINES_AT_ONCE = 32;
 /** How long a finished submission's record is kept, for the log trail. */
 const FINISHED_KEEP_S = 86_400;
 
@@ -50,12 +52,21 @@ async function flush(deps: BatcherDeps): Promise<void> {
     // An open circuit holds deferred jobs until the provider recovers (or their deadline takes them back).
     if (settings === undefined || batchApiOf(deps, provider) === undefined || oldestMs === null || openCircuits.has(provider)) continue;
     if (count < settings.max_requests && now - oldestMs < settings.max_wait_s * 1000) continue;
-    if (!(await deps.lock(`pbatch-submit:${provider}/${model}`, 60_000))) continue;
-    const key = `sluice_${randomUUID().replaceAll('-', '')}`;
-    if ((await deps.deferred.claim(provider, model, settings.max_requests, key)).length === 0) continue;
-    const batch = await deps.deferred.get(key);
-    if (batch !== null) await submit(deps, batch);
+    const lock = `pbatch-submit:${provider}/${model}`;
+    if (!(await deps.lock(lock, 300_000))) continue;
+    try {
+      await claimAndSubmit(deps, provider, model, settings.max_requests);
+    } finally {
+      await deps.lock.release(lock);
+    }
   }
+}
+
+async function claimAndSubmit(deps: BatcherDeps, provider: string, model: string, max: number): Promise<void> {
+  const key = `sluice_${randomUUID().replaceAll('-', '')}`;
+  if ((await deps.deferred.claim(provider, model, max, key)).length === 0) return;
+  const batch = await deps.deferred.get(key);
+  if (batch !== null) await submit(deps, batch);
 }
 
 /** The members still waiting for this submission (not canceled or taken back meanwhile). */
@@ -146,19 +157,35 @@ async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: Provider
   const id = batch.id ?? '';
   const seen = new Set<string>();
   if (status.state !== 'failed') {
+    const members = new Set(batch.members);
+    let chunk: BatchLineResult[] = [];
+    const settle = async (lines: readonly BatchLineResult[]): Promise<void> => {
+      await Promise.all(
+        lines.map(async (line) => {
+          const record = await deps.store.get(line.custom_id);
+          if (record !== null) await deps.lifecycle.settleBatchLine(record, line, id);
+        }),
+      );
+    };
     for await (const line of api.results(id)) {
-      if (seen.has(line.custom_id) || !batch.members.includes(line.custom_id)) continue;
+      if (seen.has(line.custom_id) || !members.has(line.custom_id)) continue;
       seen.add(line.custom_id);
-      const record = await deps.store.get(line.custom_id);
-      if (record !== null) await deps.lifecycle.settleBatchLine(record, line, id);
+      chunk.push(line);
+      if (chunk.length >= LINES_AT_ONCE) {
+        await settle(chunk);
+        chunk = [];
+      }
     }
+    await settle(chunk);
   }
   // Members with no line (a batch that failed as a whole, or lines the provider never reported) run in real time.
   const reason = reasonOf(status.state);
-  for (const memberId of batch.members.filter((member) => !seen.has(member))) {
-    const record = await deps.store.get(memberId);
-    if (record !== null && record.status === 'running' && record.execution?.provider_batch_id === id) await deps.lifecycle.takeBack(record, reason);
-  }
+  await Promise.all(
+    batch.members.filter((member) => !seen.has(member)).map(async (memberId) => {
+      const record = await deps.store.get(memberId);
+      if (record !== null && record.status === 'running' && record.execution?.provider_batch_id === id) await deps.lifecycle.takeBack(record, reason);
+    }),
+  );
   await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
   deps.logger.info({ provider: batch.provider, provider_batch_id: id, state: status.state, lines: seen.size, jobs: batch.members.length, err: status.error }, 'provider batch ended');
 }

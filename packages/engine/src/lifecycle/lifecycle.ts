@@ -134,6 +134,12 @@ export class Lifecycle {
     return requeueJob(this.deps.store, this.deps.queues, record, { target: record.target, tries, from: ['running'], delayMs });
   }
 
+  /** A flex job whose deadline is near runs again at once in the provider's default tier. */
+  async leaveFlex(record: JobRecord, entry: string): Promise<boolean> {
+    const execution = { ...(record.execution ?? { provider_batch_id: null, submitted_at: null, fallback_reason: null }), mode: 'realtime' as const };
+    return requeueJob(this.deps.store, this.deps.queues, { ...record, queue_job_id: entry }, { target: record.target, tries: record.tries, from: ['running'], fields: { execution } });
+  }
+
   /** Moves the job to its next target, starts another round, or fails it when no target is left. */
   failover(record: JobRecord, request: FailoverRequest): Promise<void> {
     return failoverJob(this, record, request);

@@ -127,14 +127,26 @@ async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderEr
       await lifecycle.failover(record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
       break;
     case 'flex_unavailable':
-      // The flex tier had no capacity: a retry with backoff, but the provider itself is healthy,
-      // so its circuit hears nothing of it (and, unlike a rate limit, no queue pauses).
-      await retryOrMove(lifecycle, call, error, base, false);
+      // The flex tier had no capacity. The provider itself is healthy: its circuit hears nothing of
+      // it and, unlike a rate limit, no queue pauses. Near the deadline the job runs in the default
+      // tier at once; otherwise it tries flex again after a backoff.
+      if (flexDeadlineNear(lifecycle, call)) {
+        logger.warn({ ...base, err: error.message }, 'flex tier unavailable near the deadline: running in the default tier');
+        await lifecycle.leaveFlex(record, entry);
+      } else {
+        await retryOrMove(lifecycle, call, error, base, false);
+      }
       break;
     default:
       await retryOrMove(lifecycle, call, error, base, true);
   }
   return { pauseMs: null };
+}
+
+/** Less than two flex calls' time (`flex.timeout_ms`) is left before the job's deadline. */
+function flexDeadlineNear(lifecycle: Lifecycle, call: Call): boolean {
+  const timeoutMs = lifecycle.deps.config.providers[call.candidate.provider]?.flex.timeout_ms ?? 900_000;
+  return call.record.expires_at * 1000 - Date.now() < 2 * timeoutMs;
 }
 
 /** An error that may pass: counts against the circuit when `countsAgainstCircuit`, then a retry with backoff, or the next target. */

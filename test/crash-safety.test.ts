@@ -67,6 +67,44 @@ describe('crash safety', () => {
     }
   }, 60_000);
 
+  it('a worker killed with SIGKILL right after submitting a provider batch: no second submission, no job lost', async () => {
+    const fake = await startFakeOpenAI();
+    closers.push(() => fake.close());
+    // The provider has the batch before the worker hears its id: the worker dies in between.
+    fake.batches.script({ createReplyDelayMs: 10_000 });
+    const prefix = testPrefix();
+    closers.push(() => deletePrefix(inject('redisUrl'), prefix));
+    const tree = {
+      providers: {
+        openai: {
+          type: 'openai' as const, base_url: fake.url, api_key: 'test-key', timeout_ms: 1_000,
+          batch: { enabled: true, max_wait_s: 0.2, poll_interval_s: 0.2, min_lead_s: 3600 },
+        },
+      },
+      routes: { default: ['openai/gpt-4o-mini'] },
+      jobs: { sweep_interval_ms: 100 },
+    };
+    const file = writeConfigFile({ ...tree, redis: { url: inject('redisUrl'), prefix }, auth: { disabled: true } });
+    const gateway = await startGateway(makeConfig(tree, prefix), { worker: false });
+    closers.push(() => gateway.api!.close());
+    const first = spawnSluice(ENTRY.worker, { GATEWAY_CONFIG: file });
+    running.push(first);
+    await first.waitForLog((line) => line.msg === 'worker pools started');
+
+    const api = client(gateway.url);
+    const ids = await Promise.all(Array.from({ length: 5 }, async (_, index) => (await api.post('/v1/jobs', { model: 'default', tier: 'economy', deadline_s: 48 * 3600, messages: userMessage(`deferred ${index}`) })).body.id as string));
+    await eventually(() => fake.batches.all.length === 1, 10_000, 'the provider batch created');
+    expect(await first.kill('SIGKILL')).toBe(null);
+
+    const second = spawnSluice(ENTRY.worker, { GATEWAY_CONFIG: file });
+    running.push(second);
+    const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 30_000)));
+    expect(jobs.map((job) => [job.status, job.execution.mode])).toEqual(Array(5).fill(['succeeded', 'provider_batch']));
+    expect(new Set(jobs.map((job) => job.execution.provider_batch_id))).toEqual(new Set([fake.batches.all[0]!.id]));
+    expect(fake.batches.all).toHaveLength(1);
+    expect(fake.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/chat/completions'))).toHaveLength(0);
+  }, 60_000);
+
   it('API and worker ride out a Redis restart and dropped connections, and carry on when Redis is back', async () => {
     const fake = await startFakeOpenAI();
     closers.push(() => fake.close());

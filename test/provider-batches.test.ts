@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import OpenAI, { toFile } from 'openai';
 import { startFakeProvider, type FakeProviderServer, type WireFormat } from '@sluice/providers/testing';
 import type { JobObject } from '@sluice/engine';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
@@ -159,4 +160,27 @@ describe('work that can wait goes to the providers\' batch APIs', () => {
     }
     await eventually(() => ['canceling', 'canceled'].includes(fake!.batches.all[0]?.state ?? ''), 10_000, 'the provider batch canceled');
   }, 30_000);
+
+  it('a /v1/batches upload of 2,000 lines becomes provider batches, with nothing changed on the client side', async () => {
+    const { servers } = await start(['openai'], { max_requests: 1_000 });
+    const [fake] = servers;
+    const openai = new OpenAI({ baseURL: `${gateway!.url}/v1`, apiKey: KEYS.acme, maxRetries: 0 });
+    const lines = Array.from({ length: 2_000 }, (_, index) => JSON.stringify({ custom_id: `q${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'openai', messages: userMessage(`line ${index}`) } }));
+    // One line asks for a faster tier: it opts out of the provider batch and runs in real time.
+    lines[0] = JSON.stringify({ custom_id: 'q0', method: 'POST', url: '/v1/chat/completions', body: { model: 'openai', tier: 'standard', messages: userMessage('line 0') } });
+    const file = await openai.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'requests.jsonl'), purpose: 'batch' });
+    let batch = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const deadline = Date.now() + 90_000;
+    while (!['completed', 'failed', 'expired', 'cancelled'].includes(batch.status) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      batch = await openai.batches.retrieve(batch.id);
+    }
+    expect(batch.status).toBe('completed');
+    expect(batch.request_counts).toMatchObject({ total: 2_000, completed: 2_000, failed: 0 });
+    const output = (await (await openai.files.content(batch.output_file_id!)).text()).trim().split('\n');
+    expect(new Set(output.map((line) => JSON.parse(line).custom_id))).toEqual(new Set(Array.from({ length: 2_000 }, (_, index) => `q${index}`)));
+    expect(fake!.batches.all.reduce((sum, submitted) => sum + submitted.lines.length, 0)).toBe(1_999);
+    expect(fake!.batches.all.every((submitted) => submitted.lines.length <= 1_000)).toBe(true);
+    expect(chatCalls(fake!)).toBe(1);
+  }, 120_000);
 });

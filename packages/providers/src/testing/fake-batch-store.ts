@@ -22,6 +22,8 @@ export interface FakeBatchScript {
   failure?: string;
   /** Lines that fail, by custom_id: the id as submitted, or its end (an adapter may prefix ids, as Anthropic's does with the key's tag). */
   lineErrors?: Record<string, FakeLineError>;
+  /** The create call answers this long after the batch exists (a submitter can die in between). Default 0. */
+  createReplyDelayMs?: number;
   /** Gemini: results in a downloadable file instead of inline. Default false. */
   resultsFile?: boolean;
 }

@@ -75,7 +75,7 @@ export function createOpenAIBatchRoutes(store: FakeBatchStore, echo: Echo): Batc
       if (text === undefined) return notFound('file');
       const lines = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { custom_id: string; body: { model?: string } });
       const batch = store.create('batch_fake', body.metadata?.sluice_key ?? null, lines[0]?.body.model ?? null, lines.map(({ custom_id, body: line }) => ({ custom_id, body: line })));
-      return { body: view(batch) };
+      return { body: view(batch), delayMs: batch.script.createReplyDelayMs ?? 0 };
     }
     if (request.method === 'GET' && path === '/v1/batches') {
       const { items, hasMore } = store.page(url.searchParams.get('after'), Number(url.searchParams.get('limit') ?? 20));

@@ -16,6 +16,7 @@ const PIPELINE_JOBS = QUICK ? 3_000 : 20_000;
 const SYNC_REQUESTS = QUICK ? 300 : 1_500;
 const MEMORY_JOBS = QUICK ? 2_000 : 10_000;
 const BATCH_REQUESTS = QUICK ? 2_000 : 10_000;
+const DISCOUNT_JOBS = QUICK ? 2_000 : 10_000;
 const KEY = 'sk-bench-tenant-0001';
 const CONTENT = 'x'.repeat(1000); // a 1 KB prompt
 const body = (index = 0) => JSON.stringify({ model: 'default', messages: [{ role: 'user', content: `${index} ${CONTENT}` }], max_tokens: 16 });
@@ -239,13 +240,60 @@ async function batch(redisUrl: string, providerUrl: string): Promise<void> {
   rows.push({ figure: `${BATCH_REQUESTS}-request batch, upload → output file`, sluice: round(ourSeconds), baseline: round(bareSeconds), unit: 's', ratio: round(bareSeconds / ourSeconds), target: '(speed vs bare chain)', met: true });
 }
 
+/** One `/v1/batches` run of `count` economy requests on a batch-capable fake: its USD (from usage) and its wall time. */
+async function discountRun(redisUrl: string, fakeUrl: string, deferred: boolean, count: number): Promise<{ usd: number; seconds: number; deferredJobs: number }> {
+  await flush(redisUrl);
+  const config = sluiceConfig(redisUrl, fakeUrl, {
+    providers: {
+      openai: {
+        type: 'openai', base_url: `${fakeUrl}/v1`, api_key: 'bench-key', concurrency: 50, timeout_ms: 30_000,
+        batch: { enabled: deferred, max_wait_s: 1, poll_interval_s: 0.5, min_lead_s: 3600 },
+      },
+    },
+    routes: { default: ['openai/gpt-4o-mini'] },
+    pricing: {},
+  });
+  const sluice = await startSluice(config, { api: true, worker: true });
+  const auth = { authorization: `Bearer ${KEY}` };
+  const lines = Array.from({ length: count }, (_, index) => JSON.stringify({ custom_id: `r${index}`, method: 'POST', url: '/v1/chat/completions', body: JSON.parse(body(index)) })).join('\n');
+  const started = Date.now();
+  const form = new FormData();
+  form.append('purpose', 'batch');
+  form.append('file', new Blob([lines]), 'discount.jsonl');
+  const file = (await (await fetch(`${sluice.url}/v1/files`, { method: 'POST', headers: auth, body: form })).json()) as { id: string };
+  const created = (await (await fetch(`${sluice.url}/v1/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) })).json()) as { id: string };
+  await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/batches/${created.id}`, { headers: auth })).json()) as { status: string }).status === 'completed', 300_000, 'discount batch');
+  const seconds = (Date.now() - started) / 1000;
+  const usage = (await (await fetch(`${sluice.url}/v1/usage`, { headers: auth })).json()) as { data: { cost_usd: number; requests: number }[] };
+  const providers = await (await fetch(`${sluice.url}/v1/providers`, { headers: auth })).text();
+  await stopAll(sluice.children);
+  const requests = usage.data.reduce((sum, row) => sum + row.requests, 0);
+  if (requests !== count) throw new Error(`usage counts ${requests} requests, expected ${count} (${providers.slice(0, 200)})`);
+  return { usd: usage.data.reduce((sum, row) => sum + row.cost_usd, 0), seconds, deferredJobs: deferred ? count : 0 };
+}
+
+/** What work that can wait costs through provider batches, against the same jobs in real time, and how long it takes. */
+async function discount(redisUrl: string): Promise<void> {
+  const fake = await runTs(join(ROOT, 'bench/fake-batch-provider.ts'), {}, /LISTENING/);
+  const fakeUrl = `http://127.0.0.1:${fake.line.split(' ')[1]}`;
+  try {
+    const realtime = await discountRun(redisUrl, fakeUrl, false, DISCOUNT_JOBS);
+    const batched = await discountRun(redisUrl, fakeUrl, true, DISCOUNT_JOBS);
+    const ratio = batched.usd / realtime.usd;
+    rows.push({ figure: `${DISCOUNT_JOBS} economy jobs, USD: provider batches vs real time`, sluice: round(batched.usd, 6), baseline: round(realtime.usd, 6), unit: 'USD', ratio: round(ratio, 3), target: '≤ 0.5 (bundled batch price)', met: ratio <= 0.5 + 1e-9 });
+    rows.push({ figure: `${DISCOUNT_JOBS} economy jobs, submit → all done (batches take 2 s)`, sluice: round(batched.seconds), baseline: round(realtime.seconds), unit: 's', ratio: round(realtime.seconds / batched.seconds), target: '(wall time vs real time)', met: true });
+  } finally {
+    await fake.stop();
+  }
+}
+
 const started = Date.now();
 const redis = await startBenchRedis();
 const provider = await runTs(join(ROOT, 'bench/fake-provider.ts'), {}, /LISTENING/);
 const providerUrl = `http://127.0.0.1:${provider.line.split(' ')[1]}`;
 const only = process.argv.slice(2);
 const scenarios: [string, (redisUrl: string, providerUrl: string) => Promise<void>][] = [
-  ['accept', accept], ['pipeline', pipeline], ['sync', sync], ['memory', memory], ['batch', batch],
+  ['accept', accept], ['pipeline', pipeline], ['sync', sync], ['memory', memory], ['batch', batch], ['discount', (url) => discount(url)],
 ];
 try {
   for (const [name, scenario] of scenarios) {

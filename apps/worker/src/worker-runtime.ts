@@ -5,6 +5,8 @@ import { startBatchProcessor } from './batch-processor.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
 import { createDutyLock } from './housekeeping/duty-lock.ts';
 import { startHousekeeping } from './housekeeping/housekeeping.ts';
+import { createProviderBatcher } from './provider-batches/batcher.ts';
+import { startProviderBatchPoller } from './provider-batches/poller.ts';
 import { createJobProcessor } from './job-processor.ts';
 import { startProviderPools } from './provider-pools.ts';
 import { serveWorkerMetrics } from './worker-metrics.ts';
@@ -40,7 +42,9 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
   const engine = openEngine(config, redis, logger, providers, { queueRedis });
   const cancels = await createCancelRegistry(redis, prefix, logger);
-  const housekeeping = startHousekeeping({ ...engine, redis, adapters, providers, lock: createDutyLock(redis, prefix) });
+  const lock = createDutyLock(redis, prefix);
+  const housekeeping = startHousekeeping({ ...engine, redis, adapters, providers, lock });
+  const batchPoller = await startProviderBatchPoller(engine, queueRedis, createProviderBatcher({ ...engine, adapters, lock }));
   const processJob = createJobProcessor({ ...engine, adapters, cancels, onCircuitOpened: (provider) => void housekeeping.circuitOpened(provider) });
 
   const workers = startProviderPools(engine, queueRedis, providers, processJob);
@@ -63,6 +67,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       // The rest ends in-flight work that needs Redis: given what is left of the grace (at least 1 s).
       const rest = (async () => {
         await housekeeping.stop();
+        await batchPoller.close();
         await deliverer.close();
         await batchProcessor.close();
         await cancels.close();

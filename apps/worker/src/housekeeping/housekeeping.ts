@@ -3,7 +3,6 @@ import { createCircuitReconciler, type ReconcilerDeps } from './circuit-reconcil
 import type { DutyLock } from './duty-lock.ts';
 import { createExpirySweep } from './expiry-sweep.ts';
 import { createProber, type ProberDeps } from './prober.ts';
-import { createProviderBatcher, type BatcherDeps } from './provider-batcher.ts';
 
 export interface Housekeeping {
   /** Pauses the provider's queue and moves its jobs; called at once by the process that opened the circuit. */
@@ -11,20 +10,19 @@ export interface Housekeeping {
   stop(): Promise<void>;
 }
 
-export type HousekeepingDeps = ReconcilerDeps & ProberDeps & BatcherDeps & Pick<Engine, 'deadLetters' | 'config'> & { lock: DutyLock };
+export type HousekeepingDeps = ReconcilerDeps & ProberDeps & Pick<Engine, 'deadLetters' | 'config'> & { lock: DutyLock };
 
 /**
  * The worker's periodic duties, one pass every `jobs.sweep_interval_ms`, shared by every worker
  * process through Redis locks: the expiry sweep, repairing interrupted moves, trimming the dead-letter
- * queue, the circuits (reconciling queue pauses, probing open circuits after their cooldown), and
- * provider batches (submitting deferred jobs, polling, taking back jobs near their deadline).
+ * queue, and the circuits (reconciling queue pauses, probing open circuits after their cooldown).
+ * Provider batches have a repeatable job of their own (provider-batches/).
  */
 export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const { config, logger, lock } = deps;
   const reconciler = createCircuitReconciler(deps);
   const probe = createProber(deps, (provider) => reconciler.circuitClosed(provider, true));
   const expire = createExpirySweep(deps);
-  const providerBatches = createProviderBatcher(deps);
 
   /** Moves that wrote the record but not its entry (a refused write, a crash) get their entry now. */
   const repairMoves = async (): Promise<void> => {
@@ -56,7 +54,6 @@ export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
         await repairMoves();
         await trimDeadLetterQueue();
         await circuits();
-        await providerBatches();
       })
       .catch((error: Error) => logger.warn({ err: error.message }, 'housekeeping pass failed; next pass retries'));
   }, config.jobs.sweep_interval_ms);

@@ -27,6 +27,8 @@ export const PROVIDER_JOB_NAME = 'complete';
 export const DEAD_LETTER_QUEUE = 'dead-letter';
 export const WEBHOOK_QUEUE = 'webhooks';
 export const BATCH_QUEUE = 'batches';
+/** The queue whose repeatable job drives provider batches: submitting, polling, taking jobs back. */
+export const PROVIDER_BATCH_QUEUE = 'provider-batches';
 
 /**
  * The BullMQ job id of a record's `sequence`-th queue entry. Retries and failovers enqueue a new

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchAdapter, BatchLineResult, BatchRequest, ProviderAdapter, ProviderBatchStatus } from '@sluice/providers';
 import { getMetrics } from '@sluice/shared';
 import { isTerminal, type Engine, type FallbackReason, type JobRecord, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
-import type { DutyLock } from './duty-lock.ts';
+import type { DutyLock } from '../housekeeping/duty-lock.ts';
 
 export type BatcherDeps = Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'deferred' | 'breaker' | 'circuits'> & {
   adapters: ReadonlyMap<string, ProviderAdapter>;

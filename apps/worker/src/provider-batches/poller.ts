@@ -12,19 +12,17 @@ const SCHEDULER_ID = 'provider-batches';
  * Provider batches are driven by one repeatable BullMQ job (a job scheduler, shared by every worker
  * process): whichever worker takes a tick submits what waits, polls what is open and takes back
  * jobs near their deadline (`pass`, which holds its own Redis locks). It ticks at half the shortest
- * `batch.poll_interval_s` or `max_wait_s` of the providers with batches on; none on, no scheduler.
+ * `batch.poll_interval_s` or `max_wait_s` of the providers with batches on.
  */
 export async function startProviderBatchPoller(deps: Pick<Engine, 'config' | 'logger'>, queueRedis: Redis, pass: () => Promise<void>): Promise<ProviderBatchPoller> {
   const { config, logger } = deps;
   const prefix = config.redis.prefix;
   const intervals = Object.values(config.providers).filter((provider) => provider.batch.enabled).map((provider) => Math.min(provider.batch.poll_interval_s, provider.batch.max_wait_s) * 500);
+  // With no provider batching, the queue is not touched at all (a scheduler left by an earlier
+  // config only parks one tick there, which nobody takes).
+  if (intervals.length === 0) return { close: async () => undefined };
   const queue = new Queue(bullQueueName(PROVIDER_BATCH_QUEUE), { connection: queueRedis, prefix });
   queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message }, 'provider batch queue error')));
-  if (intervals.length === 0) {
-    await queue.removeJobScheduler(SCHEDULER_ID).catch(() => false);
-    await queue.close();
-    return { close: async () => undefined };
-  }
   const every = Math.max(100, Math.min(...intervals));
   await queue.upsertJobScheduler(SCHEDULER_ID, { every }, { name: 'tick', opts: { removeOnComplete: true, removeOnFail: 100 } });
   const worker = new Worker(bullQueueName(PROVIDER_BATCH_QUEUE), () => pass(), { connection: queueRedis, prefix, concurrency: 1 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoCompletion, startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 const PRICING = { 'p/gpt-test': { input: 1, output: 2 } };
 /** What one echo answer of the fake (9 prompt, 12 completion tokens) costs at PRICING. */
@@ -142,6 +142,24 @@ describe('response cache', () => {
     const bad = await client(gateway.url).post('/v1/jobs', { ...body, cache: { ttl_s: 30 * 86_400 + 1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.param).toBe('cache.ttl_s');
+  });
+
+  it("a batch line's body may ask for caching: a hit ends its child at once and counts as completed", async () => {
+    const body = { model: 'default', messages: userMessage('batched'), cache: { ttl_s: 60 } };
+    await run(body);
+    const before = calls(fake);
+    const api = client(gateway.url);
+    const created = await api.post('/v1/batches', { requests: [{ custom_id: 'hit', body }, { custom_id: 'miss', body: { ...body, messages: userMessage('batched 2') } }] });
+    expect(created.status).toBe(200);
+    const batch = await eventually(async () => {
+      const current = (await api.get(`/v1/batches/${created.body.id}`)).body;
+      return current.status === 'completed' ? current : undefined;
+    }, 30_000, 'batch completed');
+    expect(batch.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+    expect(calls(fake)).toBe(before + 1);
+    const output = await fetch(`${gateway.url}/v1/files/${batch.output_file_id}/content`, { headers: { authorization: `Bearer ${KEYS.acme}` } });
+    const lines = (await output.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.find((line) => line.custom_id === 'hit').response.body.choices[0].message.content).toBe('fake: batched');
   });
 
   it('POST /v1/chat/completions answers a hit at once, with no worker running', async () => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, parseByteSize, principalFor, SluiceError } from '@sluice/shared';
-import { batchKey, batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, planJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
+import { batchKey, batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, admitJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 
 /** What expanding, canceling and finalizing batches needs. */
-export type BatchDeps = Pick<Engine, 'config' | 'redis' | 'logger' | 'batches' | 'files' | 'store' | 'lifecycle' | 'price' | 'circuits' | 'spend' | 'batchQueue' | 'webhooks'> & { queueRedis: Redis };
+export type BatchDeps = Pick<Engine, 'config' | 'redis' | 'logger' | 'batches' | 'files' | 'store' | 'lifecycle' | 'price' | 'circuits' | 'spend' | 'cache' | 'batchQueue' | 'webhooks'> & { queueRedis: Redis };
 
 /** Children created (and read back when finalizing) per round trip. */
 const CHUNK = 500;
@@ -62,6 +62,8 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
   const ids = pending.requests.map(({ index }) => childJobId(batch.id, index));
   const existing = current.status === 'cancelling' ? [] : await Promise.all(ids.map((id) => store.get(id)));
   const records: JobRecord[] = [];
+  // Lines answered from the response cache: their children are made already succeeded.
+  const cached: JobRecord[] = [];
   const now = Math.floor(Date.now() / 1000);
   const submitter = principalFor(context.config, batch.tenant);
   for (const [offset, { line }] of pending.requests.entries()) {
@@ -80,16 +82,18 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
     try {
       // A line that names a faster tier opts its job out of waiting for a provider's batch.
       const batchChild = line.body.tier === undefined || line.body.tier === 'economy';
-      const planned = await planJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id, batchChild });
-      records.push(planned.record);
+      const admitted = await admitJob(context, submitter, parsed.data, { id: ids[offset] ?? '', batchId: batch.id, customId: line.custom_id, batchChild });
+      if (admitted.cached !== null) cached.push(admitted.cached);
+      else records.push(admitted.record);
     } catch (error) {
       if (!(error instanceof JobRejectedError || error instanceof UnknownModelError)) throw error;
       errors.push({ custom_id: line.custom_id, code: error.code, message: error.message });
     }
   }
   await context.lifecycle.submit(records);
+  for (const record of cached) await context.lifecycle.submitCached(record);
   // Children made before a crash are listed again; finalizing reads each id once.
-  await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== undefined && existing[offset] !== null), ...records.map((record) => record.id)]);
+  await batches.addChildren(batch.id, [...ids.filter((_, offset) => existing[offset] !== undefined && existing[offset] !== null), ...records.map((record) => record.id), ...cached.map((record) => record.id)]);
   await recordLineErrors(context, batch.id, errors);
   await batches.update(batch.id, { expanded_lines: cursor.lines, expanded_invalid: cursor.invalid });
   return true;

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { GatewayConfig } from '@sluice/shared';
+import { parseByteSize, type GatewayConfig } from '@sluice/shared';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from '@sluice/shared';
 import { isCluster } from '@sluice/shared';
@@ -12,6 +12,7 @@ import { createSucceeder } from './lifecycle/succeed.ts';
 import { createBatchStore, type BatchStore } from './batches/batch-store.ts';
 import { createFileStore, type FileStore } from './files/file-store.ts';
 import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
+import { createResponseCache, type ResponseCache } from './cache/response-cache.ts';
 import { createDeadLetterStore, type DeadLetterStore } from './queues/dead-letters.ts';
 import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
 import type { QueuedJobData } from './queues/payloads.ts';
@@ -57,6 +58,8 @@ export interface Engine {
   spend: SpendLedger;
   /** Jobs deferred to providers' batch APIs, and the submissions they are in. */
   deferred: DeferredStore;
+  /** Answers stored per tenant for jobs that ask for caching. */
+  cache: ResponseCache;
   /** The job's transitions: the only writer of job records. */
   lifecycle: Lifecycle;
   logger: Logger;
@@ -102,6 +105,7 @@ export function openEngine(
     circuits: createCircuitView(breaker, providers),
     limiter: createRateLimiter(redis, prefix),
     spend: createSpendLedger(redis, prefix),
+    cache: createResponseCache(redis, { prefix, maxPerTenant: config.jobs.max_cache_entries_per_tenant, maxEntryBytes: parseByteSize(config.server.body_limit) }),
     logger,
   };
   const deferred = new DeferredStore(redis, prefix);

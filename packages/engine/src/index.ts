@@ -20,3 +20,4 @@ export { attemptOf, attemptOutcomeOf, type Call, type CallOutcome, type Settled 
 export { backoffDelay } from './lifecycle/backoff.ts';
 export * from './keys.ts';
 export * from './deferred/deferred-store.ts';
+export * from './cache/index.ts';

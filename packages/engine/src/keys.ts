@@ -160,3 +160,21 @@ export const providerBatchKey = (prefix: string, key: string): string => `${pref
 export const openProviderBatchesKey = (prefix: string): string => `${prefix}:{pbatch}:open`;
 /** The sorted set of deferred jobs by when they must be taken back to run in real time (unix seconds). */
 export const deferredFallbackKey = (prefix: string): string => `${prefix}:{pbatch}:fallback`;
+
+// Response cache: one tenant's keys share a hash tag, so storing an entry and bounding the tenant's
+// entries is one script on one Cluster slot.
+
+/** The keys of one tenant's response cache. */
+export interface CacheKeys {
+  /** A stored response (JSON), by the SHA-256 of the normalized request; expires with its TTL. */
+  entry(digest: string): string;
+  /** The sorted set of the tenant's entries by time stored (ms): the cap evicts from its oldest end. */
+  stored: string;
+  /** The sorted set of the tenant's entries by when they lapse (ms): lapsed ones stop counting toward the cap. */
+  expiring: string;
+}
+
+export function cacheKeys(prefix: string, tenant: string): CacheKeys {
+  const base = `${prefix}:{cache:${tenant}}`;
+  return { entry: (digest) => `${base}:entry:${digest}`, stored: `${base}:stored`, expiring: `${base}:expiring` };
+}

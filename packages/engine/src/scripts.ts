@@ -52,6 +52,8 @@ export const COMMANDS = {
 
   sluicePbatchClaim: command<(deferred: string, batch: string, open: string, targets: string, max: number, now: number, provider: string, model: string, key: string) => Promise<string[]>>('pbatch-claim.lua', 4),
 
+  sluiceCacheStore: command<(entry: string, stored: string, expiring: string, digest: string, value: string, ttlMs: number, now: number, cap: number, indexTtlMs: number) => Promise<string[]>>('cache-store.lua', 3),
+
   sluicePage: command<(sortedSet: string, after: string, count: number) => Promise<string[] | null>>('page-after.lua', 1),
   sluiceBoundedAdd: command<(tenantIndex: string, allIndex: string, member: string, now: number, oldest: number, cap: number, ageMs: number) => Promise<string[]>>('bounded-index-add.lua', 2),
 

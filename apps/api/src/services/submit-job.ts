@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { summarizeCandidates, isPrivateLiteralUrl, newJobId, planJob, type Engine, type JobRecord, type JobRequest } from '@sluice/engine';
+import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, type Engine, type JobRecord, type JobRequest } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
 
 /** What submitting a job reads and writes. */
-export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend'>;
+export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend' | 'cache'>;
 
 export interface SubmitOptions {
   idempotencyKey?: string | null;
@@ -81,13 +81,24 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
   }
 }
 
+/** Answers the job from the response cache when it can (already succeeded), else writes and enqueues it. */
 async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
-  const { record, candidate, waiting } = await planJob(deps, principal, request, { id });
+  const admitted = await admitJob(deps, principal, request, { id });
+  if (admitted.cached !== null) {
+    const record = admitted.cached;
+    await deps.lifecycle.submitCached(record);
+    deps.logger.info(
+      { job_id: id, tenant: record.tenant, route: record.routing.route, provider: record.provider, model: record.provider_model, cache: 'hit', key_age_s: record.cache?.key_age_s, saved_usd: record.cost_details?.saved_usd },
+      'job answered from the response cache',
+    );
+    return record;
+  }
+  const { record, candidate, waiting } = admitted;
   await deps.lifecycle.submit([record]);
   deps.logger.info(
     {
       job_id: id, tenant: record.tenant, route: record.routing.route, strategy: record.routing.strategy, provider: candidate.provider, model: candidate.model,
-      est_cost_usd: candidate.est_cost_usd, waiting, candidates: summarizeCandidates(record.routing.candidates),
+      est_cost_usd: candidate.est_cost_usd, waiting, candidates: summarizeCandidates(record.routing.candidates), ...(record.cache === null ? {} : { cache: 'miss' }),
     },
     waiting ? 'job accepted: every target is down, it waits queued for one to recover' : 'job accepted',
   );

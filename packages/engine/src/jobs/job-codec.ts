@@ -34,6 +34,8 @@ const LAYOUT: { readonly [Name in keyof JobRecord]: Layout } = {
   custom_id: fixed('text'),
   metadata: fixed('json', {}),
   webhook: fixed('json'),
+  cache: fixed('json'),
+  cache_entry: fixed('json'),
   status: field('text'),
   started_at: field('number'),
   completed_at: field('number'),

@@ -125,6 +125,17 @@ export type JobError = z.infer<typeof JobErrorSchema>;
 export const StoredRequestSchema = z.object({ messages: z.array(ChatMessageSchema), params: z.record(z.string(), z.unknown()) });
 export type StoredRequest = z.infer<typeof StoredRequestSchema>;
 
+/**
+ * What the response cache did for the job: `{hit: true, key_age_s}` when it was answered from a
+ * stored result (`key_age_s` seconds old), `{hit: false}` when it asked for caching and missed.
+ */
+export const CacheOutcomeSchema = z.object({ hit: z.boolean(), key_age_s: z.number().int().optional() });
+export type CacheOutcome = z.infer<typeof CacheOutcomeSchema>;
+
+/** Where a job that missed stores its result when it succeeds: its cache key and the entry's lifetime. */
+export const CacheEntryRefSchema = z.object({ key: z.string(), ttl_s: z.number().int().positive() });
+export type CacheEntryRef = z.infer<typeof CacheEntryRefSchema>;
+
 /** The job record in Redis, as the store reads it back. */
 export const JobRecordSchema = z.object({
   id: z.string().min(1),
@@ -172,13 +183,17 @@ export const JobRecordSchema = z.object({
   /** The batch line's `custom_id`, for batch children. */
   custom_id: z.string().nullable(),
   metadata: MetadataSchema,
+  /** Null for a job that did not ask for caching. */
+  cache: CacheOutcomeSchema.nullable(),
+  /** Set on a job that missed the cache: where its success is stored. */
+  cache_entry: CacheEntryRefSchema.nullable(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
 /** Record fields the HTTP job object shows as they are; the rest are Sluice's bookkeeping. */
 const PUBLIC_FIELDS = [
   'id', 'status', 'model', 'priority', 'tier', 'created_at', 'started_at', 'completed_at', 'expires_at', 'provider', 'provider_model',
-  'result', 'error', 'usage', 'cost_usd', 'cost_details', 'attempts', 'routing', 'batch_id', 'custom_id', 'metadata',
+  'result', 'error', 'usage', 'cost_usd', 'cost_details', 'attempts', 'routing', 'batch_id', 'custom_id', 'metadata', 'cache',
 ] as const satisfies readonly (keyof JobRecord)[];
 
 /** The job object of the HTTP API: the record's public fields, with its webhook and deliveries as one. */

@@ -17,6 +17,8 @@ import { markSubmitted, settleBatchLine, takeBack } from './provider-batch.ts';
 import type { BatchLineResult } from '@sluice/providers';
 import type { FallbackReason } from '../jobs/job-types.ts';
 import { announceJobEnded, enqueueJobWebhook } from './announce.ts';
+import { submitCached } from './cache.ts';
+import type { ResponseCache } from '../cache/response-cache.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
 import { recordSuccess, type SuccessInput } from './record-success.ts';
 import { repairEntry, repairStuckRequeues, requeueJob } from './requeue.ts';
@@ -45,6 +47,8 @@ export interface LifecycleDeps {
   /** Jobs deferred to providers' batch APIs. */
   deferred: DeferredStore;
   price: PriceLookup;
+  /** Answers stored for jobs that asked for caching. */
+  cache: ResponseCache;
   logger: Logger;
 }
 
@@ -72,6 +76,11 @@ export class Lifecycle {
   /** Writes new jobs' records, then their queue entries; on a failed add, removes them and releases what they reserved. */
   submit(records: readonly JobRecord[]): Promise<void> {
     return submitJobs(this.deps, records, (record) => this.settleReservation(record, null), (deferred) => this.defer(deferred));
+  }
+
+  /** A job answered from the response cache: its record written already succeeded, then announced like any end. */
+  submitCached(record: JobRecord): Promise<void> {
+    return submitCached(this, record);
   }
 
   /** Jobs whose mode is `provider_batch` wait for a submission (and are taken back `fallback_before_s` before their deadline). */

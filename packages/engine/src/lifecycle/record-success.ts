@@ -2,6 +2,7 @@ import { corked, getMetrics, type ChatCompletion, type Usage } from '@sluice/sha
 import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
 import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
 import { modelCatalog } from '../metrics/model-labels.ts';
+import { storeInCache } from './cache.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -54,8 +55,10 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   ] as const);
   const outcome = await succeeded;
   await side;
+  // Only the write that won stores the answer: a job billed once is cached once.
+  const cacheable = { record, candidate, completion: input.completion, usage, costUsd: cost.usd };
   if (outcome !== null) {
-    if (outcome.ok) await lifecycle.announce(ended, { accounted: true });
+    if (outcome.ok) await Promise.all([lifecycle.announce(ended, { accounted: true }), storeInCache(lifecycle, cacheable)]);
     return { ok: outcome.ok, previous: outcome.previous as JobStatus | null };
   }
   // A Cluster: the attempt goes first, then the guarded status change, then the accounting.
@@ -65,6 +68,6 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
       store.transition(record.id, ['running'], 'succeeded', fields, entry),
     ] as const),
   );
-  if (finished.ok) await Promise.all([lifecycle.settleReservation(record, cost.usd), lifecycle.announce(ended)]);
+  if (finished.ok) await Promise.all([lifecycle.settleReservation(record, cost.usd), lifecycle.announce(ended), storeInCache(lifecycle, cacheable)]);
   return finished;
 }

@@ -89,6 +89,8 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
       completion_tokens: usage?.completion_tokens ?? null,
       cost_usd: cost.usd,
       saved_usd: cost.details.saved_usd ?? null,
+      // A job that asked for caching ran because it missed (a hit never reaches a worker).
+      ...(record.cache === null ? {} : { cache: 'miss' }),
       outcome: finished.ok ? 'succeeded' : finished.previous,
       reason: finished.ok ? null : 'status changed during the call',
       // Prompt and completion text only when the operator asked for it (log_content: true).

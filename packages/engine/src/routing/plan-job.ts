@@ -132,7 +132,7 @@ function noEligibleTarget(model: string, candidates: readonly RoutingCandidate[]
 }
 
 /** What a new job record is made of: the request as stored, where it was routed and what it reserved. */
-interface NewJob {
+export interface NewJob {
   config: GatewayConfig;
   submitter: Submitter;
   request: JobRequest;
@@ -147,7 +147,7 @@ interface NewJob {
 }
 
 /** A queued job's record, before any try: nothing run, nothing delivered. */
-function newJobRecord({ config, submitter, request, options, stored, routing, target, now, reserved }: NewJob): JobRecord {
+export function newJobRecord({ config, submitter, request, options, stored, routing, target, now, reserved }: NewJob): JobRecord {
   return {
     id: options.id,
     tenant: submitter.tenant,
@@ -184,5 +184,7 @@ function newJobRecord({ config, submitter, request, options, stored, routing, ta
     batch_id: options.batchId ?? null,
     custom_id: options.customId ?? null,
     metadata: request.metadata,
+    cache: null,
+    cache_entry: null,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChatMessageSchema } from '@sluice/shared';
+import { ChatMessageSchema, MAX_CACHE_TTL_S } from '@sluice/shared';
 
 export const PrioritySchema = z.enum(['high', 'normal', 'low']);
 export type Priority = z.infer<typeof PrioritySchema>;
@@ -11,6 +11,12 @@ export const WebhookTargetSchema = z.object({ url: z.string().max(2048).pipe(z.u
 
 /** A client's own labels: at most 16 keys of 64 characters, values of 512. */
 export const MetadataSchema = z.record(z.string().min(1).max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, 'at most 16 metadata keys');
+
+/**
+ * A request's opt-in to the response cache: answer from a stored result when an identical request
+ * succeeded within `ttl_s`, and store this one's for `ttl_s`. 0 turns off the route's `cache_ttl_s`.
+ */
+export const CacheRequestSchema = z.object({ ttl_s: z.number().int().min(0).max(MAX_CACHE_TTL_S) }).strict();
 
 /** The longest deadline a job may have: 30 days. */
 export const MAX_DEADLINE_S = 30 * 86_400;
@@ -45,6 +51,7 @@ const jobFields = {
   webhook: WebhookTargetSchema.optional(),
   deadline_s: z.number().int().min(1).max(MAX_DEADLINE_S).optional(),
   metadata: MetadataSchema.default({}),
+  cache: CacheRequestSchema.optional(),
 };
 
 export const JOB_FIELD_NAMES = Object.keys(jobFields) as (keyof typeof jobFields)[];

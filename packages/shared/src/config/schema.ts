@@ -93,12 +93,17 @@ const optionalSecret = z.preprocess((value) => (value === '' ? undefined : value
 
 const TargetSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
+/** The longest a response may stay in the response cache: 30 days. */
+export const MAX_CACHE_TTL_S = 30 * 86_400;
+
 export const RouteSchema = z.union([
   z.array(TargetSchema).min(1),
   z
     .object({
       strategy: z.enum(['ordered', 'cheapest']).default('ordered'),
       targets: z.array(TargetSchema).min(1),
+      /** Caches this route's answers for this long unless a request's own `cache.ttl_s` says otherwise. */
+      cache_ttl_s: z.number().int().min(1).max(MAX_CACHE_TTL_S).optional(),
     })
     .strict(),
 ]);
@@ -209,6 +214,8 @@ const JobsConfigSchema = z
     max_attempts: z.number().int().min(1).max(1000).default(20),
     /** Dead letters kept per tenant (the oldest go first); each also goes when its job record expires. Default 10000. */
     max_dead_letters_per_tenant: z.number().int().min(1).default(10_000),
+    /** Response cache entries kept per tenant (the oldest go first). Default 10000. */
+    max_cache_entries_per_tenant: z.number().int().min(1).default(10_000),
   })
   .strict();
 

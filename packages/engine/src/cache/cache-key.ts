@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import type { GatewayConfig } from '@sluice/shared';
+import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+
+/** The value with every object's keys in sorted order (arrays keep theirs), so key order never changes a digest. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const inner = (value as Record<string, unknown>)[key];
+    if (inner !== undefined) sorted[key] = canonical(inner);
+  }
+  return sorted;
+}
+
+/**
+ * The response cache key of a request (scoped to its tenant by the Redis key): the SHA-256 of the
+ * normalized `model` as asked, `messages`, every provider-bound parameter and `fallbacks`. Fallbacks
+ * count because they change which targets may answer; Sluice's other fields (priority, tier,
+ * deadline, metadata, webhook, cache) do not change what is asked of a provider, so they do not.
+ */
+export function responseCacheKey(request: JobRequest): string {
+  const { messages, params } = splitJobRequest(request);
+  const normalized = canonical({ v: 1, model: request.model, messages, params, fallbacks: request.fallbacks });
+  return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
+}
+
+/**
+ * How long the request's answer is cached: its own `cache.ttl_s` when it sends one (0: not at all),
+ * else its route's `cache_ttl_s`, else 0 (no caching).
+ */
+export function cacheTtlOf(config: GatewayConfig, request: JobRequest): number {
+  if (request.cache !== undefined) return request.cache.ttl_s;
+  const route = config.routes[request.model];
+  return route === undefined || Array.isArray(route) ? 0 : (route.cache_ttl_s ?? 0);
+}

@@ -1,0 +1,3 @@
+export { admitJob, type Admission, type AdmitDeps } from './admit-job.ts';
+export { cacheTtlOf, responseCacheKey } from './cache-key.ts';
+export { createResponseCache, CachedResponseSchema, type CachedResponse, type ResponseCache } from './response-cache.ts';

@@ -1,0 +1,58 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ChatCompletionSchema, MAX_CACHE_TTL_S, UsageSchema } from '@sluice/shared';
+import { cacheKeys } from '../keys.ts';
+import { defineScripts } from '../scripts.ts';
+
+/** What a cache entry holds: the original job's answer, who gave it, what it cost, and when. */
+export const CachedResponseSchema = z.object({
+  result: ChatCompletionSchema,
+  usage: UsageSchema.nullable(),
+  provider: z.string().nullable(),
+  provider_model: z.string().nullable(),
+  /** The original job's cost: what a hit saves (null when it had no price). */
+  cost_usd: z.number().nullable(),
+  /** Unix seconds the entry was stored. */
+  stored_at: z.number(),
+});
+export type CachedResponse = z.infer<typeof CachedResponseSchema>;
+
+/** Stored answers per tenant, bounded in number per tenant and in size per entry. */
+export interface ResponseCache {
+  /** The tenant's entry under `digest`, or null (never stored, lapsed, evicted, or unreadable). */
+  lookup(tenant: string, digest: string): Promise<CachedResponse | null>;
+  /** Stores an entry for `ttlS` seconds; false when it is larger than the size bound and was not stored. */
+  store(tenant: string, digest: string, response: CachedResponse, ttlS: number): Promise<boolean>;
+}
+
+export interface ResponseCacheOptions {
+  prefix: string;
+  /** Entries kept per tenant; the oldest stored go first (`jobs.max_cache_entries_per_tenant`). */
+  maxPerTenant: number;
+  /** The largest entry stored, in bytes (`server.body_limit`): an answer never outweighs what a request may. */
+  maxEntryBytes: number;
+}
+
+export function createResponseCache(redis: Redis, options: ResponseCacheOptions): ResponseCache {
+  const scripts = defineScripts(redis);
+  return {
+    async lookup(tenant, digest) {
+      const text = await redis.get(cacheKeys(options.prefix, tenant).entry(digest));
+      if (text === null) return null;
+      try {
+        const parsed = CachedResponseSchema.safeParse(JSON.parse(text));
+        return parsed.success ? parsed.data : null;
+      } catch {
+        return null; // an unreadable entry is a miss; the job's success overwrites it
+      }
+    },
+    async store(tenant, digest, response, ttlS) {
+      const value = JSON.stringify(response);
+      if (Buffer.byteLength(value) > options.maxEntryBytes) return false;
+      const keys = cacheKeys(options.prefix, tenant);
+      const evicted = await scripts.sluiceCacheStore(keys.entry(digest), keys.stored, keys.expiring, digest, value, ttlS * 1000, Date.now(), options.maxPerTenant, MAX_CACHE_TTL_S * 1000);
+      if (evicted.length > 0) await redis.del(...evicted.map((evictedDigest) => keys.entry(evictedDigest)));
+      return true;
+    },
+  };
+}

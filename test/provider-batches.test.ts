@@ -121,10 +121,15 @@ describe('work that can wait goes to the providers\' batch APIs', () => {
     const jobs = await Promise.all(ids.map((id) => api.waitForJob(id, undefined, 20_000)));
     for (const job of jobs) expect(job).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'batch_failed' } });
 
+    // The provider refuses the submission itself (here its file upload): the jobs run in real time at once.
+    fake!.script({ status: 400, body: { error: { message: 'invalid file', type: 'invalid_request_error' } } });
+    const refused = await submit(api, 'openai', 2);
+    for (const id of refused) expect(await api.waitForJob(id, undefined, 20_000)).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', fallback_reason: 'batch_failed' } });
+
     const [urgent] = await submit(api, 'openai', 1, { deadline_s: 1800 });
     const job = await api.waitForJob(urgent!, undefined, 10_000);
     expect(job).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime', provider_batch_id: null, fallback_reason: null } });
-    expect(chatCalls(fake!)).toBe(4);
+    expect(chatCalls(fake!)).toBe(6);
   }, 60_000);
 
   it('fallback_before_s before its deadline a job still in a provider batch runs in real time; its late result counts as wasted', async () => {

@@ -21,3 +21,4 @@ export { backoffDelay } from './lifecycle/backoff.ts';
 export * from './keys.ts';
 export * from './deferred/deferred-store.ts';
 export * from './cache/index.ts';
+export { defineScripts } from './scripts.ts';

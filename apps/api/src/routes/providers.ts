@@ -13,10 +13,10 @@ type ProvidersDeps = Pick<ApiDeps, 'breaker' | 'config' | 'limiter' | 'queues' |
 async function deferredByProvider(deps: ProvidersDeps) {
   const waiting = new Map<string, number>();
   for (const target of await deps.deferred.waiting()) waiting.set(target.provider, (waiting.get(target.provider) ?? 0) + target.count);
-  const open = new Map<string, { id: string | null; model: string; state: string; jobs: number; submitted_at: number }[]>();
+  const open = new Map<string, { id: string | null; model: string; state: string; jobs: number; claimed_at: number }[]>();
   for (const batch of await deps.deferred.open()) {
     const list = open.get(batch.provider) ?? [];
-    list.push({ id: batch.id, model: batch.model, state: batch.state, jobs: batch.count, submitted_at: Math.floor(batch.claimedAt / 1000) });
+    list.push({ id: batch.id, model: batch.model, state: batch.state, jobs: batch.count, claimed_at: Math.floor(batch.claimedAt / 1000) });
     open.set(batch.provider, list);
   }
   return { waiting, open };

@@ -7,6 +7,8 @@ export interface ProviderBatchPoller {
 }
 
 const SCHEDULER_ID = 'provider-batches';
+/** The tick when only jobs deferred under an earlier config are left. */
+const LEFTOVER_TICK_MS = 15_000;
 
 /**
  * Provider batches are driven by one repeatable BullMQ job (a job scheduler, shared by every worker
@@ -14,13 +16,16 @@ const SCHEDULER_ID = 'provider-batches';
  * jobs near their deadline (`pass`, which holds its own Redis locks). It ticks at half the shortest
  * `batch.poll_interval_s` or `max_wait_s` of the providers with batches on.
  */
-export async function startProviderBatchPoller(deps: Pick<Engine, 'config' | 'logger'>, queueRedis: Redis, pass: () => Promise<void>): Promise<ProviderBatchPoller> {
+export async function startProviderBatchPoller(deps: Pick<Engine, 'config' | 'logger' | 'deferred'>, queueRedis: Redis, pass: () => Promise<void>): Promise<ProviderBatchPoller> {
   const { config, logger } = deps;
   const prefix = config.redis.prefix;
   const intervals = Object.values(config.providers).filter((provider) => provider.batch.enabled).map((provider) => Math.min(provider.batch.poll_interval_s, provider.batch.max_wait_s) * 500);
-  // With no provider batching, the queue is not touched at all (a scheduler left by an earlier
-  // config only parks one tick there, which nobody takes).
-  if (intervals.length === 0) return { close: async () => undefined };
+  // With batching off everywhere, jobs deferred before still finish (polled, or taken back at their
+  // deadline) at a slow pace; with none left, the queue is not touched at all.
+  if (intervals.length === 0) {
+    if (!(await deps.deferred.pending())) return { close: async () => undefined };
+    intervals.push(LEFTOVER_TICK_MS);
+  }
   const queue = new Queue(bullQueueName(PROVIDER_BATCH_QUEUE), { connection: queueRedis, prefix });
   queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message }, 'provider batch queue error')));
   const every = Math.max(100, Math.min(...intervals));

@@ -63,7 +63,8 @@ export class DeferredStore {
       pipeline.sadd(deferredTargetsKey(this.prefix), `${job.provider}/${job.model}`);
       pipeline.zadd(deferredFallbackKey(this.prefix), job.fallbackAt, job.id);
     }
-    await pipeline.exec();
+    const failure = ((await pipeline.exec()) ?? []).find(([error]) => error !== null);
+    if (failure?.[0]) throw failure[0];
   }
 
   /** Takes a job out of waiting (canceled, expired, or sent to real time); true when it was waiting. */
@@ -110,6 +111,12 @@ export class DeferredStore {
 
   async polled(key: string, at: number): Promise<void> {
     await this.redis.hset(providerBatchKey(this.prefix, key), 'polled_at', at);
+  }
+
+  /** True when jobs wait for a provider batch or sit in an open one. */
+  async pending(): Promise<boolean> {
+    const [targets, open] = await Promise.all([this.redis.scard(deferredTargetsKey(this.prefix)), this.redis.zcard(openProviderBatchesKey(this.prefix))]);
+    return targets + open > 0;
   }
 
   /** Submissions not yet finished (the oldest first), without their members (a list that can be long). */

@@ -33,6 +33,8 @@ export interface JobStore {
   /** Writes many records in one round trip (batch children). */
   createMany(records: readonly JobRecord[]): Promise<void>;
   get(id: string): Promise<JobRecord | null>;
+  /** Only the statuses of many jobs, in one round trip (null: no such job). */
+  statuses(ids: readonly string[]): Promise<(JobStatus | null)[]>;
   /** The job only if it belongs to `tenant`: another tenant's id reads as absent. */
   getForTenant(id: string, tenant: string): Promise<JobRecord | null>;
   /**
@@ -177,6 +179,13 @@ class RedisJobStore implements JobStore {
 
   stuckRequeues(beforeMs: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.requeueKey, '-inf', beforeMs, 'LIMIT', 0, limit);
+  }
+
+  async statuses(ids: readonly string[]): Promise<(JobStatus | null)[]> {
+    if (ids.length === 0) return [];
+    const pipeline = multiKey(this.redis);
+    for (const id of ids) pipeline.hget(this.jobKey(id), 'status');
+    return ((await pipeline.exec()) ?? []).map(([error, status]) => (error || typeof status !== 'string' ? null : (status as JobStatus)));
   }
 
   private jobKey(id: string): string {

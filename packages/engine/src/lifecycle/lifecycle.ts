@@ -13,7 +13,7 @@ import type { SpendLedger } from '../reliability/spend.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 import type { DeferredStore } from '../deferred/deferred-store.ts';
 import type { PriceLookup } from '../pricing/prices.ts';
-import { markSubmitted, settleBatchLine, takeBack } from './provider-batch.ts';
+import { inProviderBatch, markSubmitted, settleBatchLine, takeBack } from './provider-batch.ts';
 import type { BatchLineResult } from '@sluice/providers';
 import type { FallbackReason } from '../jobs/job-types.ts';
 import { announceJobEnded, enqueueJobWebhook } from './announce.ts';
@@ -96,6 +96,11 @@ export class Lifecycle {
   /** Deferred jobs submitted in the provider batch `providerBatchId`: they run at the provider now. */
   batchSubmitted(records: readonly JobRecord[], providerBatchId: string): Promise<void> {
     return markSubmitted(this, records, providerBatchId, Date.now());
+  }
+
+  /** True while the job is a member of the provider batch `providerBatchId` (not taken back, not ended). */
+  inProviderBatch(record: JobRecord, providerBatchId: string): boolean {
+    return inProviderBatch(record, providerBatchId);
   }
 
   /** A deferred job runs in real time after all, with the reason on its record. */

@@ -2,7 +2,6 @@ import type { BatchLineResult, ProviderError } from '@sluice/providers';
 import { getMetrics } from '@sluice/shared';
 import type { Execution, FallbackReason, JobRecord } from '../jobs/job-types.ts';
 import { costOf } from '../pricing/prices.ts';
-import { runsFlex } from '../routing/execution-mode.ts';
 import { jobLogFields } from './failover.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { requeueJob } from './requeue.ts';
@@ -33,12 +32,12 @@ export async function markSubmitted(lifecycle: Lifecycle, records: readonly JobR
  * failed, or its deadline came close): a queue entry on its target, the reason on its record.
  */
 export async function takeBack(lifecycle: Lifecycle, record: JobRecord, reason: FallbackReason): Promise<boolean> {
-  const { store, queues, config, deferred, logger } = lifecycle.deps;
+  const { store, queues, deferred, logger } = lifecycle.deps;
   const candidate = record.routing.candidates[record.target];
   if (candidate !== undefined) await deferred.undefer(record.id, candidate.provider, candidate.model);
   await deferred.clearFallback([record.id]);
-  const mode = candidate !== undefined && runsFlex(config, candidate) ? 'flex' : 'realtime';
-  const execution: Execution = { mode, provider_batch_id: record.execution?.provider_batch_id ?? null, submitted_at: record.execution?.submitted_at ?? null, fallback_reason: reason };
+  // Real time, not flex: a job taken back is short of time, and flex may be slow or refuse.
+  const execution: Execution = { mode: 'realtime', provider_batch_id: record.execution?.provider_batch_id ?? null, submitted_at: record.execution?.submitted_at ?? null, fallback_reason: reason };
   const moved = await requeueJob(store, queues, record, { target: record.target, tries: record.tries, from: ['queued', 'running'], fields: { execution } });
   if (moved) logger.warn({ ...jobLogFields(record), provider: candidate?.provider, reason }, 'deferred job runs in real time instead');
   return moved;
@@ -47,7 +46,9 @@ export async function takeBack(lifecycle: Lifecycle, record: JobRecord, reason: 
 /** What one result line of a provider batch does to its member: success, the failure path, or real time. */
 export async function settleBatchLine(lifecycle: Lifecycle, record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<void> {
   if (!inProviderBatch(record, providerBatchId)) {
-    if (line.outcome === 'succeeded') discardDuplicate(lifecycle, record, line, providerBatchId);
+    // A line read again (a poll retried after a failure) for a job this batch already ended is no duplicate.
+    const endedHere = record.status === 'succeeded' && record.execution?.mode === 'provider_batch' && record.execution.provider_batch_id === providerBatchId;
+    if (line.outcome === 'succeeded' && !endedHere) discardDuplicate(lifecycle, record, line, providerBatchId);
     return;
   }
   await lifecycle.deps.deferred.clearFallback([record.id]);
@@ -93,12 +94,12 @@ async function lineFailed(lifecycle: Lifecycle, record: JobRecord, error: Provid
     return;
   }
   const execution: Execution = { ...(record.execution ?? { mode: 'provider_batch', provider_batch_id: null, submitted_at: null }), fallback_reason: 'line_error' };
-  await lifecycle.deps.store.update(record.id, { execution: { ...execution, mode: runsFlex(lifecycle.deps.config, candidate) ? 'flex' : 'realtime' } });
+  await lifecycle.deps.store.update(record.id, { execution: { ...execution, mode: 'realtime' } });
   const startedAt = (record.execution?.submitted_at ?? seconds(Date.now())) * 1000;
   await lifecycle.settle(
     {
       record, entry: record.queue_job_id, candidate, retry: provider.retry, startedAt, latencyMs: Date.now() - startedAt, price: lifecycle.deps.price,
-      onCircuitOpened: () => undefined, log: { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, execution: 'provider_batch' },
+      onCircuitOpened: () => undefined, fromBatch: true, log: { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, execution: 'provider_batch' },
     },
     { ok: false, error },
   );

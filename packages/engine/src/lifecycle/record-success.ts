@@ -41,7 +41,9 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
     ...(record.execution === null ? {} : { execution: { ...record.execution, mode: input.mode ?? 'realtime' } }),
   };
   const saved = cost.details.saved_usd ?? 0;
-  if (saved > 0) getMetrics().saved.inc({ provider: candidate.provider, mode: input.mode ?? 'realtime' }, saved);
+  const countSaved = (ok: boolean): void => {
+    if (ok && saved > 0) getMetrics().saved.inc({ provider: candidate.provider, mode: input.mode ?? 'realtime' }, saved);
+  };
   const ended: JobRecord = {
     ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),
     provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],

@@ -17,6 +17,8 @@ export interface Call {
   /** Log fields of the call (job, tenant, route, provider, attempt, latency, queue wait). */
   log: Record<string, unknown>;
   price: PriceLookup;
+  /** A provider batch's result line, not a call: it says nothing of the provider's real-time health. */
+  fromBatch?: boolean;
   /** How the call ran (its price). Default realtime. */
   mode?: ExecutionMode;
   /** This process opened the provider's circuit: its queue should pause and its jobs move. */
@@ -140,7 +142,7 @@ async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderEr
       }
       break;
     default:
-      await retryOrMove(lifecycle, call, error, base, true);
+      await retryOrMove(lifecycle, call, error, base, call.fromBatch !== true);
   }
   return { pauseMs: null };
 }
@@ -162,6 +164,11 @@ async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderErro
     return;
   }
   const tries = record.tries + 1;
+  if (tries >= retry.attempts && error.kind === 'flex_unavailable') {
+    // Flex stayed out of capacity through every retry: the default tier takes the job instead of failing it.
+    await lifecycle.leaveFlex(record, entry);
+    return;
+  }
   if (tries >= retry.attempts) {
     await lifecycle.failover(record, { reason: 'retries_exhausted', exhaust: true, attempted: true, guard: entry, lastError: error.message });
     return;

@@ -75,7 +75,6 @@ export async function submitJobs(
     }
     uncork();
     await created;
-    await defer(deferred);
   } catch (error) {
     uncork();
     await Promise.all(
@@ -83,6 +82,14 @@ export async function submitJobs(
         Promise.all([deps.store.remove(record.id, record.tenant), release(record)]),
       ),
     ).catch(() => undefined);
+    throw error;
+  }
+  // The deferred jobs have no queue entry: if they cannot wait for a provider batch, only they are
+  // taken back (the others are queued already).
+  try {
+    await defer(deferred);
+  } catch (error) {
+    await Promise.all(deferred.map((record) => Promise.all([deps.store.remove(record.id, record.tenant), release(record)]))).catch(() => undefined);
     throw error;
   }
 }

@@ -1,0 +1,77 @@
+import type { BatchAdapter, BatchLineResult, ProviderBatchStatus } from '@sluice/providers';
+import { isTerminal, type FallbackReason, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
+import { AT_ONCE_LINES, batchApiOf, eachLimited, FINISHED_KEEP_S, type BatcherDeps } from './batch-deps.ts';
+/** How long one poll holds its lock at most (it is released as soon as the poll is done). */
+const POLL_LOCK_MS = 600_000;
+
+/** Why members a finished provider batch gave no line for run in real time. */
+const reasonOf = (state: ProviderBatchStatus['state']): FallbackReason => (state === 'expired' ? 'batch_expired' : state === 'canceled' ? 'canceled_batch' : 'batch_failed');
+
+/** Polls one open provider batch when its interval has passed; once it is done, ends each member with its line. */
+export async function poll(deps: BatcherDeps, open: ProviderBatchRecord): Promise<void> {
+  const api = batchApiOf(deps, open.provider);
+  const interval = (deps.config.providers[open.provider]?.batch.poll_interval_s ?? 30) * 1000;
+  if (api === undefined || open.id === null || Date.now() - open.polledAt < interval) return;
+  const lock = `pbatch-poll:${open.key}`;
+  if (!(await deps.lock(lock, POLL_LOCK_MS))) return;
+  try {
+    await pollOnce(deps, api, open, open.id);
+  } finally {
+    await deps.lock.release(lock);
+  }
+}
+
+async function pollOnce(deps: BatcherDeps, api: BatchAdapter, open: ProviderBatchRecord, id: string): Promise<void> {
+  await deps.deferred.polled(open.key, Date.now());
+  const status = await api.status(id).catch(async (error: Error) => {
+    await deps.breaker.record(open.provider, false, null);
+    deps.logger.warn({ provider: open.provider, provider_batch_id: id, err: error.message }, 'polling a provider batch failed; next poll retries');
+    return null;
+  });
+  if (status === null) return;
+  const batch = await deps.deferred.get(open.key);
+  if (batch === null) return;
+  if (status.state === 'in_progress') await cancelWhenAllEnded(deps, api, batch, id);
+  else await readResults(deps, api, batch, id, status);
+}
+
+/** Every member ended (canceled by their clients): the provider batch is canceled too. */
+async function cancelWhenAllEnded(deps: BatcherDeps, api: BatchAdapter, batch: ProviderBatchMembers, id: string): Promise<void> {
+  for (let start = 0; start < batch.members.length; start += 500) {
+    const statuses = await deps.store.statuses(batch.members.slice(start, start + 500));
+    if (statuses.some((status) => status !== null && !isTerminal(status))) return;
+  }
+  await api.cancel(id).catch((error: Error) => deps.logger.warn({ provider_batch_id: id, err: error.message }, 'canceling a provider batch failed'));
+  deps.logger.info({ provider: batch.provider, provider_batch_id: id }, 'every job of the provider batch was canceled: batch canceled at the provider');
+}
+
+async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: ProviderBatchMembers, id: string, status: ProviderBatchStatus): Promise<void> {
+  const seen = new Set<string>();
+  if (status.state !== 'failed') {
+    const members = new Set(batch.members);
+    let chunk: BatchLineResult[] = [];
+    const settle = (lines: readonly BatchLineResult[]) =>
+      eachLimited(lines, async (line) => {
+        const record = await deps.store.get(line.custom_id);
+        if (record !== null) await deps.lifecycle.settleBatchLine(record, line, id);
+      });
+    for await (const line of api.results(id)) {
+      if (seen.has(line.custom_id) || !members.has(line.custom_id)) continue;
+      seen.add(line.custom_id);
+      chunk.push(line);
+      if (chunk.length >= AT_ONCE_LINES) {
+        await settle(chunk);
+        chunk = [];
+      }
+    }
+    await settle(chunk);
+  }
+  // Members with no line (a batch that failed as a whole, or lines the provider never reported) run in real time.
+  const reason = reasonOf(status.state);
+  await eachLimited(batch.members.filter((member) => !seen.has(member)), async (memberId) => {
+    const record = await deps.store.get(memberId);
+    if (record !== null && deps.lifecycle.inProviderBatch(record, id)) await deps.lifecycle.takeBack(record, reason);
+  });
+  await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
+  deps.logger.info({ provider: batch.provider, provider_batch_id: id, state: status.state, lines: seen.size, jobs: batch.members.length, err: status.error }, 'provider batch ended');
+}

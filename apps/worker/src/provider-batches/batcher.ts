@@ -56,12 +56,19 @@ async function flush(deps: BatcherDeps): Promise<void> {
     // An open circuit holds deferred jobs until the provider recovers (or their deadline takes them back).
     if (settings === undefined || batchApiOf(deps, provider) === undefined || oldestMs === null || openCircuits.has(provider)) continue;
     if (count < settings.max_requests && now - oldestMs < settings.max_wait_s * 1000) continue;
-    const key = `sluice_${randomUUID().replaceAll('-', '')}`;
-    await withSubmitLock(deps, provider, key, async () => {
-      if ((await deps.deferred.claim(provider, model, settings.max_requests, key)).length === 0) return;
-      const batch = await deps.deferred.get(key);
-      if (batch !== null) await submit(deps, batch);
-    });
+    // One submitter per provider and model at a time; each submission also holds a lock of its own.
+    const targetLock = `pbatch-flush:${provider}/${model}`;
+    if (!(await deps.lock(targetLock, submitGraceMs(deps, provider)))) continue;
+    try {
+      const key = `sluice_${randomUUID().replaceAll('-', '')}`;
+      await withSubmitLock(deps, provider, key, async () => {
+        if ((await deps.deferred.claim(provider, model, settings.max_requests, key)).length === 0) return;
+        const batch = await deps.deferred.get(key);
+        if (batch !== null) await submit(deps, batch);
+      });
+    } finally {
+      await deps.lock.release(targetLock);
+    }
   }
 }
 

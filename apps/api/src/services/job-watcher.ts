@@ -1,5 +1,5 @@
 import { duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
-import { jobEventsChannel, jobRecordKey, parseJobSnapshot, TERMINAL_STATUSES, type JobRecord } from '@sluice/engine';
+import { decodeJobEvent, jobEventsChannel, jobRecordKey, TERMINAL_STATUSES, type JobRecord } from '@sluice/engine';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
@@ -38,24 +38,15 @@ interface Watched {
 const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
 
 /** The record a success announcement carries, or null when there is none or it does not parse (then it is read back). */
-function parseSnapshot(snapshot: string | null): JobRecord | null {
-  if (snapshot === null) return null;
-  try {
-    return parseJobSnapshot(JSON.parse(snapshot));
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The record as of one announcement: the snapshot a success carries, else one read shared by every
  * listener (a thousand event streams on one job cost one read per change, not a thousand).
  */
-function recordRead(readRecord: (jobId: string) => Promise<JobRecord | null>, jobId: string, snapshot: string | null): RecordRead {
+function recordRead(readRecord: (jobId: string) => Promise<JobRecord | null>, jobId: string, snapshot: (() => JobRecord | null) | null): RecordRead {
   let record: Promise<JobRecord | null> | null = null;
   return () => {
     if (record === null) {
-      const parsed = parseSnapshot(snapshot);
+      const parsed = snapshot === null ? null : snapshot();
       record = parsed === null ? readRecord(jobId) : Promise.resolve(parsed);
     }
     return record;
@@ -133,8 +124,8 @@ class SubscriberJobWatcher implements JobWatcher {
   private onMessage(channel: string, message: string): void {
     const entry = this.watched.get(channel);
     if (entry === undefined) return;
-    const newline = message.indexOf('\n');
-    this.announce(entry, channel, newline === -1 ? message : message.slice(0, newline), newline === -1 ? null : message.slice(newline + 1));
+    const event = decodeJobEvent(message);
+    this.announce(entry, channel, event.status, event.snapshot);
   }
 
   private onReady(): void {
@@ -157,7 +148,7 @@ class SubscriberJobWatcher implements JobWatcher {
     });
   }
 
-  private announce(entry: Watched, channel: string, status: string, snapshot: string | null): void {
+  private announce(entry: Watched, channel: string, status: string, snapshot: (() => JobRecord | null) | null): void {
     if (entry.last?.status === status && snapshot === null) return;
     // An end stays the end: a safety read that raced the news (another connection) cannot undo it.
     if (entry.last !== null && TERMINAL.has(entry.last.status) && !TERMINAL.has(status)) return;

@@ -158,12 +158,13 @@ export function parseJobSnapshot(flat: unknown): JobRecord | null {
 }
 
 /**
- * A message on a job's events channel: the new status, and the record as of it when the writer sent
- * one along (`<status>\n<HGETALL as JSON>`, as a success does for whoever waits).
+ * A message on a job's events channel: the new status, and when the writer sent the record along
+ * (`<status>\n<HGETALL as JSON>`, as a success does for whoever waits) a parse of it, which is null
+ * when the text is not a record.
  */
-export function decodeJobEvent(message: string): { status: string; snapshot: () => JobRecord | null } {
+export function decodeJobEvent(message: string): { status: string; snapshot: (() => JobRecord | null) | null } {
   const newline = message.indexOf('\n');
-  if (newline === -1) return { status: message, snapshot: () => null };
+  if (newline === -1) return { status: message, snapshot: null };
   return {
     status: message.slice(0, newline),
     snapshot: () => {

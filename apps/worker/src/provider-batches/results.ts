@@ -1,6 +1,11 @@
 import type { BatchAdapter, BatchLineResult, ProviderBatchStatus } from '@sluice/providers';
 import { isTerminal, type FallbackReason, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
 import { AT_ONCE_LINES, batchApiOf, eachLimited, FINISHED_KEEP_S, type BatcherDeps } from './batch-deps.ts';
+/**
+ * A provider batch still unreadable this long after its claim is given up: every provider ends a
+ * batch within 24 h, so its members are taken back to real time (their deadline may still allow it).
+ */
+const GIVE_UP_MS = 26 * 3_600_000;
 /** How long one poll holds its lock at most (it is released as soon as the poll is done). */
 const POLL_LOCK_MS = 600_000;
 
@@ -28,9 +33,12 @@ async function pollOnce(deps: BatcherDeps, api: BatchAdapter, open: ProviderBatc
     deps.logger.warn({ provider: open.provider, provider_batch_id: id, err: error.message }, 'polling a provider batch failed; next poll retries');
     return null;
   });
-  if (status === null) return;
   const batch = await deps.deferred.get(open.key);
   if (batch === null) return;
+  if (status === null) {
+    if (Date.now() - open.claimedAt > GIVE_UP_MS) await giveUp(deps, batch, id);
+    return;
+  }
   if (status.state === 'in_progress') await cancelWhenAllEnded(deps, api, batch, id);
   else await readResults(deps, api, batch, id, status);
 }
@@ -74,4 +82,14 @@ async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: Provider
   });
   await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
   deps.logger.info({ provider: batch.provider, provider_batch_id: id, state: status.state, lines: seen.size, jobs: batch.members.length, err: status.error }, 'provider batch ended');
+}
+
+/** A provider batch that cannot be read any more: its members run in real time, and it is closed. */
+async function giveUp(deps: BatcherDeps, batch: ProviderBatchMembers, id: string): Promise<void> {
+  await eachLimited(batch.members, async (memberId) => {
+    const record = await deps.store.get(memberId);
+    if (record !== null && deps.lifecycle.inProviderBatch(record, id)) await deps.lifecycle.takeBack(record, 'batch_expired');
+  });
+  await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
+  deps.logger.warn({ provider: batch.provider, provider_batch_id: id, jobs: batch.members.length }, 'provider batch could not be read for longer than any provider keeps one open: its jobs run in real time');
 }

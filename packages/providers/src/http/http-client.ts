@@ -33,8 +33,12 @@ export interface StreamingHttpResponse {
   headers: Headers;
   /** The body's bytes as they come; a failed read throws ProviderError (`timeout`, `canceled`, or `retryable`). */
   body: AsyncIterable<Uint8Array>;
-  /** Ends the call: disarms the timer and, if the body is not read to its end, drops the connection. Idempotent. */
-  close(): void;
+  /**
+   * Ends the call and disarms its timer. A body not read to its end is dropped with its connection,
+   * which stops the provider's work; with `drain` (the stream's end marker came) the rest is read
+   * and discarded for a moment instead, so the keep-alive connection is reused. Idempotent.
+   */
+  close(options?: { drain?: boolean }): void;
 }
 
 export interface HttpClient {
@@ -43,6 +47,9 @@ export interface HttpClient {
   stream(method: 'GET' | 'POST', path: string, options: HttpRequestOptions): Promise<StreamingHttpResponse>;
   close(): Promise<void>;
 }
+
+/** How long a body is drained after its stream ended before the connection is dropped. */
+const DRAIN_MS = 1000;
 
 interface Call {
   signal: AbortSignal;
@@ -126,7 +133,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       });
       const read = async function* (): AsyncGenerator<Uint8Array> {
         try {
-          for await (const chunk of response.body) yield chunk as Uint8Array;
+          // Not destroyed on an early return: `close` decides whether to drain or drop the connection.
+          for await (const chunk of response.body.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array;
         } catch (error) {
           throw call.failure(error);
         }
@@ -135,10 +143,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         status: response.statusCode,
         headers: response.headers as Headers,
         body: read(),
-        close() {
+        close({ drain = false } = {}) {
           call.dispose();
-          // Unread bytes would otherwise hold the connection; undici closes it rather than reuse it.
-          if (!response.body.readableEnded) response.body.destroy();
+          const { body } = response;
+          if (body.readableEnded || body.destroyed) return;
+          // Nobody reads the body any more: its abort error is expected, not unhandled.
+          body.on('error', () => undefined);
+          if (!drain) {
+            body.destroy();
+            return;
+          }
+          // Whatever follows the end marker is usually nothing but the body's end; a server that
+          // keeps it open loses the connection after DRAIN_MS.
+          const guard = setTimeout(() => body.destroy(), DRAIN_MS);
+          body.once('close', () => clearTimeout(guard));
+          body.resume();
         },
       };
     },

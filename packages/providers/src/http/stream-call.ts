@@ -13,6 +13,12 @@ export interface EventStreamOptions {
   timeoutMs?: number | undefined;
   /** The largest event accepted (see `parseSse`). */
   maxEventChars?: number;
+  /**
+   * The format's end marker (OpenAI's `data: [DONE]`): the events stop there, and a body that ends
+   * before it is a retryable error, as its output may be truncated. Without one, the events last
+   * until the body ends.
+   */
+  end?: { name: string; test(event: SseEvent): boolean };
 }
 
 /** Reads at most `limit` characters of an error body: classifying reads a prefix only, and an error body may be a stream. */
@@ -38,14 +44,22 @@ export async function* openEventStream(http: HttpClient, provider: string, path:
     signal: options.signal,
     timeoutMs: options.timeoutMs,
   });
+  let ended = false;
   try {
     if (response.status < 200 || response.status >= 300) {
       const body = await readPrefix(response.body, BODY_SCAN_CHARS * 4);
       throw classifyHttpError(provider, { status: response.status, headers: response.headers, body }, options.refusesRequest);
     }
-    yield* parseSse(response.body, { provider, ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }) });
+    for await (const event of parseSse(response.body, { provider, ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }) })) {
+      if (options.end?.test(event)) {
+        ended = true;
+        return;
+      }
+      yield event;
+    }
+    if (options.end) throw new ProviderError(`${provider}: stream ended without ${options.end.name}`, { kind: 'retryable', provider, status: response.status });
   } finally {
-    response.close();
+    response.close({ drain: ended });
   }
 }
 

@@ -8,7 +8,7 @@ import { createOpenAICompatibleAdapter } from './adapter.ts';
 
 const REQUEST: ChatRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { stream_options: { include_obfuscation: false }, temperature: 0 } };
 
-async function outcome(stream: AsyncIterable<ChatCompletionChunk>): Promise<{ chunks: ChatCompletionChunk[]; error: unknown }> {
+async function outcome(stream: AsyncIterable<ChatCompletionChunk> | ChatCompletionChunk[]): Promise<{ chunks: ChatCompletionChunk[]; error: unknown }> {
   const chunks: ChatCompletionChunk[] = [];
   try {
     for await (const chunk of stream) chunks.push(chunk);
@@ -70,6 +70,20 @@ describe('openai-compatible stream', () => {
     expect(chunks[0]).toMatchObject({ object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop' }], usage: null });
     expect(chunks[1]?.id).toBe(chunks[0]?.id);
     expect(chunks[1]?.usage).toEqual({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 });
+  });
+
+  it('a finished stream leaves its keep-alive connection for the next call; a cut one is not a success', async () => {
+    const fresh = await startFakeProvider('openai');
+    const single = createOpenAICompatibleAdapter({ id: 'compat', baseUrl: fresh.url, timeoutMs: 1000, connections: 1 });
+    // The body goes on after [DONE] for a moment: dropping it there would cost the connection.
+    const late = { stream: { events: [{ data: { choices: [{ delta: { content: 'x' }, finish_reason: 'stop' }] } }, { data: '[DONE]' }, { data: 'after the end' }], intervalMs: 30 } };
+    fresh.script(late, late, late);
+    for (let i = 0; i < 3; i += 1) expect((await outcome(single.stream?.(REQUEST) ?? [])).error).toBeNull();
+    expect(fresh.connectionCount()).toBe(1);
+    fresh.script({ stream: { events: [{ data: { choices: [] } }] } });
+    expect((await outcome(single.stream?.(REQUEST) ?? [])).error).toMatchObject({ message: 'compat: stream interrupted: stream ended without [DONE]', code: 'stream_interrupted' });
+    await single.close();
+    await fresh.close();
   });
 
   it('leaving the loop early ends the HTTP request', async () => {

@@ -3,7 +3,6 @@ import type { RequestRefusalTest } from '../http/classify-error.ts';
 import type { HttpClient } from '../http/http-client.ts';
 import { markInterruptions, openEventStream } from '../http/stream-call.ts';
 import type { CallOptions } from '../provider-adapter.ts';
-import { ProviderError } from '../provider-error.ts';
 import { normalizeChunk, streamErrorEvent } from './normalize-chunk.ts';
 
 export interface OpenAIStreamContext {
@@ -26,18 +25,20 @@ function streamBody(request: ChatRequest): Record<string, unknown> {
 async function* readChunks(context: OpenAIStreamContext, request: ChatRequest, call: CallOptions): AsyncGenerator<ChatCompletionChunk> {
   const { provider } = context;
   const events = openEventStream(context.http, provider, '/chat/completions', {
-    body: streamBody(request), headers: { ...context.headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: context.refusesRequest, timeoutMs: context.timeoutMs,
+    body: streamBody(request),
+    headers: { ...context.headers, accept: 'text/event-stream' },
+    signal: call.signal,
+    refusesRequest: context.refusesRequest,
+    timeoutMs: context.timeoutMs,
+    end: { name: DONE, test: (event) => event.data === DONE },
   });
   const now = Date.now();
   const defaults = { id: `chatcmpl-${now.toString(36)}`, created: Math.floor(now / 1000), model: request.model };
   for await (const event of events) {
-    // Leaving the loop closes the request: nothing after the end marker is read.
-    if (event.data === DONE) return;
     // Some servers name the event instead of (or as well as) sending an error object: either fails it.
     if (event.event === 'error') throw streamErrorEvent(provider, event.data);
     yield normalizeChunk(provider, event.data, defaults);
   }
-  throw new ProviderError(`${provider}: stream ended without ${DONE}`, { kind: 'retryable', provider, status: 200 });
 }
 
 /** `ProviderAdapter.stream` for the OpenAI chat-completions wire format. */

@@ -17,7 +17,7 @@ function addToolCall(calls: Map<number, ToolCall>, delta: ToolCallDelta): void {
   const call = calls.get(delta.index) ?? { id: '', type: 'function', function: { name: '', arguments: '' } };
   if (delta.id) call.id = delta.id;
   if (delta.type) call.type = delta.type;
-  // As openai-node accumulates: the name is replaced, the arguments appended.
+  // The name is replaced, the arguments appended: ids and names come once, arguments in pieces.
   if (delta.function?.name) call.function.name = delta.function.name;
   if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
   calls.set(delta.index, call);

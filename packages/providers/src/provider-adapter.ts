@@ -1,4 +1,4 @@
-import type { ChatCompletion, Logger } from '@sluice/shared';
+import type { ChatCompletion, ChatCompletionChunk, Logger } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
 import type { ProviderError } from './provider-error.ts';
 
@@ -24,6 +24,25 @@ export interface ProviderAdapter {
   /** The wire format (`openai-compatible`, `mock`). */
   readonly type: string;
   complete(request: ChatRequest, options?: CallOptions): Promise<CompletionResult>;
+  /**
+   * The completion as it is generated, one `chat.completion.chunk` at a time, from exactly one HTTP
+   * attempt (optional until every wire format streams). `assembleCompletion` of the chunks equals
+   * what `complete` would have returned.
+   *
+   * Errors, always a ProviderError:
+   * - before the first chunk: classified exactly as `complete` classifies them (a non-2xx status,
+   *   network, timeout, an error object or a cut in place of the first event: retryable);
+   * - after it: `afterFirstChunk: true` and code `stream_interrupted` (kind `retryable`, or
+   *   `timeout`), for a provider error event, a body that ends without the format's end marker
+   *   (OpenAI's `[DONE]`), an unreadable or oversized event, or the connection breaking. A stream
+   *   without its end marker is never a success: its output may be truncated.
+   * - the signal aborting: kind `canceled` (with `afterFirstChunk` saying whether chunks came).
+   *
+   * The last chunk carries `usage` when the provider reports it: adapters ask for it
+   * (OpenAI's `stream_options.include_usage`). The call's timeout bounds the whole stream, as it
+   * bounds a whole `complete`. Aborting the signal, or leaving the loop early, ends the HTTP request.
+   */
+  stream?(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatCompletionChunk>;
   /** The cheapest real request that proves the provider answers; throws ProviderError when it does not. */
   probe(options?: CallOptions): Promise<void>;
   /** The provider's batch API, for types that have one (half price for work that can wait). */

@@ -24,8 +24,13 @@ export interface ProviderErrorOptions {
   body?: string;
   /** A code more precise than the default `provider_${kind}`, e.g. `provider_refused_request`; the job's error carries it. */
   code?: string;
+  /** A stream that failed after yielding at least one chunk (see {@link ProviderError.afterFirstChunk}). Default false. */
+  afterFirstChunk?: boolean;
   cause?: unknown;
 }
+
+/** The code of a stream that broke after its first chunk: cut, an error event, a timeout, a bad event. */
+export const STREAM_INTERRUPTED = 'stream_interrupted';
 
 const BODY_LIMIT = 500;
 
@@ -35,6 +40,12 @@ export class ProviderError extends SluiceError {
   readonly status: number | null;
   readonly retryAfterMs: number | null;
   readonly body: string | undefined;
+  /**
+   * True when a stream failed after the caller had chunks: a retry cannot resume it, so the engine
+   * must discard (or has already forwarded) the partial output. The kind still says whether a
+   * fresh attempt may succeed; the code is `stream_interrupted` unless the call was canceled.
+   */
+  readonly afterFirstChunk: boolean;
 
   constructor(message: string, options: ProviderErrorOptions) {
     super(message, { code: options.code ?? `provider_${options.kind}`, retryable: RETRYABLE_KINDS.has(options.kind), cause: options.cause });
@@ -43,6 +54,7 @@ export class ProviderError extends SluiceError {
     this.provider = options.provider;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs ?? null;
+    this.afterFirstChunk = options.afterFirstChunk ?? false;
     this.body = options.body === undefined ? undefined : options.body.slice(0, BODY_LIMIT);
   }
 }

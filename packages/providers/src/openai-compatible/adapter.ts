@@ -6,6 +6,7 @@ import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import type { OpenAICompatibleProviderConfig } from './config-schema.ts';
 import { normalizeOpenAIResponse } from './normalize.ts';
 import { isOpenAICompatibleRequestRefusal } from './request-refusal.ts';
+import { streamOpenAI } from './stream.ts';
 import { OpenAIChatResponseSchema } from './wire-schemas.ts';
 
 export interface OpenAICompatibleOptions {
@@ -33,6 +34,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   const refusesRequest = options.refusesRequest ?? isOpenAICompatibleRequestRefusal;
+  const timeoutFor = (request: ChatRequest): number | undefined => (request.params.service_tier === 'flex' ? options.flexTimeoutMs : undefined);
 
   return {
     id: options.id,
@@ -40,10 +42,13 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     async complete(request: ChatRequest, call: CallOptions = {}) {
       // Params pass through as sent, `service_tier` included; only the limit depends on it.
       const body = { ...request.params, model: request.model, messages: request.messages };
-      const timeoutMs = request.params.service_tier === 'flex' ? options.flexTimeoutMs : undefined;
+      const timeoutMs = timeoutFor(request);
       const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest, timeoutMs });
       const parsed = parseWireBody(options.id, response, OpenAIChatResponseSchema);
       return { completion: normalizeOpenAIResponse(parsed, request.model), statusCode: response.status };
+    },
+    stream(request: ChatRequest, call: CallOptions = {}) {
+      return streamOpenAI({ http, provider: options.id, headers, refusesRequest, timeoutMs: timeoutFor(request) }, request, call);
     },
     async probe(call: CallOptions = {}) {
       await callJson(http, options.id, 'GET', '/models', { headers, signal: call.signal });

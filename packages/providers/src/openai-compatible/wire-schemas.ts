@@ -46,3 +46,49 @@ export const OpenAIChatResponseSchema = z
   })
   .loose();
 export type OpenAIChatResponse = z.infer<typeof OpenAIChatResponseSchema>;
+
+const nullableString = z.string().nullable().optional();
+
+/** One `chat.completion.chunk` as OpenAI-shaped servers stream it; lenient like the response schema. */
+export const OpenAIChunkSchema = z
+  .object({
+    id: z.string().optional(),
+    created: z.number().optional(),
+    model: z.string().optional(),
+    system_fingerprint: nullableString,
+    choices: z
+      .array(
+        z
+          .object({
+            index: z.number().int().optional(),
+            delta: z
+              .object({
+                role: nullableString,
+                content: nullableString,
+                refusal: nullableString,
+                tool_calls: z
+                  .array(
+                    z
+                      .object({
+                        index: z.number().int().nonnegative(),
+                        id: nullableString,
+                        type: nullableString,
+                        function: z.object({ name: nullableString, arguments: nullableString }).loose().nullable().optional(),
+                      })
+                      .loose(),
+                  )
+                  .nullable()
+                  .optional(),
+              })
+              .loose()
+              .optional(),
+            finish_reason: nullableString,
+            logprobs: z.unknown().optional(),
+          })
+          .loose(),
+      )
+      .optional(),
+    usage: OpenAIChatResponseSchema.shape.usage,
+  })
+  .loose();
+export type OpenAIChunk = z.infer<typeof OpenAIChunkSchema>;

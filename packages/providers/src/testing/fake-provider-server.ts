@@ -5,6 +5,8 @@ import { createAnthropicBatchRoutes } from './fake-anthropic-batches.ts';
 import { createFakeBatchStore, type BatchRoutes, type FakeBatchApi, type FakeBatchStore } from './fake-batch-store.ts';
 import { createGeminiBatchRoutes } from './fake-gemini-batches.ts';
 import { createOpenAIBatchRoutes } from './fake-openai-batches.ts';
+import { openAIStream } from './fake-openai-stream.ts';
+import { asksToStream, writeFakeStream, type FakeStream, type FakeStreamPlan } from './fake-stream.ts';
 
 /** What the fake sends for one request. */
 export interface FakeReply {
@@ -17,6 +19,11 @@ export interface FakeReply {
   delayMs?: number;
   /** Never answer (until the client gives up or the server closes). */
   hang?: boolean;
+  /**
+   * Answer with this event stream (status default 200). Default, for a request that asks to stream
+   * and a reply without `body`: the format's echo stream, where the format has one.
+   */
+  stream?: FakeStreamPlan;
 }
 
 /** OpenAI's answer when its flex tier has no capacity (its exact code is undocumented; Sluice reads the words). */
@@ -117,6 +124,8 @@ export function echoGemini(request: RecordedRequest): Record<string, unknown> {
 }
 
 const ECHO: Record<WireFormat, (request: RecordedRequest) => Record<string, unknown>> = { openai: echoCompletion, anthropic: echoAnthropic, gemini: echoGemini };
+/** The default streamed reply per format: the JSON echo's text and usage, in chunks. Formats without one answer a streaming request with JSON. */
+const STREAM_ECHO: Partial<Record<WireFormat, (request: RecordedRequest) => FakeStream>> = { openai: (request) => openAIStream()(request) };
 const BASE_PATH: Record<WireFormat, string> = { openai: '/v1', anthropic: '', gemini: '/v1beta' };
 const BATCH_ROUTES: Record<WireFormat, (store: FakeBatchStore) => BatchRoutes> = {
   openai: (store) => createOpenAIBatchRoutes(store, echoCompletion),
@@ -169,6 +178,11 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
     if (planned.hang) return;
     if (planned.delayMs) await new Promise((resolve) => setTimeout(resolve, planned.delayMs));
     if (res.destroyed) return;
+    const stream = streamFor(format, planned, recorded);
+    if (stream) {
+      await writeFakeStream(res, recorded, stream, planned.status ?? 200, planned.headers ?? {});
+      return;
+    }
     const payload = planned.body === undefined ? (req.method === 'GET' ? { object: 'list', data: [{ id: 'fake-model', object: 'model' }] } : ECHO[format](recorded)) : planned.body;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     recorded.answered = true;
@@ -212,6 +226,13 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The stream a reply sends: its own, or the format's echo when the request streams and the reply scripts no body. */
+function streamFor(format: WireFormat, planned: FakeReply, request: RecordedRequest): FakeStream | null {
+  const plan = planned.stream ?? (planned.body === undefined && asksToStream(request) ? STREAM_ECHO[format] : undefined);
+  if (plan === undefined) return null;
+  return typeof plan === 'function' ? plan(request) : plan;
 }
 
 /** The OpenAI-format fake (`url` ends in `/v1`). */

@@ -115,3 +115,45 @@ export interface ChatRequest {
   /** Every other chat-completions parameter, unchanged from the client. */
   params: Record<string, unknown>;
 }
+
+/** One tool-call fragment of a streamed delta: `index` keys the call; `id`, `type` and `name` come once, `arguments` in pieces. */
+export const ToolCallDeltaSchema = z
+  .object({
+    index: z.number().int().nonnegative(),
+    id: z.string().optional(),
+    type: z.literal('function').optional(),
+    function: z.object({ name: z.string().optional(), arguments: z.string().optional() }).loose().optional(),
+  })
+  .loose();
+export type ToolCallDelta = z.infer<typeof ToolCallDeltaSchema>;
+
+/** One event of a streamed completion: an OpenAI `chat.completion.chunk`, every provider's normalized to it. */
+export const ChatCompletionChunkSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion.chunk'),
+    created: z.number().int(),
+    model: z.string(),
+    system_fingerprint: z.string().nullable().optional(),
+    choices: z.array(
+      z
+        .object({
+          index: z.number().int(),
+          delta: z
+            .object({
+              role: z.literal('assistant').optional(),
+              content: z.string().nullable().optional(),
+              refusal: z.string().nullable().optional(),
+              tool_calls: z.array(ToolCallDeltaSchema).optional(),
+            })
+            .loose(),
+          finish_reason: FinishReasonSchema.nullable(),
+          logprobs: z.unknown().optional(),
+        })
+        .loose(),
+    ),
+    // The usage chunk (its `choices` empty) comes last; the others carry `null` or nothing.
+    usage: UsageSchema.nullable().optional(),
+  })
+  .loose();
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;

@@ -1,3 +1,4 @@
 export * from './chat.ts';
 export * from './json-depth.ts';
 export * from './estimate-tokens.ts';
+export * from './assemble-completion.ts';

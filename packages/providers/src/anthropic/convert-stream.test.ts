@@ -113,6 +113,15 @@ describe('anthropic stream conversion', () => {
     });
   });
 
+  it('keeps the message_start counts a message_delta leaves null or out', () => {
+    const events = text.events.map((event) =>
+      event.event === 'message_delta' ? { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: null, cache_read_input_tokens: null, output_tokens: 15 } } } : event,
+    );
+    const { chunks, failure } = run(events);
+    expect(failure).toBeUndefined();
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
+  });
+
   it('maps a max_tokens stop to length', () => {
     expect(assemble(run(maxTokens.events).chunks).finish).toBe('length');
   });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { deltaChunk, malformedStream, usageChunk, type StreamChunk, type StreamEnd, type StreamFailure, type StreamIdentity, type StreamStep } from '../stream-chunk.ts';
 import { fromAnthropicUsage, mapStopReason } from './convert-response.ts';
-import { ContentBlockDeltaSchema, ContentBlockStartSchema, ContentBlockStopSchema, MessageDeltaSchema, MessageStartSchema, StreamErrorSchema } from './stream-wire-schemas.ts';
+import { ContentBlockDeltaSchema, ContentBlockStartSchema, ContentBlockStopSchema, MessageDeltaSchema, MessageStartSchema, StreamErrorSchema, type MessageDeltaUsage } from './stream-wire-schemas.ts';
 import type { AnthropicMessage } from './wire-schemas.ts';
 
 /** One server-sent event of a Messages stream: its `event:` name and its parsed `data:` JSON. */
@@ -156,8 +156,21 @@ function blockStop(state: State, identity: StreamIdentity, data: unknown): Strea
 function messageDelta(state: State, identity: StreamIdentity, data: unknown): StreamChunk[] | null {
   const parsed = MessageDeltaSchema.safeParse(data);
   if (!parsed.success || state.usage === null) return null;
-  const reported = Object.fromEntries(Object.entries(parsed.data.usage ?? {}).filter(([, value]) => value !== undefined && value !== null));
-  state.usage = { ...state.usage, ...reported };
+  state.usage = mergeUsage(state.usage, parsed.data.usage ?? {});
   const finish = mapStopReason(parsed.data.delta.stop_reason ?? null);
   return finish === null ? [] : [deltaChunk(identity, {}, finish)];
+}
+
+const COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+
+/** The usage so far with what a message_delta reports: its counts are cumulative, so each one it gives replaces the one before. */
+function mergeUsage(usage: Usage, reported: MessageDeltaUsage): Usage {
+  const merged: Usage = { ...usage };
+  for (const key of COUNTS) {
+    const value = reported[key];
+    if (typeof value === 'number') merged[key] = value;
+  }
+  if (reported.cache_creation) merged.cache_creation = reported.cache_creation;
+  if (reported.output_tokens_details) merged.output_tokens_details = reported.output_tokens_details;
+  return merged;
 }

@@ -24,14 +24,31 @@ export const ContentBlockDeltaSchema = z
   })
   .loose();
 
+/** `content_block_stop`: the block at slot `index` is whole. */
 export const ContentBlockStopSchema = z.object({ type: z.literal('content_block_stop'), index: Index }).loose();
+
+const Usage = AnthropicMessageSchema.shape.usage.shape;
+const DeltaCount = z.number().int().nonnegative().nullable().optional();
+
+/** The usage a `message_delta` reports: any count may be missing or null (not reported), the others are cumulative. */
+export const MessageDeltaUsageSchema = z
+  .object({
+    input_tokens: DeltaCount,
+    output_tokens: DeltaCount,
+    cache_creation_input_tokens: DeltaCount,
+    cache_read_input_tokens: DeltaCount,
+    cache_creation: Usage.cache_creation,
+    output_tokens_details: Usage.output_tokens_details,
+  })
+  .loose();
+export type MessageDeltaUsage = z.infer<typeof MessageDeltaUsageSchema>;
 
 /** `message_delta`: the stop reason, and usage whose counts are cumulative (output always, input fields on newer API versions). */
 export const MessageDeltaSchema = z
   .object({
     type: z.literal('message_delta'),
     delta: z.object({ stop_reason: z.string().nullable().optional() }).loose(),
-    usage: AnthropicMessageSchema.shape.usage.partial().nullable().optional(),
+    usage: MessageDeltaUsageSchema.nullable().optional(),
   })
   .loose();
 

@@ -54,6 +54,7 @@ export interface FakeStreamApi {
   script(...plans: FakeStreamPlan[]): void;
 }
 
+/** The fake server's side of its streams: the scripting API, and the hook that answers a stream request. */
 export interface FakeStreams<R extends StreamRequest> extends FakeStreamApi {
   /** Answers `request` with a stream if its format asks for one (returns false otherwise); the answer is written over time. */
   serve(request: R, res: ServerResponse<IncomingMessage>, headers?: Record<string, string>): boolean;

@@ -8,8 +8,8 @@ const PartSchema = z
   })
   .loose();
 
-/** A `generateContent` response, as documented; a body with neither candidates nor promptFeedback is not one. */
-export const GeminiResponseSchema = z
+/** A `generateContent` response's fields, as documented; also each event of a `streamGenerateContent` stream. */
+export const GeminiResponseFieldsSchema = z
   .object({
     candidates: z
       .array(
@@ -36,8 +36,10 @@ export const GeminiResponseSchema = z
     modelVersion: z.string().optional(),
     responseId: z.string().optional(),
   })
-  .loose()
-  .refine((body) => body.candidates !== undefined || body.promptFeedback !== undefined, { message: 'neither candidates nor promptFeedback', path: ['candidates'] });
+  .loose();
+
+/** A `generateContent` response; a body with neither candidates nor promptFeedback is not one. */
+export const GeminiResponseSchema = GeminiResponseFieldsSchema.refine((body) => body.candidates !== undefined || body.promptFeedback !== undefined, { message: 'neither candidates nor promptFeedback', path: ['candidates'] });
 export type GeminiResponse = z.infer<typeof GeminiResponseSchema>;
 
 export type GeminiPart =

@@ -2,11 +2,14 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAnthropicBatchRoutes } from './fake-anthropic-batches.ts';
+import { anthropicStreamFormat } from './fake-anthropic-stream.ts';
 import { createFakeBatchStore, type BatchRoutes, type FakeBatchApi, type FakeBatchStore } from './fake-batch-store.ts';
 import { createGeminiBatchRoutes } from './fake-gemini-batches.ts';
+import { geminiStreamFormat } from './fake-gemini-stream.ts';
 import { createOpenAIBatchRoutes } from './fake-openai-batches.ts';
 import { openAIStream } from './fake-openai-stream.ts';
 import { asksToStream, writeFakeStream, type FakeStream, type FakeStreamPlan } from './fake-stream.ts';
+import { createFakeStreams, type FakeStreamApi, type StreamFormat } from './fake-sse-stream.ts';
 
 /** What the fake sends for one request. */
 export interface FakeReply {
@@ -67,6 +70,8 @@ export interface FakeProviderServer {
    * and end, and read what was submitted. Scripted replies (`script`) still come first.
    */
   batches: FakeBatchApi;
+  /** How the next stream requests go (Anthropic `stream: true`, Gemini `:streamGenerateContent`), when no scripted or default reply sets a body or an error status. */
+  streams: FakeStreamApi;
   close(): Promise<void>;
 }
 
@@ -132,6 +137,7 @@ const BATCH_ROUTES: Record<WireFormat, (store: FakeBatchStore) => BatchRoutes> =
   anthropic: (store) => createAnthropicBatchRoutes(store, echoAnthropic),
   gemini: (store) => createGeminiBatchRoutes(store, echoGemini),
 };
+const STREAM_FORMATS: Partial<Record<WireFormat, StreamFormat>> = { anthropic: anthropicStreamFormat, gemini: geminiStreamFormat };
 
 /**
  * A real HTTP server on 127.0.0.1 speaking one provider wire format, with scripted faults. POSTs
@@ -145,6 +151,7 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
   let reply = defaultReply;
   const batches = createFakeBatchStore();
   const batchRoutes = BATCH_ROUTES[format](batches);
+  const streams = createFakeStreams(STREAM_FORMATS[format], (request: RecordedRequest) => `fake: ${lastUserText(request)}`);
 
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -183,6 +190,7 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
       await writeFakeStream(res, recorded, stream, planned.status ?? 200, planned.headers ?? {});
       return;
     }
+    if (planned.body === undefined && (planned.status ?? 200) < 300 && streams.serve(recorded, res, planned.headers)) return;
     const payload = planned.body === undefined ? (req.method === 'GET' ? { object: 'list', data: [{ id: 'fake-model', object: 'model' }] } : ECHO[format](recorded)) : planned.body;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     recorded.answered = true;
@@ -215,6 +223,7 @@ export async function startFakeProvider(format: WireFormat, defaultReply: ReplyF
     },
     connectionCount: () => connections,
     batches,
+    streams: { script: streams.script },
     async waitForAbort(timeoutMs = 10_000) {
       const already = requests.find((request) => request.aborted);
       if (already) return already;

@@ -122,7 +122,9 @@ describe('signed webhooks', () => {
   it('canceled and failed jobs send job.canceled and job.failed', async () => {
     const api = client(gateway.url);
     fake.script({ status: 400, body: { error: { message: 'bad request upstream' } } });
-    await api.post('/v1/jobs', { model: 'default', messages: userMessage('will fail'), webhook: { url: receiver.url } });
+    const failing = await api.post('/v1/jobs', { model: 'default', messages: userMessage('will fail'), webhook: { url: receiver.url } });
+    // The scripted replies go to calls in arrival order: the second job is sent only once the first has had its answer.
+    await api.waitForJob(failing.body.id);
     fake.script({ delayMs: 2000 });
     const slow = await api.post('/v1/jobs', { model: 'default', messages: userMessage('will cancel'), webhook: { url: receiver.url } });
     await fake.waitForRequests(fake.requests.filter((request) => request.method === 'POST').length);

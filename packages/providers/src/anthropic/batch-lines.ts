@@ -7,6 +7,7 @@ import type { AnthropicBatch, AnthropicBatchLine } from './batch-wire-schemas.ts
 import { fromAnthropicMessage } from './convert-response.ts';
 import { isAnthropicRequestRefusal } from './request-refusal.ts';
 import { AnthropicMessageSchema } from './wire-schemas.ts';
+import { ANTHROPIC_ERROR_STATUS } from './error-status.ts';
 
 const CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 /** `s` + 12 hex characters of the key's SHA-256 + `_`: what every custom_id of a Sluice batch starts with. */
@@ -48,27 +49,13 @@ export function toBatchStatus(batch: AnthropicBatch): ProviderBatchStatus {
   return { id: batch.id, state, counts, error: null };
 }
 
-/** The HTTP status a real-time call answers with each error type, so an embedded error is classified like one. */
-const STATUS_OF_TYPE: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  overloaded_error: 529,
-};
-
 /** One result line as a result: a message converted as `complete()` converts it, or an embedded error classified like a real-time one. */
 export function fromBatchLine(provider: string, line: AnthropicBatchLine): BatchLineResult {
   const custom_id = untagged(line.custom_id);
   const { result } = line;
   if (result.type === 'canceled' || result.type === 'expired') return { custom_id, outcome: result.type };
   if (result.type === 'errored') {
-    const status = STATUS_OF_TYPE[result.error.error.type] ?? 500;
+    const status = ANTHROPIC_ERROR_STATUS[result.error.error.type] ?? 500;
     return { custom_id, outcome: 'errored', error: lineError(provider, status, result.error, isAnthropicRequestRefusal) };
   }
   try {

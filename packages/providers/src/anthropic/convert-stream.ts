@@ -3,6 +3,7 @@ import { deltaChunk, malformedStream, usageChunk, type StreamChunk, type StreamE
 import { fromAnthropicUsage, mapStopReason } from './convert-response.ts';
 import { ContentBlockDeltaSchema, ContentBlockStartSchema, ContentBlockStopSchema, MessageDeltaSchema, MessageStartSchema, StreamErrorSchema, type MessageDeltaUsage } from './stream-wire-schemas.ts';
 import type { AnthropicMessage } from './wire-schemas.ts';
+import { ANTHROPIC_ERROR_STATUS } from './error-status.ts';
 
 /** One server-sent event of a Messages stream: its `event:` name and its parsed `data:` JSON. */
 export interface AnthropicStreamEvent {
@@ -25,24 +26,10 @@ export interface AnthropicStreamConverter {
   end(): StreamEnd;
 }
 
-/** The HTTP status of each error type when it is an answer instead of an event, so both are classified alike. */
-const ERROR_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  overloaded_error: 529,
-};
-
 /** An `error` event as the failure an HTTP error answer of the same type would be; unknown types are server errors. */
 export function anthropicStreamFailure(data: z.infer<typeof StreamErrorSchema>): StreamFailure {
   const message = data.error.message ?? data.error.type;
-  return { status: ERROR_STATUS[data.error.type] ?? 500, headers: {}, body: JSON.stringify(data), message: `${data.error.type}: ${message}` };
+  return { status: ANTHROPIC_ERROR_STATUS[data.error.type] ?? 500, headers: {}, body: JSON.stringify(data), message: `${data.error.type}: ${message}` };
 }
 
 type Usage = AnthropicMessage['usage'];

@@ -22,3 +22,4 @@ export * from './keys.ts';
 export * from './deferred/deferred-store.ts';
 export * from './cache/index.ts';
 export { defineScripts } from './scripts.ts';
+export * from './streams/job-stream.ts';

@@ -78,6 +78,10 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
       errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') });
       continue;
     }
+    if (parsed.data.stream === true) {
+      errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: 'stream: a batch request cannot stream; its answer is a line of the output file' });
+      continue;
+    }
     if (parsed.data.webhook !== undefined) delete parsed.data.webhook; // the batch has its own
     try {
       // A line that names a faster tier opts its job out of waiting for a provider's batch.

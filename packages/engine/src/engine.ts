@@ -86,11 +86,12 @@ export function openEngine(
   const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
   for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error')));
   const breaker = createBreaker(redis, prefix, config.breaker);
+  const streams = { maxEntries: config.jobs.stream_max_entries, retentionSeconds: config.jobs.stream_retention_s };
   const parts = {
     config,
     redis,
     orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
-    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis }),
+    store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis, streams }),
     queues,
     deadLetters,
     letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
@@ -109,7 +110,7 @@ export function openEngine(
     logger,
   };
   const deferred = new DeferredStore(redis, prefix);
-  const lifecycle = new Lifecycle({ ...parts, deferred, succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400) });
+  const lifecycle = new Lifecycle({ ...parts, deferred, succeeder: createSucceeder(redis, prefix, config.jobs.usage_retention_days * 86_400, streams) });
   return { ...parts, deferred, lifecycle };
 }
 

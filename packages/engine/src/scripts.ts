@@ -27,12 +27,15 @@ const command = <Call extends (...args: never[]) => Promise<unknown>>(file: stri
 
 /** Every command: its name on the connection, its `lua/` file, its number of KEYS, and its signature (KEYS first). */
 export const COMMANDS = {
-  sluiceJobCreate: command<(job: string, tenantIndex: string, expiry: string, ...args: Arg[]) => Promise<number>>('job-create.lua', 3),
-  sluiceJobTransition: command<(job: string, from: string, to: string, guard: string, channel: string, ...fields: string[]) => Moved>('job-transition.lua', 1),
+  sluiceJobCreate: command<(job: string, tenantIndex: string, expiry: string, stream: string, ...args: Arg[]) => Promise<number>>('job-create.lua', 4),
+  sluiceJobTransition: command<(job: string, stream: string, from: string, to: string, guard: string, channel: string, streamMax: number, streamRetentionMs: number, ...fields: string[]) => Moved>(
+    'job-transition.lua',
+    2,
+  ),
   sluiceJobUpdate: command<(job: string, ...fields: string[]) => Promise<number>>('job-update.lua', 1),
   sluiceJobKeep: command<(job: string, ttlMs: number) => Promise<number>>('job-keep.lua', 1),
   sluiceJobAppend: command<(job: string, list: string, entry: string) => Promise<number>>('job-append.lua', 1),
-  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, ...args: Arg[]) => Moved>('job-succeed.lua', 4),
+  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, ...args: Arg[]) => Moved>('job-succeed.lua', 5),
 
   sluiceBatchChildEnded: command<(batch: string, counter: string, now: number) => Promise<number>>('batch-child-ended.lua', 1),
   sluiceBatchExpanded: command<(batch: string, total: number, now: number) => Promise<number>>('batch-expanded.lua', 1),

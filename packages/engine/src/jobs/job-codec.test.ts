@@ -12,7 +12,7 @@ const record = (): JobRecord => ({
   routing: { route: 'default', strategy: 'ordered', tier: 'economy', candidates: [{ provider: 'p', model: 'm', est_cost_usd: 0.001, eligible: true, reason: null }], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0.001, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null,
+  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null, stream: null,
 });
 
 /** A hash as Redis hands it back from HSET arguments. */

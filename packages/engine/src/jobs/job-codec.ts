@@ -57,6 +57,8 @@ const LAYOUT: { readonly [Name in keyof JobRecord]: Layout } = {
   cost_usd: field('number'),
   cost_details: field('json'),
   execution: field('json'),
+  // Its own field (not in `doc`): the status scripts look for it to write a streamed job's status entries.
+  stream: field('json'),
   webhook_status: field('text'),
   attempts: field('list', []),
   deliveries: field('list', []),

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { newJobId } from './ids.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
+import { jobStreamKey } from '../keys.ts';
+import { decodeStreamEntry } from '../streams/job-stream.ts';
 import type { JobRecord } from './job-types.ts';
 
 const record = (tenant: string): JobRecord => ({
@@ -11,7 +13,7 @@ const record = (tenant: string): JobRecord => ({
   routing: { route: 'default', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: { a: 'b' }, cache: null, cache_entry: null,
+  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: { a: 'b' }, cache: null, cache_entry: null, stream: null,
 });
 
 describe('job store', () => {
@@ -35,6 +37,30 @@ describe('job store', () => {
     const ttl = await redis.pttl(`${prefix}:job:${job.id}`);
     expect(ttl).toBeGreaterThan(55_000);
     expect(await store.getForTenant(job.id, 'globex')).toBeNull();
+  });
+
+  it('writes every status change of a streamed job to its output stream, and keeps it for the stream retention after the end', async () => {
+    const streamed = createJobStore(redis, { prefix, retentionSeconds: 60, streams: { maxEntries: 100, retentionSeconds: 7 } });
+    const job = { ...record('acme'), expires_at: Math.floor(Date.now() / 1000) + 30, stream: { include_usage: true } };
+    await streamed.create(job);
+    await streamed.transition(job.id, ['queued'], 'running', { provider: 'fake' });
+    await streamed.transition(job.id, ['running'], 'queued', { provider: null });
+    await streamed.transition(job.id, ['queued'], 'running', { provider: 'other' });
+    const key = jobStreamKey(prefix, job.id);
+    expect(await redis.pttl(key)).toBeGreaterThan(60_000); // the record's own life while it runs
+    await streamed.transition(job.id, ['running'], 'failed');
+    expect(await redis.pttl(key)).toBeLessThanOrEqual(7000);
+    const entries = (await redis.xrange(key, '-', '+')).map(([id, fields]) => decodeStreamEntry(id, fields));
+    expect(entries.map((entry) => (entry?.kind === 'status' ? [entry.status, entry.provider] : null))).toEqual([
+      ['queued', null], ['running', 'fake'], ['queued', null], ['running', 'other'], ['failed', 'other'],
+    ]);
+    // A job that does not stream has no stream.
+    const plain = record('acme');
+    await streamed.create(plain);
+    await streamed.transition(plain.id, ['queued'], 'running');
+    expect(await redis.exists(jobStreamKey(prefix, plain.id))).toBe(0);
+    await streamed.remove(job.id, 'acme');
+    expect(await redis.exists(key)).toBe(0);
   });
 
   it('lets exactly one of two racing terminal transitions win', async () => {

@@ -3,7 +3,7 @@ import { isCluster, multiKey } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
 import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
-import { deadlineIndexKey, jobEventsChannel, jobRecordKey, requeuingKey, tenantJobsKey } from '../keys.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, requeuingKey, tenantJobsKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
 import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
 
@@ -70,7 +70,17 @@ export interface JobStoreOptions {
   retentionSeconds: number;
   /** The connection new records are written on (the queues' one, so a record and its entry go in order). Default: the store's. */
   writeRedis?: Redis;
+  /** How streamed jobs' output streams are bounded (`jobs.stream_max_entries`, `jobs.stream_retention_s`). */
+  streams?: StreamLimits;
 }
+
+/** A streamed job's output stream keeps about `maxEntries` entries, for `retentionSeconds` after the job ends. */
+export interface StreamLimits {
+  maxEntries: number;
+  retentionSeconds: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxEntries: 10_000, retentionSeconds: 3600 };
 
 /** Job records in Redis: one hash per job, a time-ordered index per tenant, the deadline index and the requeue notes. */
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
@@ -93,6 +103,7 @@ class RedisJobStore implements JobStore {
    * a long deadline stays listed while it lives (entries of expired records are skipped when listed).
    */
   private readonly indexKeepMs: number;
+  private readonly streams: StreamLimits;
 
   constructor(redis: Redis, options: JobStoreOptions) {
     this.redis = redis;
@@ -104,6 +115,7 @@ class RedisJobStore implements JobStore {
     this.expiryKey = deadlineIndexKey(options.prefix);
     this.requeueKey = requeuingKey(options.prefix);
     this.indexKeepMs = this.retentionMs + MAX_DEADLINE_S * 1000;
+    this.streams = options.streams ?? DEFAULT_STREAM_LIMITS;
   }
 
   async create(record: JobRecord): Promise<void> {
@@ -126,7 +138,10 @@ class RedisJobStore implements JobStore {
   }
 
   async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
-    const outcome = await this.scripts.sluiceJobTransition(this.jobKey(id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), ...serializeJobFields(fields));
+    const outcome = await this.scripts.sluiceJobTransition(
+      this.jobKey(id), jobStreamKey(this.prefix, id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), this.streams.maxEntries, this.streams.retentionSeconds * 1000,
+      ...serializeJobFields(fields),
+    );
     if (outcome === null) return { ok: false, previous: null };
     return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
   }
@@ -154,7 +169,7 @@ class RedisJobStore implements JobStore {
   }
 
   async remove(id: string, tenant: string): Promise<void> {
-    await multiKey(this.redis).del(this.jobKey(id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
+    await multiKey(this.redis).del(this.jobKey(id), jobStreamKey(this.prefix, id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
   }
 
   async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {
@@ -206,8 +221,8 @@ class RedisJobStore implements JobStore {
     const { id, tenant, status } = record;
     const now = Date.now();
     await this.writerScripts.sluiceJobCreate(
-      this.jobKey(id), this.indexKey(tenant), this.expiryKey, this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
-      'status', status, ...serializeJobFields(newRecordFields(record)),
+      this.jobKey(id), this.indexKey(tenant), this.expiryKey, jobStreamKey(this.prefix, id), this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
+      this.streams.maxEntries, this.streams.retentionSeconds * 1000, 'status', status, ...serializeJobFields(newRecordFields(record)),
     );
   }
 
@@ -227,6 +242,10 @@ class RedisJobStore implements JobStore {
         .pexpire(key, this.recordTtlMs(record.expires_at, now))
         .zadd(this.indexKey(tenant), now, id)
         .zadd(this.expiryKey, record.expires_at, id);
+      if (record.stream !== null) {
+        const stream = jobStreamKey(this.prefix, id);
+        pipeline.xadd(stream, 'MAXLEN', '~', this.streams.maxEntries, '*', 'k', 'status', 's', status, 'p', '').pexpire(stream, this.recordTtlMs(record.expires_at, now));
+      }
       tenants.add(tenant);
     }
     for (const tenant of tenants) pipeline.zremrangebyscore(this.indexKey(tenant), '-inf', now - this.indexKeepMs).pexpire(this.indexKey(tenant), this.indexKeepMs);

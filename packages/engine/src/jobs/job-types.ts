@@ -136,6 +136,10 @@ export type CacheOutcome = z.infer<typeof CacheOutcomeSchema>;
 export const CacheEntryRefSchema = z.object({ key: z.string(), ttl_s: z.number().int().positive() });
 export type CacheEntryRef = z.infer<typeof CacheEntryRefSchema>;
 
+/** How a streamed job's output goes out: deltas in its stream, and whether the client wants the usage chunk. */
+export const StreamOptionsSchema = z.object({ include_usage: z.boolean() });
+export type StreamOptions = z.infer<typeof StreamOptionsSchema>;
+
 /** The job record in Redis, as the store reads it back. */
 export const JobRecordSchema = z.object({
   id: z.string().min(1),
@@ -187,6 +191,8 @@ export const JobRecordSchema = z.object({
   cache: CacheOutcomeSchema.nullable(),
   /** Set on a job that missed the cache: where its success is stored. */
   cache_entry: CacheEntryRefSchema.nullable(),
+  /** Set on a job that streams: its output deltas are written to its stream as they come. */
+  stream: StreamOptionsSchema.nullable(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 

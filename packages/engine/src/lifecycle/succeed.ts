@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { deadlineIndexKey, jobEventsChannel, jobRecordKey, spendKey, usageKey } from '../keys.ts';
-import { serializeJobFields, type JobFields } from '../jobs/job-store.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, spendKey, usageKey } from '../keys.ts';
+import { DEFAULT_STREAM_LIMITS, serializeJobFields, type JobFields, type StreamLimits } from '../jobs/job-store.ts';
 import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '@sluice/shared';
 import { SPEND_TTL_SECONDS } from '../reliability/spend.ts';
@@ -28,7 +28,7 @@ export interface Succeeder {
   succeed(success: Success): Promise<{ ok: boolean; previous: string | null } | null>;
 }
 
-export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeconds: number): Succeeder {
+export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeconds: number, streams: StreamLimits = DEFAULT_STREAM_LIMITS): Succeeder {
   const scripts = defineScripts(redis);
   return {
     async succeed(success) {
@@ -39,6 +39,7 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         usageKey(prefix, success.completedAt),
         spendKey(prefix, record.tenant, record.created_at),
         deadlineIndexKey(prefix),
+        jobStreamKey(prefix, record.id),
         success.guard,
         jobEventsChannel(prefix, record.id),
         JSON.stringify(success.attempt),
@@ -52,6 +53,8 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         record.id,
         usageOtherBase(record.tenant, success.provider, success.listed),
         success.fields.cost_details?.saved_usd ?? 0,
+        streams.maxEntries,
+        streams.retentionSeconds * 1000,
         ...serializeJobFields(success.fields),
       );
       if (outcome === null) return { ok: false, previous: null };

@@ -10,11 +10,13 @@ export interface ExecutionInput {
   /** Unix seconds. */
   now: number;
   expiresAt: number;
+  /** The client reads the output as it is generated: a provider batch cannot stream it. */
+  streams?: boolean;
 }
 
 /**
  * How a new job runs on `candidate`: work that can wait (tier `economy`, or a batch child) goes to the
- * provider's batch API when it has `batch.enabled` and the deadline leaves `batch.min_lead_s`; else
+ * provider's batch API when it has `batch.enabled` and the deadline leaves `batch.min_lead_s` (and it does not stream); else
  * to its flex tier when `flex` covers the model; everything else, and a job that cannot wait, runs
  * in real time (null: nothing to store).
  */
@@ -22,7 +24,7 @@ export function chooseExecution(config: GatewayConfig, candidate: RoutingCandida
   if (job.tier !== 'economy' && !job.batchChild) return null;
   const provider = config.providers[candidate.provider];
   if (provider === undefined) return null;
-  if (provider.batch.enabled && job.expiresAt - job.now >= provider.batch.min_lead_s) {
+  if (provider.batch.enabled && job.streams !== true && job.expiresAt - job.now >= provider.batch.min_lead_s) {
     return { mode: 'provider_batch', provider_batch_id: null, submitted_at: null, fallback_reason: null };
   }
   if (runsFlex(config, candidate)) return { mode: 'flex', provider_batch_id: null, submitted_at: null, fallback_reason: null };

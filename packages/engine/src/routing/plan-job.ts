@@ -118,7 +118,9 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
     if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
   const record = newJobRecord({ config: deps.config, submitter, request, options, stored, routing, target: choice.index, now, reserved });
-  record.execution = chooseExecution(deps.config, candidate, { tier: record.tier, batchChild: options.batchChild ?? false, now, expiresAt: record.expires_at });
+  record.execution = chooseExecution(deps.config, candidate, {
+    tier: record.tier, batchChild: options.batchChild ?? false, now, expiresAt: record.expires_at, streams: record.stream !== null,
+  });
   return { record, candidate, waiting: choice.waiting };
 }
 
@@ -186,5 +188,6 @@ export function newJobRecord({ config, submitter, request, options, stored, rout
     metadata: request.metadata,
     cache: null,
     cache_entry: null,
+    stream: request.stream === true ? { include_usage: request.stream_options?.include_usage === true } : null,
   };
 }

@@ -40,8 +40,14 @@ const chatParameters = {
   tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string().min(1).max(256) }).loose().optional() }).loose()).max(128).optional(),
   tool_choice: z.union([z.string(), z.object({ type: z.string() }).loose()]).optional(),
   user: z.string().max(256).optional(),
-  stream: z.literal(false, 'stream: true is not supported yet: Sluice returns whole completions (omit stream or send false)').optional(),
+  /** The output goes out as it is generated: SSE chunks on the chat path, `delta` events on the job's event stream. */
+  stream: z.boolean().optional(),
+  /** `include_usage`: a streamed answer ends with a chunk carrying the usage (`choices: []`). */
+  stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullable().optional(),
 };
+
+/** Request fields that shape how the answer goes out, not what the provider is asked. */
+const DELIVERY_FIELDS: readonly string[] = ['stream', 'stream_options'];
 
 /** Sluice's own job fields; they never reach a provider. */
 const jobFields = {
@@ -56,7 +62,14 @@ const jobFields = {
 
 export const JOB_FIELD_NAMES = Object.keys(jobFields) as (keyof typeof jobFields)[];
 
-export const JobRequestSchema = z.object({ ...chatParameters, ...jobFields }).loose();
+export const JobRequestSchema = z
+  .object({ ...chatParameters, ...jobFields })
+  .loose()
+  .superRefine((request, context) => {
+    if (request.stream_options != null && request.stream !== true) {
+      context.addIssue({ code: 'custom', path: ['stream_options'], message: 'stream_options is only allowed when stream is true' });
+    }
+  });
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 
 /** Splits a validated job request into the provider-bound part and Sluice's own fields. */
@@ -64,7 +77,7 @@ export function splitJobRequest(request: JobRequest): { messages: JobRequest['me
   const { model: _model, messages, ...rest } = request;
   const params: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest)) {
-    if (!(JOB_FIELD_NAMES as string[]).includes(key) && value !== undefined && key !== 'stream') params[key] = value;
+    if (!(JOB_FIELD_NAMES as string[]).includes(key) && value !== undefined && !DELIVERY_FIELDS.includes(key)) params[key] = value;
   }
   return { messages, params };
 }

@@ -214,6 +214,10 @@ const JobsConfigSchema = z
     max_attempts: z.number().int().min(1).max(1000).default(20),
     /** Dead letters kept per tenant (the oldest go first); each also goes when its job record expires. Default 10000. */
     max_dead_letters_per_tenant: z.number().int().min(1).default(10_000),
+    /** How long a streamed job's output stream is kept after the job ends (resumable, readable from the start). Default 3600. */
+    stream_retention_s: z.number().int().positive().default(3600),
+    /** Entries a streamed job's output stream keeps (about: the oldest go first); each entry holds one or more chunks. Default 10000. */
+    stream_max_entries: z.number().int().min(100).default(10_000),
     /** Response cache entries kept per tenant (the oldest go first). Default 10000. */
     max_cache_entries_per_tenant: z.number().int().min(1).default(10_000),
   })

@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
+import { streamThroughput, timeToFirstChunk } from './lib/event-stream.ts';
 import { ROOT, runTs, startBenchRedis, writeConfig, type Child } from './lib/processes.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -17,6 +18,10 @@ const SYNC_REQUESTS = QUICK ? 300 : 1_500;
 const MEMORY_JOBS = QUICK ? 2_000 : 10_000;
 const BATCH_REQUESTS = QUICK ? 2_000 : 10_000;
 const DISCOUNT_JOBS = QUICK ? 2_000 : 10_000;
+const STREAM_REQUESTS = QUICK ? 300 : 1_000;
+const STREAM_SECONDS = QUICK ? 3 : 6;
+const STREAM_CONCURRENCY = 8;
+const STREAM_CHUNKS = 2_000;
 const KEY = 'sk-bench-tenant-0001';
 const CONTENT = 'x'.repeat(1000); // a 1 KB prompt
 const body = (index = 0) => JSON.stringify({ model: 'default', messages: [{ role: 'user', content: `${index} ${CONTENT}` }], max_tokens: 16 });
@@ -171,6 +176,42 @@ async function sync(redisUrl: string, providerUrl: string): Promise<void> {
   rows.push({ figure: 'sync /v1/chat/completions p99', sluice: round(percentile(ours, 0.99)), baseline: round(percentile(direct, 0.99)), unit: 'ms', ratio: round(percentile(ours, 0.99) - percentile(direct, 0.99)), target: '(ms added)', met: true });
 }
 
+/** A streamed chat request whose answer has `tokens` content chunks (the fake streams one per `max_tokens`), with the usage chunk asked for. */
+const streamBody = (tokens: number) => (index = 0) => JSON.stringify({ ...(JSON.parse(body(index)) as object), max_tokens: tokens, stream: true, stream_options: { include_usage: true } });
+
+/** Time to first chunk and chunks/s of `stream: true` chat completions, through Sluice and from the fake read directly. */
+async function stream(redisUrl: string, providerUrl: string): Promise<void> {
+  await flush(redisUrl);
+  const short = streamBody(16);
+  const long = streamBody(STREAM_CHUNKS)();
+  const streams = { concurrency: STREAM_CONCURRENCY, seconds: STREAM_SECONDS };
+  const directUrl = `${providerUrl}/v1/chat/completions`;
+  await timeToFirstChunk(directUrl, {}, short, 100, 'the fake');
+  const directFirst = await timeToFirstChunk(directUrl, {}, short, STREAM_REQUESTS, 'the fake');
+  await streamThroughput(directUrl, {}, long, { ...streams, seconds: 1, what: 'the fake' });
+  const directRate = await streamThroughput(directUrl, {}, long, { ...streams, what: 'the fake' });
+
+  const sluice = await startSluice(sluiceConfig(redisUrl, providerUrl), { api: true, worker: true });
+  const auth = { authorization: `Bearer ${KEY}` };
+  const sluiceUrl = `${sluice.url}/v1/chat/completions`;
+  let ourFirst: number[];
+  let ourRate: Awaited<ReturnType<typeof streamThroughput>>;
+  try {
+    await timeToFirstChunk(sluiceUrl, auth, short, 100, 'Sluice');
+    ourFirst = await timeToFirstChunk(sluiceUrl, auth, short, STREAM_REQUESTS, 'Sluice');
+    await streamThroughput(sluiceUrl, auth, long, { ...streams, seconds: 1, what: 'Sluice' });
+    ourRate = await streamThroughput(sluiceUrl, auth, long, { ...streams, what: 'Sluice' });
+  } finally {
+    await stopAll(sluice.children);
+  }
+  if (ourRate.chunksPerStream !== directRate.chunksPerStream) throw new Error(`stream: Sluice relayed ${ourRate.chunksPerStream} chunks per stream, the fake sent ${directRate.chunksPerStream}`);
+  const added = percentile(ourFirst, 0.5) - percentile(directFirst, 0.5);
+  rows.push({ figure: 'streaming time to first chunk p50', sluice: round(percentile(ourFirst, 0.5)), baseline: round(percentile(directFirst, 0.5)), unit: 'ms', ratio: round(added), target: 'adds ≤ 3 ms p50, aim 1.5 (ratio column: ms added)', met: added <= 3 });
+  rows.push({ figure: 'streaming time to first chunk p99', sluice: round(percentile(ourFirst, 0.99)), baseline: round(percentile(directFirst, 0.99)), unit: 'ms', ratio: round(percentile(ourFirst, 0.99) - percentile(directFirst, 0.99)), target: '(ms added)', met: true });
+  const ratio = ourRate.chunksPerSecond / directRate.chunksPerSecond;
+  rows.push({ figure: `streamed chunks/s, one API process (${STREAM_CONCURRENCY} streams × ${directRate.chunksPerStream} chunks)`, sluice: round(ourRate.chunksPerSecond, 0), baseline: round(directRate.chunksPerSecond, 0), unit: 'chunks/s', ratio: round(ratio), target: '≥ 0.5 (aim 0.8)', met: ratio >= 0.5 });
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
@@ -294,13 +335,19 @@ const providerUrl = `http://127.0.0.1:${provider.line.split(' ')[1]}`;
 const only = process.argv.slice(2);
 const scenarios: [string, (redisUrl: string, providerUrl: string) => Promise<void>][] = [
   ['accept', accept], ['pipeline', pipeline], ['sync', sync], ['memory', memory], ['batch', batch], ['discount', (url) => discount(url)],
+  // Last: until the gateway streams, it ends the run with the gateway's refusal.
+  ['stream', stream],
 ];
+// A failed scenario ends the run, after the table of the figures measured before it.
+let failure: unknown;
 try {
   for (const [name, scenario] of scenarios) {
     if (only.length > 0 && !only.includes(name)) continue;
     process.stdout.write(`running ${name}…\n`);
     await scenario(redis.url, providerUrl);
   }
+} catch (error) {
+  failure = error;
 } finally {
   await provider.stop();
   await redis.stop();
@@ -309,5 +356,6 @@ try {
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
 console.table(rows.map((row) => ({ figure: row.figure, sluice: `${row.sluice} ${row.unit}`, baseline: `${row.baseline} ${row.unit}`, ratio: row.ratio, target: row.target, met: row.met ? 'yes' : 'NO' })));
 console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}; took ${Math.round((Date.now() - started) / 1000)} s${QUICK ? ' (BENCH_QUICK)' : ''}`);
+if (failure !== undefined) throw failure;
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, machine, rows }, null, 2)}\n`);

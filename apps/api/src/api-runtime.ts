@@ -7,6 +7,7 @@ import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createAuthenticator } from './middleware/auth.ts';
 import { createJobWatcher } from './services/job-watcher.ts';
+import { createStreamHub } from './services/stream-hub.ts';
 import { createWaiterSlots } from './services/waiter-slots.ts';
 
 export interface ApiRuntime {
@@ -29,6 +30,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
     ...engine,
     auth: createAuthenticator(config),
     watcher: createJobWatcher(redis, config.redis.prefix, logger, (id) => engine.store.get(id)),
+    streams: createStreamHub(redis, logger),
     waiters: createWaiterSlots(config.server.max_waiters_per_tenant),
   };
   const server = createApp(deps).listen(config.server.port, config.server.host);
@@ -54,6 +56,7 @@ export async function startApi(config: GatewayConfig, logger: Logger): Promise<A
       });
       await closeEngine(deps);
       await deps.watcher.close();
+      await deps.streams.close();
       // Never waits on an unreachable Redis (QUIT only when the connection is ready).
       await closeConnection(redis);
       logger.info('api stopped');

@@ -1,6 +1,7 @@
 import type { Engine } from '@sluice/engine';
 import type { Authenticator } from './middleware/auth.ts';
 import type { JobWatcher } from './services/job-watcher.ts';
+import type { StreamHub } from './services/stream-hub.ts';
 import type { WaiterSlots } from './services/waiter-slots.ts';
 
 /**
@@ -11,6 +12,8 @@ export interface ApiDeps extends Engine {
   auth: Authenticator;
   /** Wakes requests waiting on a job's status (long-poll, SSE, synchronous chat). */
   watcher: JobWatcher;
+  /** Reads streamed jobs' output streams (blocking reads shared by every client of this process). */
+  streams: StreamHub;
   /** Open waits per tenant (`server.max_waiters_per_tenant`). */
   waiters: WaiterSlots;
 }

@@ -1,10 +1,14 @@
 import { RateLimitError, type Job } from 'bullmq';
 import { ProviderError, type CompletionResult, type ProviderAdapter } from '@sluice/providers';
-import { estimatePromptTokens, getMetrics, type ProviderConfig } from '@sluice/shared';
+import { assembleCompletion, estimatePromptTokens, getMetrics, type ProviderConfig } from '@sluice/shared';
 import {
   attemptOf,
   attemptOutcomeOf,
   DEADLINE_EXCEEDED,
+  DeltaWriter,
+  jobStreamKey,
+  streamedChunks,
+  WORKER_STOPPED,
   isTerminal,
   jobLogFields,
   QueuedJobDataSchema,
@@ -16,9 +20,10 @@ import {
   type RoutingCandidate,
 } from '@sluice/engine';
 import type { CancelRegistry } from './cancel-registry.ts';
+import { streamCall, type StreamedAnswer } from './stream-call.ts';
 
 /** What running a provider queue's entries needs. */
-export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'circuits' | 'limiter' | 'queues' | 'price'> {
+export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'circuits' | 'limiter' | 'queues' | 'price' | 'redis'> {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   cancels: CancelRegistry;
   /** This process opened a provider's circuit: its queue should pause and its jobs move now. */
@@ -129,29 +134,57 @@ function asProviderError(error: unknown, provider: string): ProviderError {
 /** Claims the job, calls the provider once, and hands the outcome to the lifecycle. */
 async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null }> {
   const { record, entry, candidate, provider } = run;
-  const { lifecycle, logger } = deps;
+  const { lifecycle } = deps;
   const now = Date.now();
   const log = { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, attempt: record.attempts.length + 1, execution: run.flex ? 'flex' : 'realtime' };
   if (record.status === 'running' && record.running_since !== null) {
-    // The worker that ran this entry died mid-call (BullMQ's stall check handed it to us).
-    await lifecycle.noteAttempt(record, attemptOf(candidate, record.running_since, now - record.running_since, 'interrupted', null, 'worker stopped during the call'));
-    logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
+    const stopped = await resumeStopped(deps, run, log, now);
+    if (stopped !== null) return stopped;
   }
   const startedAt = Date.now();
   const queueWaitMs = Math.max(0, now - job.timestamp);
-  const outcome = await claimAndCall(deps, run, now, startedAt, () => getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000));
+  const timing: CallTiming = { startedAt, firstChunkMs: null };
+  const outcome = await claimAndCall(deps, run, now, timing, () => getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000));
   if (outcome === null) return { pauseMs: null }; // canceled or moved between the read and now
   const latencyMs = Date.now() - startedAt;
   countCall(candidate.provider, latencyMs, outcome);
   const limitKey = `provider:${candidate.provider}`;
   const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
+  const ttft = timing.firstChunkMs === null ? {} : { ttft_ms: timing.firstChunkMs };
   return lifecycle.settle(
     {
       record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
-      log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs },
+      log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, ...ttft },
     },
     outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
   );
+}
+
+/** When a streamed call began, and how long its first chunk took (null until it comes, or when the call is not streamed). */
+interface CallTiming {
+  startedAt: number;
+  firstChunkMs: number | null;
+}
+
+/**
+ * The worker that ran this entry died mid-call (BullMQ's stall check handed it to us). The call runs
+ * again, unless the job streams and its client already has part of the answer: then it ends as an
+ * interrupted stream, with what was sent (returns how it settled).
+ */
+async function resumeStopped(deps: ProcessorDeps, run: Runnable, log: Record<string, unknown>, now: number): Promise<{ pauseMs: number | null } | null> {
+  const { record, entry, candidate, provider } = run;
+  const since = record.running_since ?? now;
+  const sent = record.stream === null ? [] : await streamedChunks(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id));
+  if (sent.length > 0) {
+    const error = new ProviderError(`${candidate.provider}: the worker stopped during the stream`, { kind: 'retryable', provider: candidate.provider, status: null, afterFirstChunk: true, code: WORKER_STOPPED });
+    return deps.lifecycle.settle(
+      { record, entry, candidate, retry: provider.retry, startedAt: since, latencyMs: now - since, price: deps.price, onCircuitOpened: deps.onCircuitOpened, log },
+      { ok: false, error, partial: assembleCompletion(sent) },
+    );
+  }
+  await deps.lifecycle.noteAttempt(record, attemptOf(candidate, since, now - since, 'interrupted', null, 'worker stopped during the call'));
+  deps.logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
+  return null;
 }
 
 type Answer = { ok: true; answer: CompletionResult } | Extract<CallOutcome, { ok: false }>;
@@ -159,15 +192,14 @@ type Answer = { ok: true; answer: CompletionResult } | Extract<CallOutcome, { ok
 /**
  * The claim (status → running) and the provider call start together, saving a round trip on every
  * job; if the claim is refused (canceled or moved meanwhile) the call is aborted at once (null).
+ * A streamed job's chunks wait for the claim before they go to its stream (`running` comes first).
  */
-async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, startedAt: number, claimed: () => void): Promise<Answer | null> {
-  const { record, entry, candidate, adapter } = run;
+async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, timing: CallTiming, claimed: () => void): Promise<Answer | null> {
+  const { record, entry, candidate } = run;
   const claiming = deps.lifecycle.claim(record, entry, candidate, now);
   const { signal, abort, release } = deps.cancels.track(record.id);
-  // A job deferred to the flex tier asks for it on a target that sells it.
-  const params = run.flex ? { ...record.request.params, service_tier: 'flex' } : record.request.params;
-  const call = adapter.complete({ model: candidate.model, messages: record.request.messages, params }, { signal, logger: deps.logger });
-  call.catch(() => undefined); // settled below; never an unhandled rejection
+  const writer = record.stream === null ? null : new DeltaWriter(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id), deps.config.jobs.stream_max_entries);
+  const call = startCall(deps, run, signal, writer, timing);
   const running = await claiming.catch((error: unknown) => {
     abort(error as Error);
     release();
@@ -179,13 +211,34 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, sta
     return null;
   }
   claimed();
+  writer?.start();
   try {
-    return { ok: true, answer: await call };
-  } catch (caught) {
-    return { ok: false, error: asProviderError(caught, candidate.provider) };
+    const outcome = await call;
+    await writer?.flush(); // every chunk is in the stream before the end is written after it
+    if (outcome.ok) return outcome;
+    return { ok: false, error: asProviderError(outcome.error, candidate.provider), partial: outcome.partial };
   } finally {
     release();
   }
+}
+
+/** One provider call: whole, or streamed into the job's stream. Never rejects. */
+function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writer: DeltaWriter | null, timing: CallTiming): Promise<StreamedAnswer> {
+  const { record, candidate, adapter } = run;
+  // A job deferred to the flex tier asks for it on a target that sells it.
+  const params = run.flex ? { ...record.request.params, service_tier: 'flex' } : record.request.params;
+  const request = { model: candidate.model, messages: record.request.messages, params };
+  const options = { signal, logger: deps.logger };
+  if (writer !== null) {
+    return streamCall(adapter, request, options, writer, () => {
+      timing.firstChunkMs = Date.now() - timing.startedAt;
+      getMetrics().providerTtft.observe({ provider: candidate.provider }, timing.firstChunkMs / 1000);
+    });
+  }
+  return adapter.complete(request, options).then(
+    (answer) => ({ ok: true as const, answer }),
+    (error: unknown) => ({ ok: false as const, error, partial: null }),
+  );
 }
 
 function countCall(provider: string, latencyMs: number, outcome: Answer): void {

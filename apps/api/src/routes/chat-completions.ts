@@ -1,7 +1,8 @@
 import { Router, type Response } from 'express';
 import { type Principal } from '@sluice/shared';
 import { JobRequestSchema, newJobId, type JobRecord, type JobRequest } from '@sluice/engine';
-import { ApiError } from '../api-error.ts';
+import { failureOf } from '../services/job-failure.ts';
+import { relayChatStream, type ChatStreamDeps } from '../services/chat-stream.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
@@ -11,21 +12,7 @@ import { waitForJob, watchForEnd, type WaitDeps } from '../services/wait-for-job
 import { jsonBody } from './jobs.ts';
 
 /** What this router uses of the API's dependencies. */
-type ChatDeps = Pick<ApiDeps, 'config' | 'waiters'> & SubmitDeps & WaitDeps;
-
-/** What a job that did not succeed answers to a synchronous caller, in OpenAI's error shape. */
-function failureOf(record: JobRecord): ApiError {
-  const message = record.error?.message ?? `job ${record.id} ended ${record.status}`;
-  if (record.status === 'failed' && record.error?.code === 'provider_fatal') {
-    return new ApiError(message, { status: 400, type: 'invalid_request_error', code: 'provider_rejected_request' });
-  }
-  if (record.status === 'failed') return new ApiError(message, { status: 502, type: 'api_error', code: record.error?.code ?? 'provider_error' });
-  if (record.status === 'canceled') return new ApiError(message, { status: 409, type: 'invalid_request_error', code: 'job_canceled' });
-  if (record.status === 'expired') return new ApiError(message, { status: 504, type: 'api_error', code: 'timeout' });
-  return new ApiError(`The job did not finish within server.sync_timeout_s; poll GET /v1/jobs/${record.id} for its result`, {
-    status: 504, type: 'api_error', code: 'timeout',
-  });
-}
+type ChatDeps = Pick<ApiDeps, 'config' | 'waiters'> & SubmitDeps & WaitDeps & ChatStreamDeps;
 
 /**
  * Submits the job and waits for its end, listening from before the submit (its id is chosen up
@@ -56,7 +43,8 @@ async function submitAndWait(deps: ChatDeps, principal: Principal, request: JobR
 /**
  * `POST /v1/chat/completions`: OpenAI-compatible and synchronous. The request becomes an ordinary job
  * at high priority (same routing, failover and cost) and the call waits for it, up to
- * `server.sync_timeout_s`, woken by the job's status channel.
+ * `server.sync_timeout_s`, woken by the job's status channel. With `stream: true` the answer is
+ * relayed as it is generated, from the job's output stream.
  */
 export function chatCompletionsRouter(deps: ChatDeps): Router {
   const router = Router();
@@ -69,6 +57,15 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     await enforceTenantRate(deps, principal);
     const request = validate(JobRequestSchema, { priority: 'high', deadline_s: Math.ceil(timeoutS), ...(body as Record<string, unknown>) });
     const release = deps.waiters.take(principal.tenant);
+    if (request.stream === true) {
+      try {
+        const { record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+        await relayChatStream(deps, res, record, timeoutS * 1000);
+      } finally {
+        release();
+      }
+      return;
+    }
     let done: JobRecord;
     try {
       done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body }, res, timeoutS);

@@ -9,9 +9,10 @@ import { readIdempotencyKey } from '../services/idempotency.ts';
 import { enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
 import { waitForJob, type WaitDeps } from '../services/wait-for-job.ts';
 import { streamJobEvents } from './job-events.ts';
+import { outputStreamKept, parseLastEventId, streamJobOutput, type JobStreamEventsDeps } from '../services/job-stream-events.ts';
 
 /** What this router uses of the API's dependencies. */
-type JobsDeps = Pick<ApiDeps, 'lifecycle' | 'logger' | 'store' | 'waiters'> & SubmitDeps & WaitDeps;
+type JobsDeps = Pick<ApiDeps, 'lifecycle' | 'logger' | 'store' | 'waiters'> & SubmitDeps & WaitDeps & JobStreamEventsDeps;
 
 const GetQuerySchema = z
   .object({
@@ -99,6 +100,14 @@ async function getJob(deps: JobsDeps, req: JobIdRequest, res: Response): Promise
 async function jobEvents(deps: JobsDeps, req: JobIdRequest, res: Response): Promise<void> {
   const tenant = principalOf(res).tenant;
   const record = await loadJob(deps, req.params.id, tenant);
+  if (record.stream !== null) {
+    const from = parseLastEventId(req.get('last-event-id'));
+    // A streamed job's events come from its output stream while it is kept; after, as any job's.
+    if (await outputStreamKept(deps.redis, deps.config.redis.prefix, record.id)) {
+      await streamJobOutput(deps, res, record, from, deps.waiters.take(tenant));
+      return;
+    }
+  }
   await streamJobEvents(deps, res, record, deps.waiters.take(tenant));
 }
 

@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { GatewayConfig, Logger } from '@sluice/shared';
+import type { ChatCompletion, GatewayConfig, Logger, Usage } from '@sluice/shared';
 import type { BatchStore } from '../batches/batch-store.ts';
 import { cancelChannel } from '../keys.ts';
 import type { JobFields, JobStore, TransitionResult } from '../jobs/job-store.ts';
-import { callsMade, type Attempt, type JobError, type JobRecord, type JobStatus, type RoutingCandidate, type WebhookDelivery, type WebhookStatus } from '../jobs/job-types.ts';
+import { callsMade, type Attempt, type CostDetails, type JobError, type JobRecord, type JobStatus, type RoutingCandidate, type WebhookDelivery, type WebhookStatus } from '../jobs/job-types.ts';
 import type { DeadLetterStore } from '../queues/dead-letters.ts';
 import type { QueuedJobData } from '../queues/payloads.ts';
 import type { Breaker } from '../reliability/breaker.ts';
@@ -53,6 +53,15 @@ export interface LifecycleDeps {
 }
 
 export const DEADLINE_EXCEEDED: JobError = { type: 'job_error', code: 'deadline_exceeded', message: 'the job did not finish before expires_at' };
+
+/** How a streamed job whose stream broke ends: its error, the text sent, and the estimated usage and cost. */
+export interface Interrupted {
+  error: JobError;
+  result: ChatCompletion | null;
+  usage: Usage;
+  costUsd: number | null;
+  costDetails: CostDetails;
+}
 
 export interface EndOptions {
   to: 'canceled' | 'expired';
@@ -167,6 +176,21 @@ export class Lifecycle {
   /** Ends the job as failed (into the dead letters when every target is used up). */
   fail(record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {
     return failJob(this, record, error, guard, deadLetter);
+  }
+
+  /**
+   * Ends a streamed job whose provider stream broke after its first chunk: failed, with what was
+   * sent as its `result` and the estimated usage and cost, settled against the budget.
+   */
+  async interrupt(record: JobRecord, guard: string, ended: Interrupted): Promise<void> {
+    const failed = await this.deps.store.transition(record.id, ['running'], 'failed', {
+      completed_at: seconds(Date.now()), running_since: null, error: ended.error, result: ended.result, usage: ended.usage,
+      cost_usd: ended.costUsd, cost_details: ended.costDetails, provider: record.routing.candidates[record.target]?.provider ?? null,
+      provider_model: ended.result?.model ?? record.routing.candidates[record.target]?.model ?? null,
+    }, guard);
+    if (!failed.ok) return;
+    await this.settleReservation(record, ended.costUsd);
+    await this.announce(record.id);
   }
 
   /** Ends the job after `jobs.max_attempts` provider calls. */

@@ -1,5 +1,5 @@
 import { ProviderError, type CompletionResult } from '@sluice/providers';
-import type { ProviderConfig } from '@sluice/shared';
+import { estimatePromptTokens, type ChatCompletion, type ProviderConfig, type Usage } from '@sluice/shared';
 import { callsMade, type Attempt, type AttemptOutcome, type ExecutionMode, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
 import { costOf, type PriceLookup } from '../pricing/prices.ts';
 import { backoffDelay } from './backoff.ts';
@@ -27,7 +27,8 @@ export interface Call {
 
 export type CallOutcome =
   | { ok: true; answer: CompletionResult; correctTokens: ((totalTokens: number) => Promise<void>) | null }
-  | { ok: false; error: ProviderError };
+  /** `partial`: what a stream that broke after its first chunk had sent (its text is kept on the job). */
+  | { ok: false; error: ProviderError; partial?: ChatCompletion | null };
 
 /** What the caller must still do: with `pauseMs`, BullMQ must put the entry back (the provider asked to slow down). */
 export interface Settled {
@@ -70,7 +71,42 @@ export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: Call
     lifecycle.deps.logger.info({ ...call.log, outcome: 'canceled', reason: error.code, status_code: error.status }, 'provider call aborted: job canceled or expired');
     return { pauseMs: null };
   }
+  if (error.afterFirstChunk) {
+    await settleInterrupted(lifecycle, call, error, outcome.partial ?? null);
+    return { pauseMs: null };
+  }
   return settleFailure(lifecycle, call, error);
+}
+
+/** The code of a streamed call cut short because its worker stopped, not because of the provider. */
+export const WORKER_STOPPED = 'worker_stopped';
+
+/** Usage of a stream that broke before the provider reported any: the prompt estimated, the text sent counted at 4 characters a token. */
+function estimatedUsage(call: Call, partial: ChatCompletion | null): Usage {
+  const sent = (partial?.choices ?? []).reduce((sum, choice) => sum + (choice.message.content?.length ?? 0) + (choice.message.tool_calls ?? []).reduce((n, c) => n + c.function.arguments.length, 0), 0);
+  const prompt = estimatePromptTokens(call.record.request.messages);
+  const completion = Math.ceil(sent / 4);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/**
+ * A stream that broke after its first chunk reached the client: no retry or failover (the client
+ * has part of an answer), the job fails with `stream_interrupted`, keeping the text sent and an
+ * estimate of what it cost (the provider bills what it generated). It counts against the circuit.
+ */
+async function settleInterrupted(lifecycle: Lifecycle, call: Call, error: ProviderError, partial: ChatCompletion | null): Promise<void> {
+  const { candidate, record } = call;
+  const { breaker, logger } = lifecycle.deps;
+  const providerFault = error.code !== WORKER_STOPPED;
+  if (providerFault && (await breaker.record(candidate.provider, false, call.latencyMs))) call.onCircuitOpened(candidate.provider);
+  const usage = partial?.usage ?? estimatedUsage(call, partial);
+  const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
+  const details = cost.usd === null || partial?.usage ? cost.details : { ...cost.details, reason: 'estimated: the stream broke before the provider reported its usage' };
+  await lifecycle.interrupt(record, call.entry, {
+    error: { type: 'provider_error', code: 'stream_interrupted', message: error.message },
+    result: partial, usage, costUsd: cost.usd, costDetails: details,
+  });
+  logger.warn({ ...call.log, outcome: 'failed', reason: 'stream_interrupted', err: error.message, cost_usd: cost.usd }, 'provider stream broke after its first chunk: job failed, the text sent is kept');
 }
 
 async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {

@@ -16,6 +16,13 @@ function define() {
       name: 'sluice_provider_latency_seconds', help: 'Provider call latency', labelNames: ['provider'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     }),
+    providerTtft: new Histogram({
+      name: 'sluice_provider_ttft_seconds', help: 'Time from a streamed provider call to its first chunk', labelNames: ['provider'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    }),
+    streamsOpen: new Gauge({
+      name: 'sluice_streams_open', help: 'Streams open now: provider streams a worker reads (side=provider), client streams an API relays (side=client)', labelNames: ['side'] as const,
+    }),
     providerRequests: new Counter({ name: 'sluice_provider_requests_total', help: 'Provider calls by outcome', labelNames: ['provider', 'outcome'] as const }),
     circuitState: new Gauge({ name: 'sluice_provider_circuit_state', help: 'Circuit state: 0 closed, 1 half-open, 2 open', labelNames: ['provider'] as const }),
     queueJobs: new Gauge({ name: 'sluice_queue_jobs', help: 'Jobs in each queue by state', labelNames: ['queue', 'state'] as const }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assembleCompletion } from './assemble-completion.ts';
+import { assembleCompletion, completionChunks } from './assemble-completion.ts';
 import { ChatCompletionChunkSchema, ChatCompletionSchema, type ChatCompletionChunk } from './chat.ts';
 
 const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk' as const, created: 1760000000, model: 'gpt-x' };
@@ -51,5 +51,20 @@ describe('assembleCompletion', () => {
     expect(ChatCompletionChunkSchema.parse(wire)).toMatchObject(wire);
     expect(assembleCompletion([ChatCompletionChunkSchema.parse(wire)]).system_fingerprint).toBe('fp');
     expect(() => assembleCompletion([])).toThrow(/no chunks/);
+  });
+
+  it('is undone by completionChunks: a whole completion streamed and joined again is the same', () => {
+    const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
+    const text = { id: 'c1', object: 'chat.completion' as const, created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content: 'Hello there' }, finish_reason: 'stop' as const }], usage };
+    const calls = {
+      ...text,
+      choices: [{ index: 0, message: { role: 'assistant' as const, content: null, tool_calls: [{ id: 'call_a', type: 'function' as const, function: { name: 'f', arguments: '{"x":1}' } }] }, finish_reason: 'tool_calls' as const }],
+    };
+    for (const completion of [text, calls]) {
+      const chunks = completionChunks(completion);
+      for (const piece of chunks) expect(ChatCompletionChunkSchema.parse(piece)).toEqual(piece);
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage });
+      expect(assembleCompletion(chunks)).toEqual(completion);
+    }
   });
 });

@@ -83,3 +83,24 @@ export function assembleCompletion(chunks: Iterable<ChatCompletionChunk>): ChatC
     ...(fingerprint !== undefined ? { system_fingerprint: fingerprint } : {}),
   };
 }
+
+/**
+ * The chunks that stream a whole completion (the inverse of `assembleCompletion`): per choice, its
+ * text with the role, its tool calls with their whole arguments, then its finish reason; last, the
+ * usage chunk when the completion has usage. For an answer that was not generated as a stream.
+ */
+export function completionChunks(completion: ChatCompletion): ChatCompletionChunk[] {
+  const base = { id: completion.id, object: 'chat.completion.chunk' as const, created: completion.created, model: completion.model };
+  const fingerprint = completion.system_fingerprint === undefined ? {} : { system_fingerprint: completion.system_fingerprint };
+  const chunks: ChatCompletionChunk[] = [];
+  for (const choice of completion.choices) {
+    const { message } = choice;
+    const refusal = typeof message.refusal === 'string' ? { refusal: message.refusal } : {};
+    chunks.push({ ...base, ...fingerprint, choices: [{ index: choice.index, delta: { role: 'assistant', content: message.content, ...refusal }, finish_reason: null }], usage: null });
+    const calls = (message.tool_calls ?? []).map((call, index) => ({ index, id: call.id, type: call.type, function: { name: call.function.name, arguments: call.function.arguments } }));
+    if (calls.length > 0) chunks.push({ ...base, ...fingerprint, choices: [{ index: choice.index, delta: { tool_calls: calls }, finish_reason: null }], usage: null });
+    chunks.push({ ...base, ...fingerprint, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason }], usage: null });
+  }
+  if (completion.usage) chunks.push({ ...base, ...fingerprint, choices: [], usage: completion.usage });
+  return chunks;
+}

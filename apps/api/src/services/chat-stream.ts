@@ -1,0 +1,146 @@
+import type { Response } from 'express';
+import { getMetrics } from '@sluice/shared';
+import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
+import { failureOf } from './job-failure.ts';
+import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
+import type { StreamHub } from './stream-hub.ts';
+
+/** What relaying a streamed chat completion reads. */
+export type ChatStreamDeps = Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger'> & { streams: StreamHub };
+
+/** The error chunk that ends a stream after its first chunk: the openai SDK raises it as an `APIError`. */
+function errorEvent(record: JobRecord | null, status: JobStatus): string {
+  const failure = record === null ? null : failureOf(record);
+  const error = {
+    message: failure?.message ?? `the job ended ${status}`,
+    type: failure?.type ?? 'api_error',
+    code: record?.error?.code ?? failure?.code ?? status,
+  };
+  return `data: ${JSON.stringify({ error })}\n\n`;
+}
+
+/**
+ * Relays one streamed job's output stream to its client in OpenAI's chat-completions SSE format,
+ * from the stream's start: nothing goes out until the first chunk (a failure before it, after every
+ * retry and failover, answers as a non-streamed call would, with its status code). From the first
+ * chunk on, `data: <chunk>` events, then `data: [DONE]` when the job succeeds, or one error event
+ * when it ends otherwise. The client leaving cancels the job, unless it has a webhook.
+ */
+class ChatStreamRelay {
+  private started = false;
+  private finished = false;
+  private provider: string | null = null;
+  private stop: () => void = () => undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private firstChunkTimer: NodeJS.Timeout | undefined;
+  private settle: (error?: Error) => void = () => undefined;
+
+  constructor(
+    private readonly deps: ChatStreamDeps,
+    private readonly res: Response,
+    private readonly record: JobRecord,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Resolves when the stream has ended (or the client left); rejects, before any chunk, with the error to answer. */
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    const open = getMetrics().streamsOpen.labels({ side: 'client' });
+    open.inc();
+    void done.finally(() => open.dec()).catch(() => undefined);
+    this.res.on('close', () => this.clientLeft());
+    this.firstChunkTimer = setTimeout(() => this.finish(failureOf({ ...this.record, status: 'running' })), this.timeoutMs);
+    this.stop = this.deps.streams.follow(jobStreamKey(this.deps.config.redis.prefix, this.record.id), '0-0', {
+      onEntries: (entries) => this.relay(entries),
+      onError: (error) => this.finish(this.started ? undefined : error),
+    });
+    return done;
+  }
+
+  private async relay(entries: readonly JobStreamEntry[]): Promise<void> {
+    let room = true;
+    for (const entry of entries) {
+      if (this.finished) return;
+      if (entry.kind === 'status') {
+        this.provider = entry.provider ?? this.provider;
+        if (isTerminal(entry.status)) await this.end(entry.status);
+        continue;
+      }
+      entry.chunks.forEach((chunk, n) => {
+        room = this.send(chunk, n === entry.usage) && room;
+      });
+    }
+    if (!room && !this.finished) await drained(this.res);
+  }
+
+  /** Writes one chunk, as the JSON text it is stored as (the first sends the headers); false when the socket's buffer is full. */
+  private send(chunk: string, isUsage: boolean): boolean {
+    if (!this.started) this.begin();
+    // The usage chunk goes to clients that asked for it (`stream_options.include_usage`).
+    if (isUsage && this.record.stream?.include_usage !== true) return true;
+    return this.res.write(`data: ${chunk}\n\n`);
+  }
+
+  private begin(): void {
+    this.started = true;
+    clearTimeout(this.firstChunkTimer);
+    this.res.writeHead(200, { ...SSE_HEADERS, 'x-sluice-job-id': this.record.id, ...(this.provider === null ? {} : { 'x-sluice-provider': this.provider }) });
+    this.heartbeat = setInterval(() => this.res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  }
+
+  private async end(status: JobStatus): Promise<void> {
+    if (status === 'succeeded') {
+      if (!this.started) this.begin();
+      this.res.write('data: [DONE]\n\n');
+      this.finish();
+      return;
+    }
+    const record = await this.deps.store.get(this.record.id).catch(() => null);
+    if (!this.started) {
+      this.finish(failureOf(record ?? { ...this.record, status }));
+      return;
+    }
+    this.res.write(errorEvent(record, status));
+    this.finish();
+  }
+
+  /** Ends the relay: the response (unless `error` is to be answered instead), the reads, the timers. */
+  private finish(error?: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.firstChunkTimer);
+    clearInterval(this.heartbeat);
+    this.stop();
+    if (error === undefined || this.started) this.res.end();
+    if (error !== undefined && !this.started) {
+      this.res.setHeader('x-sluice-job-id', this.record.id);
+      if (this.provider !== null) this.res.setHeader('x-sluice-provider', this.provider);
+    }
+    this.settle(this.started ? undefined : error);
+  }
+
+  /** The client went away before the end: its job is canceled (its provider call aborted), unless a webhook is waiting for it. */
+  private clientLeft(): void {
+    if (this.finished) return;
+    this.finish();
+    if (this.record.webhook !== null) return;
+    const canceled = { type: 'job_error', code: 'client_disconnected', message: 'the streaming client disconnected' };
+    this.deps.lifecycle
+      .end(this.record, { to: 'canceled', error: canceled })
+      .then((outcome) => {
+        if (outcome.ok) this.deps.logger.info({ job_id: this.record.id, tenant: this.record.tenant, outcome: 'canceled', reason: 'client_disconnected' }, 'streaming client left: job canceled');
+      })
+      .catch((error: Error) => this.deps.logger.warn({ job_id: this.record.id, err: error.message }, 'could not cancel the job of a streaming client that left'));
+  }
+}
+
+/**
+ * Streams a submitted job's output to the client (`POST /v1/chat/completions` with `stream: true`).
+ * Resolves when the stream ends; rejects with the API error to answer when the job ends before its
+ * first chunk, or no chunk comes within `timeoutMs`.
+ */
+export function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, timeoutMs: number): Promise<void> {
+  return new ChatStreamRelay(deps, res, record, timeoutMs).run();
+}

@@ -54,7 +54,7 @@ describe('bad input gets a 4xx that names the problem, and the gateway stays up'
   it('stream and stream_options of the wrong type, or stream_options without stream, are refused naming them', async () => {
     const api = client(gateway.url);
     expectError(await api.post('/v1/jobs', { model: 'default', messages: userMessage('x'), stream: 'yes' }), 400, 'invalid_request', 'stream');
-    expectError(await api.post('/v1/chat/completions', { model: 'default', messages: userMessage('x'), stream: true, stream_options: { include_usage: 1 } }), 400, 'invalid_request', 'stream_options');
+    expectError(await api.post('/v1/chat/completions', { model: 'default', messages: userMessage('x'), stream: true, stream_options: { include_usage: 1 } }), 400, 'invalid_request', 'stream_options.include_usage');
     expectError(await api.post('/v1/chat/completions', { model: 'default', messages: userMessage('x'), stream: true, stream_options: { extra: true } }), 400, 'invalid_request', 'stream_options');
     const without = await api.post('/v1/jobs', { model: 'default', messages: userMessage('x'), stream_options: { include_usage: true } });
     expectError(without, 400, 'invalid_request', 'stream_options');

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { redisServerOnPath } from '../scripts/embedded-redis.ts';
-import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisCluster, type TestCluster } from './harness/redis-cluster.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
 
@@ -57,6 +57,21 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
     expect(providers.find((provider: { id: string }) => provider.id === 'a')).toMatchObject({ paused: true, circuit: { state: 'open' } });
     await receiver.waitFor(21);
   }, 60_000);
+
+  it('a streamed job: stream: true on chat completions, and its events read back with ids from the output stream', async () => {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'direct', messages: userMessage('stream on the cluster'), stream: true }),
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const body = await response.text();
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const id = response.headers.get('x-sluice-job-id') ?? '';
+    const events = await (await fetch(`${gateway.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}` } })).text();
+    const statuses = [...events.matchAll(/event: status\ndata: (.*)/g)].map((match) => (JSON.parse(match[1]!) as { status: string }).status);
+    expect(statuses).toEqual(['queued', 'running', 'succeeded']);
+    expect(events).toMatch(/id: \d+-\d+\.0\nevent: delta/);
+  }, 30_000);
 
   it('keys spread over the shards: queues by their hash tags, job records by id', async () => {
     const sizes = await Promise.all(cluster.nodes.map(async (url) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { openAIStream, startFakeProvider, type FakeProviderServer } from '@sluice/providers/testing';
 import type { JobObject } from '@sluice/engine';
-import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 /** Every event of an SSE body, with its id and name. */
 function sseEvents(text: string): { id?: string; event?: string; data: string }[] {
@@ -86,6 +86,20 @@ describe('streaming through the queue: stream: true on chat completions for ever
       if (model !== 'mock') expect(job.cost_usd).toBeGreaterThan(0);
     });
   }
+
+  it('metrics show time to first token per provider and the streams open; the finished log line carries ttft_ms', async () => {
+    const { data, response } = await sdk.chat.completions.create({ model: 'compat', messages: [{ role: 'user', content: 'measure me' }], stream: true }).withResponse();
+    const jobId = response.headers.get('x-sluice-job-id') ?? '';
+    for await (const _chunk of data) void _chunk;
+    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+    expect(metrics).toMatch(/sluice_provider_ttft_seconds_count\{provider="compat"\} [1-9]/);
+    expect(metrics).toMatch(/sluice_streams_open\{side="client"\} 0/);
+    const finished = await eventually(
+      () => gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.job_id === jobId && line.msg === 'job finished'),
+      5_000, 'job finished log line',
+    );
+    expect(finished.ttft_ms).toEqual(expect.any(Number));
+  });
 
   it('without include_usage no usage chunk is sent; tool-call deltas arrive with their index and argument pieces', async () => {
     const plain = await sdk.chat.completions.create({ model: 'compat', messages: [{ role: 'user', content: 'no usage' }], stream: true });

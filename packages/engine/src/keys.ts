@@ -29,15 +29,11 @@ export const cancelChannel = (prefix: string): string => `${prefix}:cancel`;
 /** The pub/sub channel on which every status change of one job is announced (the new status). */
 export const jobEventsChannel = (prefix: string, jobId: string): string => `${prefix}:job-events:${jobId}`;
 /**
- * The Redis Stream of one streamed job: its status changes and its output deltas, in order. It must
- * share the record's Cluster slot (the status scripts write both): a key without a hash tag hashes
- * whole, so wrapping the record's key in braces gives the same slot; a prefix that carries its own
- * tag decides the slot of both already.
+ * The Redis Stream of one streamed job: its status changes and its output deltas, in order. On one
+ * server the status scripts write it with the record; on a Cluster (another slot) the store writes
+ * it after the script.
  */
-export const jobStreamKey = (prefix: string, id: string): string => {
-  const record = jobRecordKey(prefix, id);
-  return /\{[^}]+\}/.test(record) ? `${record}:stream` : `{${record}}:stream`;
-};
+export const jobStreamKey = (prefix: string, id: string): string => `${jobRecordKey(prefix, id)}:stream`;
 /** A tenant's `Idempotency-Key`, by its digest (the key itself may be long): the job it made and its body's digest. */
 export const idempotencyKey = (prefix: string, tenant: string, keyDigest: string): string => `${prefix}:idem:${tenant}:${keyDigest}`;
 

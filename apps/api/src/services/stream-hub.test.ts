@@ -114,7 +114,7 @@ describe('stream hub', () => {
     await reader.until(21);
     expect(ids(reader.entries)).toEqual(written);
     expect(reader.entries[0]).toEqual({ id: written[0], kind: 'status', status: 'running', provider: 'x' });
-    expect(reader.entries[1]).toEqual({ id: written[1], kind: 'delta', first: 0, chunks: [chunk(0)] });
+    expect(reader.entries[1]).toEqual({ id: written[1], kind: 'delta', first: 0, chunks: [JSON.stringify(chunk(0))], usage: null });
   });
 
   it("from '0-0' gives the existing entries first; from a middle id exactly the rest; skips entries it cannot decode", async () => {

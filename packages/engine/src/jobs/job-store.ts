@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
-import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
+import { isTerminal, type Attempt, type JobRecord, type JobStatus, type WebhookDelivery } from './job-types.ts';
 import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, requeuingKey, tenantJobsKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
 import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
@@ -138,12 +138,24 @@ class RedisJobStore implements JobStore {
   }
 
   async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
+    // On a Cluster the output stream is in another slot than the record: written after the script.
+    const clustered = isCluster(this.redis);
+    const stream = jobStreamKey(this.prefix, id);
     const outcome = await this.scripts.sluiceJobTransition(
-      this.jobKey(id), jobStreamKey(this.prefix, id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), this.streams.maxEntries, this.streams.retentionSeconds * 1000,
-      ...serializeJobFields(fields),
+      this.jobKey(id), clustered ? this.jobKey(id) : stream, from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id),
+      clustered ? 0 : this.streams.maxEntries, this.streams.retentionSeconds * 1000, ...serializeJobFields(fields),
     );
     if (outcome === null) return { ok: false, previous: null };
+    if (clustered && outcome[0] === 1 && outcome[2] === 1) await this.appendStatus(id, stream, to);
     return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
+  }
+
+  /** A status entry in a streamed job's output stream, as `stream-status.lua` writes it (for a Cluster). */
+  private async appendStatus(id: string, stream: string, status: JobStatus): Promise<void> {
+    const [provider, ttl] = await Promise.all([this.redis.hget(this.jobKey(id), 'provider'), this.redis.pttl(this.jobKey(id))]);
+    const keepMs = isTerminal(status) ? this.streams.retentionSeconds * 1000 : ttl;
+    await this.redis.xadd(stream, 'MAXLEN', '~', this.streams.maxEntries, '*', 'k', 'status', 's', status, 'p', provider === null || provider === 'null' ? '' : provider);
+    if (keepMs > 0) await this.redis.pexpire(stream, keepMs);
   }
 
   async update(id: string, fields: JobFields): Promise<void> {
@@ -169,7 +181,7 @@ class RedisJobStore implements JobStore {
   }
 
   async remove(id: string, tenant: string): Promise<void> {
-    await multiKey(this.redis).del(this.jobKey(id), jobStreamKey(this.prefix, id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
+    await multiKey(this.redis).del(this.jobKey(id)).del(jobStreamKey(this.prefix, id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
   }
 
   async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {

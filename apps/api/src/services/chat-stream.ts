@@ -59,28 +59,32 @@ class ChatStreamRelay {
     return done;
   }
 
-  private async relay(entries: readonly JobStreamEntry[]): Promise<void> {
-    let room = true;
+  /**
+   * Writes what arrived. Returns a promise only when the hub must wait before reading more for this
+   * client (its socket is full, or the end is being written): otherwise the next read includes it at once.
+   */
+  private relay(entries: readonly JobStreamEntry[]): void | Promise<void> {
+    // Every chunk of one read goes out in one write: a fast provider costs a syscall per read, not per chunk.
+    let out = '';
+    let ending: JobStatus | null = null;
     for (const entry of entries) {
-      if (this.finished) return;
       if (entry.kind === 'status') {
         this.provider = entry.provider ?? this.provider;
-        if (isTerminal(entry.status)) await this.end(entry.status);
+        if (isTerminal(entry.status)) {
+          ending = entry.status;
+          break;
+        }
         continue;
       }
       entry.chunks.forEach((chunk, n) => {
-        room = this.send(chunk, n === entry.usage) && room;
+        // The usage chunk goes to clients that asked for it (`stream_options.include_usage`).
+        if (n !== entry.usage || this.record.stream?.include_usage === true) out += `data: ${chunk}\n\n`;
       });
+      if (!this.started) this.begin();
     }
-    if (!room && !this.finished) await drained(this.res);
-  }
-
-  /** Writes one chunk, as the JSON text it is stored as (the first sends the headers); false when the socket's buffer is full. */
-  private send(chunk: string, isUsage: boolean): boolean {
-    if (!this.started) this.begin();
-    // The usage chunk goes to clients that asked for it (`stream_options.include_usage`).
-    if (isUsage && this.record.stream?.include_usage !== true) return true;
-    return this.res.write(`data: ${chunk}\n\n`);
+    const room = out === '' || this.res.write(out);
+    if (ending !== null) return this.end(ending);
+    if (!room && !this.finished) return drained(this.res);
   }
 
   private begin(): void {

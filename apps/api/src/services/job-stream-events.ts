@@ -73,23 +73,38 @@ class JobStreamEvents {
     });
   }
 
-  /** Writes `entries` (the first from its chunk `skip`), ending after a terminal status. */
-  private async send(entries: readonly JobStreamEntry[], skip: number): Promise<void> {
-    let room = true;
+  /**
+   * Writes `entries` (the first from its chunk `skip`), ending after a terminal status. A promise
+   * only when the hub must wait (a full socket, or the end's job object being read).
+   */
+  private send(entries: readonly JobStreamEntry[], skip: number): void | Promise<void> {
+    if (this.finished) return;
+    // One write per read, whatever the number of chunks in it.
+    let out = '';
+    let ending: JobStreamEntry | null = null;
     for (const [index, entry] of entries.entries()) {
-      if (this.finished) return;
       if (entry.kind === 'delta') {
         entry.chunks.forEach((chunk, n) => {
-          if (index > 0 || n >= skip) room = this.res.write(`id: ${entry.id}.${n}\nevent: delta\ndata: ${chunk}\n\n`) && room;
+          if (index > 0 || n >= skip) out += `id: ${entry.id}.${n}\nevent: delta\ndata: ${chunk}\n\n`;
         });
-        continue;
+      } else if (isTerminal(entry.status)) {
+        ending = entry;
+        break;
+      } else {
+        out += `id: ${entry.id}\nevent: status\ndata: ${JSON.stringify({ id: this.record.id, object: 'job', status: entry.status, provider: entry.provider })}\n\n`;
       }
-      const ended = isTerminal(entry.status);
-      const data = ended ? await this.finalObject() : { id: this.record.id, object: 'job', status: entry.status, provider: entry.provider };
-      this.res.write(`id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(data)}\n\n`);
-      if (ended) this.finish();
     }
-    if (!room && !this.finished) await drained(this.res);
+    const room = out === '' || this.res.write(out);
+    if (ending !== null) return this.sendEnd(ending);
+    if (!room) return drained(this.res);
+  }
+
+  /** The terminal status event, with the whole job object, and the end of the stream. */
+  private async sendEnd(entry: JobStreamEntry): Promise<void> {
+    const data = await this.finalObject();
+    if (this.finished) return;
+    this.res.write(`id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(data)}\n\n`);
+    this.finish();
   }
 
   private async finalObject(): Promise<unknown> {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { openAIStream, startFakeProvider, type FakeProviderServer } from '@sluice/providers/testing';
-import type { JobObject } from '@sluice/engine';
+import { Redis } from 'ioredis';
+import { jobStreamKey, type JobObject } from '@sluice/engine';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 /** Every event of an SSE body, with its id and name. */
@@ -169,6 +170,27 @@ describe('streaming through the queue: stream: true on chat completions for ever
     const job = await getJob(response.headers.get('x-sluice-job-id') ?? '');
     expect(job.routing.failovers).toHaveLength(1);
     expect(job.attempts.map((attempt) => attempt.provider)).toEqual(['compat', 'backup']);
+  });
+
+  it('an Idempotency-Key replay streams the same job: from its stream while kept, from its record after', async () => {
+    const send = () => fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json', 'idempotency-key': 'stream-replay-1' },
+      body: JSON.stringify({ model: 'compat', messages: userMessage('replay me'), stream: true }),
+    });
+    const first = await send();
+    const firstText = await first.text();
+    const id = first.headers.get('x-sluice-job-id') ?? '';
+    const again = await send();
+    expect(again.headers.get('x-sluice-job-id')).toBe(id);
+    expect(await again.text()).toBe(firstText);
+    const redis = new Redis(gateway.config.redis.url);
+    await redis.del(jobStreamKey(gateway.config.redis.prefix, id)); // as if jobs.stream_retention_s had passed
+    redis.disconnect();
+    const late = await send();
+    expect(late.headers.get('x-sluice-job-id')).toBe(id);
+    const content = sseEvents(await late.text()).filter((event) => event.data !== '[DONE]').map((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? '').join('');
+    expect(content).toBe('fake: replay me');
   });
 
   it('a failure before any chunk answers like a non-streamed call: status code and JSON error', async () => {

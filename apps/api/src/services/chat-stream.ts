@@ -1,12 +1,12 @@
 import type { Response } from 'express';
-import { getMetrics } from '@sluice/shared';
+import { completionChunks, getMetrics } from '@sluice/shared';
 import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
 import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
 import type { StreamHub } from './stream-hub.ts';
 
 /** What relaying a streamed chat completion reads. */
-export type ChatStreamDeps = Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger'> & { streams: StreamHub };
+export type ChatStreamDeps = Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger' | 'redis'> & { streams: StreamHub };
 
 /** The error chunk that ends a stream after its first chunk: the openai SDK raises it as an `APIError`. */
 function errorEvent(record: JobRecord | null, status: JobStatus): string {
@@ -145,6 +145,22 @@ class ChatStreamRelay {
  * Resolves when the stream ends; rejects with the API error to answer when the job ends before its
  * first chunk, or no chunk comes within `timeoutMs`.
  */
-export function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, timeoutMs: number): Promise<void> {
-  return new ChatStreamRelay(deps, res, record, timeoutMs).run();
+export async function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, timeoutMs: number): Promise<void> {
+  // An Idempotency-Key replay of a job that ended so long ago that its stream has lapsed: its
+  // answer is on the record (a job that never streamed, likewise).
+  if (isTerminal(record.status) && (record.stream === null || (await deps.redis.exists(jobStreamKey(deps.config.redis.prefix, record.id))) === 0)) {
+    replayEnded(res, record);
+    return;
+  }
+  await new ChatStreamRelay(deps, res, record, timeoutMs).run();
+}
+
+/** A finished job's answer as a stream: its completion as chunks (the usage chunk if asked for), or its error. */
+function replayEnded(res: Response, record: JobRecord): void {
+  res.setHeader('x-sluice-job-id', record.id);
+  if (record.provider !== null) res.setHeader('x-sluice-provider', record.provider);
+  if (record.status !== 'succeeded' || record.result === null) throw failureOf(record);
+  const chunks = completionChunks(record.result).filter((chunk) => chunk.choices.length > 0 || record.stream?.include_usage === true);
+  res.writeHead(200, SSE_HEADERS);
+  res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
 }

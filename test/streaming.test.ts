@@ -172,25 +172,26 @@ describe('streaming through the queue: stream: true on chat completions for ever
     expect(job.attempts.map((attempt) => attempt.provider)).toEqual(['compat', 'backup']);
   });
 
-  it('an Idempotency-Key replay streams the same job: from its stream while kept, from its record after', async () => {
+  it('an Idempotency-Key replay of an ended streamed job streams the same answer from its record', async () => {
     const send = () => fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json', 'idempotency-key': 'stream-replay-1' },
       body: JSON.stringify({ model: 'compat', messages: userMessage('replay me'), stream: true }),
     });
+    const text = (body: string) => sseEvents(body).filter((event) => event.data !== '[DONE]').map((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? '').join('');
     const first = await send();
-    const firstText = await first.text();
+    expect(text(await first.text())).toBe('fake: replay me');
     const id = first.headers.get('x-sluice-job-id') ?? '';
+    await getJob(id);
     const again = await send();
     expect(again.headers.get('x-sluice-job-id')).toBe(id);
-    expect(await again.text()).toBe(firstText);
+    const body = await again.text();
+    expect(text(body)).toBe('fake: replay me');
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
     const redis = new Redis(gateway.config.redis.url);
     await redis.del(jobStreamKey(gateway.config.redis.prefix, id)); // as if jobs.stream_retention_s had passed
     redis.disconnect();
-    const late = await send();
-    expect(late.headers.get('x-sluice-job-id')).toBe(id);
-    const content = sseEvents(await late.text()).filter((event) => event.data !== '[DONE]').map((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? '').join('');
-    expect(content).toBe('fake: replay me');
+    expect(text(await (await send()).text())).toBe('fake: replay me');
   });
 
   it('a failure before any chunk answers like a non-streamed call: status code and JSON error', async () => {
@@ -238,7 +239,13 @@ describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () 
 
   beforeAll(async () => {
     fake = await startFakeProvider('openai');
-    gateway = await startGateway(makeConfig({ providers: { fake: { type: 'openai-compatible', base_url: fake.url } }, routes: { default: ['fake/gpt-4o-mini'] } }));
+    gateway = await startGateway(
+      makeConfig({
+        providers: { fake: { type: 'openai-compatible', base_url: fake.url }, mock: { type: 'mock', latency_ms: 0, stream_chunk_ms: 1 } },
+        routes: { default: ['fake/gpt-4o-mini'], slow: ['mock/echo'] },
+        jobs: { stream_max_entries: 100 },
+      }),
+    );
   });
   afterAll(async () => {
     await gateway.close();
@@ -290,13 +297,29 @@ describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () 
     expect(await events(id, all.at(-1)!.id)).toEqual([]);
   });
 
-  it('a Last-Event-ID that is not one of the stream ids is a 400 naming the header', async () => {
+  it('a Last-Event-ID the stream never sent (garbage, too large, ahead of it, a chunk its entry lacks) is a 400 naming the header', async () => {
     const api = client(gateway.url);
+    fake.script({ stream: openAIStream({ text: 'slow enough to be running', intervalMs: 300 }) });
     const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('bad id'), stream: true });
-    const response = await fetch(`${gateway.url}/v1/jobs/${submitted.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}`, 'last-event-id': 'garbage' } });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: unknown }).error).toMatchObject({ param: 'Last-Event-ID' });
+    const [first] = (await events(submitted.body.id)).filter((event) => event.event === 'delta');
+    const entry = first!.id!.split('.')[0]!;
+    for (const id of ['garbage', '99999999999999999999-0', '1-99999999999999999999.1', '9999999999999-0', `${entry}.99`]) {
+      const response = await fetch(`${gateway.url}/v1/jobs/${submitted.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}`, 'last-event-id': id } });
+      expect(response.status, id).toBe(400);
+      expect(((await response.json()) as { error: unknown }).error).toMatchObject({ param: 'Last-Event-ID' });
+    }
     const other = await fetch(`${gateway.url}/v1/jobs/${submitted.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.globex}` } });
     expect(other.status).toBe(404);
+  });
+
+  it('a reader that comes after the stream dropped its oldest chunks gets an error event, never a silently shortened answer', async () => {
+    const api = client(gateway.url);
+    const words = Array.from({ length: 600 }, (_, index) => `w${index}`).join(' ');
+    const submitted = await api.post('/v1/jobs', { model: 'slow', messages: userMessage(words), stream: true });
+    const job = (await api.waitForJob(submitted.body.id, undefined, 20_000)) as JobObject;
+    expect(job.result?.choices[0]?.message.content).toBe(`echo: ${words}`);
+    const late = await events(submitted.body.id);
+    expect(late.at(-1)).toMatchObject({ event: 'error' });
+    expect(JSON.parse(late.at(-1)!.data).error.code).toBe('stream_truncated');
   });
 });

@@ -1,6 +1,6 @@
 import { RateLimitError, type Job } from 'bullmq';
 import { ProviderError, type CompletionResult, type ProviderAdapter } from '@sluice/providers';
-import { assembleCompletion, estimatePromptTokens, getMetrics, type ProviderConfig } from '@sluice/shared';
+import { assembleCompletion, estimatePromptTokens, getMetrics, isCluster, type ProviderConfig } from '@sluice/shared';
 import {
   attemptOf,
   attemptOutcomeOf,
@@ -174,7 +174,7 @@ interface CallTiming {
 async function resumeStopped(deps: ProcessorDeps, run: Runnable, log: Record<string, unknown>, now: number): Promise<{ pauseMs: number | null } | null> {
   const { record, entry, candidate, provider } = run;
   const since = record.running_since ?? now;
-  const sent = record.stream === null ? [] : await streamedChunks(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id));
+  const sent = record.stream === null ? [] : await streamedChunks(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id, isCluster(deps.redis)));
   if (sent.length > 0) {
     const error = new ProviderError(`${candidate.provider}: the worker stopped during the stream`, { kind: 'retryable', provider: candidate.provider, status: null, afterFirstChunk: true, code: WORKER_STOPPED });
     return deps.lifecycle.settle(
@@ -198,7 +198,7 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, tim
   const { record, entry, candidate } = run;
   const claiming = deps.lifecycle.claim(record, entry, candidate, now);
   const { signal, abort, release } = deps.cancels.track(record.id);
-  const writer = record.stream === null ? null : new DeltaWriter(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id), deps.config.jobs.stream_max_entries);
+  const writer = record.stream === null ? null : new DeltaWriter(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id, isCluster(deps.redis)), deps.config.jobs.stream_max_entries);
   const call = startCall(deps, run, signal, writer, timing);
   const running = await claiming.catch((error: unknown) => {
     abort(error as Error);

@@ -86,7 +86,7 @@ export function openEngine(
   const batchQueue = openQueue(queueRedis, prefix, BATCH_QUEUE);
   for (const queue of [...queues.values(), deadLetters, webhooks, batchQueue]) queue.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error')));
   const breaker = createBreaker(redis, prefix, config.breaker);
-  const streams = { maxEntries: config.jobs.stream_max_entries, retentionSeconds: config.jobs.stream_retention_s };
+  const streams = { retentionSeconds: config.jobs.stream_retention_s };
   const parts = {
     config,
     redis,

@@ -29,11 +29,16 @@ export const cancelChannel = (prefix: string): string => `${prefix}:cancel`;
 /** The pub/sub channel on which every status change of one job is announced (the new status). */
 export const jobEventsChannel = (prefix: string, jobId: string): string => `${prefix}:job-events:${jobId}`;
 /**
- * The Redis Stream of one streamed job: its status changes and its output deltas, in order. On one
- * server the status scripts write it with the record; on a Cluster (another slot) the store writes
- * it after the script.
+ * The Redis Stream of one streamed job: its status changes and its output deltas, in order; the
+ * status scripts write it with the record. On one server it sits under the prefix like every key
+ * (so an ACL on the prefix covers it). On a Cluster it must share its record's slot: a key without
+ * a hash tag hashes whole, so the record's key in braces gives the same slot (and a prefix with its
+ * own tag decides both already).
  */
-export const jobStreamKey = (prefix: string, id: string): string => `${jobRecordKey(prefix, id)}:stream`;
+export function jobStreamKey(prefix: string, id: string, cluster = false): string {
+  const record = jobRecordKey(prefix, id);
+  return !cluster || /\{[^}]+\}/.test(record) ? `${record}:stream` : `{${record}}:stream`;
+}
 /** A tenant's `Idempotency-Key`, by its digest (the key itself may be long): the job it made and its body's digest. */
 export const idempotencyKey = (prefix: string, tenant: string, keyDigest: string): string => `${prefix}:idem:${tenant}:${keyDigest}`;
 

@@ -13,8 +13,6 @@ export type ScriptReply = [code: string, ...values: number[]];
 
 /** A job or batch status move: {1, previous} when done, {0, current} when refused, null when there is no such record. */
 type Moved = Promise<[number, string] | null>;
-/** A job status move that also says whether the job has an output stream: {1, previous, streams} when done. */
-type MovedJob = Promise<[number, string, number?] | null>;
 type Arg = string | number;
 
 /** One row of the table: its file, how many of its arguments are KEYS, and (in the type only) its call. */
@@ -30,7 +28,7 @@ const command = <Call extends (...args: never[]) => Promise<unknown>>(file: stri
 /** Every command: its name on the connection, its `lua/` file, its number of KEYS, and its signature (KEYS first). */
 export const COMMANDS = {
   sluiceJobCreate: command<(job: string, tenantIndex: string, expiry: string, stream: string, ...args: Arg[]) => Promise<number>>('job-create.lua', 4),
-  sluiceJobTransition: command<(job: string, stream: string, from: string, to: string, guard: string, channel: string, streamMax: number, streamRetentionMs: number, ...fields: string[]) => MovedJob>(
+  sluiceJobTransition: command<(job: string, stream: string, from: string, to: string, guard: string, channel: string, streamRetentionMs: number, ...fields: string[]) => Moved>(
     'job-transition.lua',
     2,
   ),

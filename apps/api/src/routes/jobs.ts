@@ -104,7 +104,7 @@ async function jobEvents(deps: JobsDeps, req: JobIdRequest, res: Response): Prom
     const from = parseLastEventId(req.get('last-event-id'));
     // A streamed job's events come from its output stream while it is kept; after, as any job's.
     if (await outputStreamKept(deps.redis, deps.config.redis.prefix, record.id)) {
-      await streamJobOutput(deps, res, record, from, deps.waiters.take(tenant));
+      await streamJobOutput(deps, res, record, from, () => deps.waiters.take(tenant));
       return;
     }
   }

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { completionChunks, getMetrics } from '@sluice/shared';
+import { completionChunks, getMetrics, isCluster } from '@sluice/shared';
 import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
 import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
@@ -30,6 +30,8 @@ class ChatStreamRelay {
   private started = false;
   private finished = false;
   private provider: string | null = null;
+  /** The index of the next chunk this client should get. */
+  private next = 0;
   private stop: () => void = () => undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private firstChunkTimer: NodeJS.Timeout | undefined;
@@ -52,7 +54,7 @@ class ChatStreamRelay {
     void done.finally(() => open.dec()).catch(() => undefined);
     this.res.on('close', () => this.clientLeft());
     this.firstChunkTimer = setTimeout(() => this.finish(failureOf({ ...this.record, status: 'running' })), this.timeoutMs);
-    this.stop = this.deps.streams.follow(jobStreamKey(this.deps.config.redis.prefix, this.record.id), '0-0', {
+    this.stop = this.deps.streams.follow(jobStreamKey(this.deps.config.redis.prefix, this.record.id, isCluster(this.deps.redis)), '0-0', {
       onEntries: (entries) => this.relay(entries),
       onError: (error) => this.finish(this.started ? undefined : error),
     });
@@ -66,7 +68,7 @@ class ChatStreamRelay {
   private relay(entries: readonly JobStreamEntry[]): void | Promise<void> {
     // Every chunk of one read goes out in one write: a fast provider costs a syscall per read, not per chunk.
     let out = '';
-    let ending: JobStatus | null = null;
+    let ending: JobStatus | 'truncated' | null = null;
     for (const entry of entries) {
       if (entry.kind === 'status') {
         this.provider = entry.provider ?? this.provider;
@@ -76,22 +78,39 @@ class ChatStreamRelay {
         }
         continue;
       }
+      if (entry.first > this.next) {
+        // The stream dropped chunks this client had not read yet (past `jobs.stream_max_entries`).
+        ending = 'truncated';
+        break;
+      }
       entry.chunks.forEach((chunk, n) => {
         // The usage chunk goes to clients that asked for it (`stream_options.include_usage`).
-        if (n !== entry.usage || this.record.stream?.include_usage === true) out += `data: ${chunk}\n\n`;
+        if (entry.first + n >= this.next && (n !== entry.usage || this.record.stream?.include_usage === true)) out += `data: ${chunk}\n\n`;
       });
+      this.next = Math.max(this.next, entry.first + entry.chunks.length);
       if (!this.started) this.begin();
     }
     const room = out === '' || this.res.write(out);
+    if (ending === 'truncated') return this.truncated();
     if (ending !== null) return this.end(ending);
     if (!room && !this.finished) return drained(this.res);
+  }
+
+  /** The reader fell further behind than the stream keeps: an error event, not a silently shortened answer. */
+  private truncated(): void {
+    if (!this.started) this.begin();
+    const error = { message: 'the stream dropped chunks this client had not read yet (jobs.stream_max_entries); GET /v1/jobs/{id} has the whole answer once the job ends', type: 'api_error', code: 'stream_truncated' };
+    this.res.write(`data: ${JSON.stringify({ error })}\n\n`);
+    this.finish();
   }
 
   private begin(): void {
     this.started = true;
     clearTimeout(this.firstChunkTimer);
     this.res.writeHead(200, { ...SSE_HEADERS, 'x-sluice-job-id': this.record.id, ...(this.provider === null ? {} : { 'x-sluice-provider': this.provider }) });
-    this.heartbeat = setInterval(() => this.res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => {
+      if (!this.res.writableNeedDrain) this.res.write(': keep-alive\n\n');
+    }, HEARTBEAT_MS);
   }
 
   private async end(status: JobStatus): Promise<void> {
@@ -146,9 +165,9 @@ class ChatStreamRelay {
  * first chunk, or no chunk comes within `timeoutMs`.
  */
 export async function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, timeoutMs: number): Promise<void> {
-  // An Idempotency-Key replay of a job that ended so long ago that its stream has lapsed: its
-  // answer is on the record (a job that never streamed, likewise).
-  if (isTerminal(record.status) && (record.stream === null || (await deps.redis.exists(jobStreamKey(deps.config.redis.prefix, record.id))) === 0)) {
+  // An Idempotency-Key replay of a job that has ended: its whole answer is on the record (its
+  // stream may have dropped its start, or lapsed).
+  if (isTerminal(record.status)) {
     replayEnded(res, record);
     return;
   }

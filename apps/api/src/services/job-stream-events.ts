@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { getMetrics, type Redis } from '@sluice/shared';
+import { getMetrics, isCluster, type Redis } from '@sluice/shared';
 import { decodeStreamEntry, isTerminal, jobStreamKey, toJobObject, type Engine, type JobRecord, type JobStreamEntry } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
@@ -48,45 +48,51 @@ class JobStreamEvents {
     private readonly release: () => void,
   ) {}
 
-  async run(key: string, from: Position | null): Promise<void> {
+  /** The index of the next chunk this reader should get: null when resuming after a status event (the first delta sets it). */
+  private next: number | null = 0;
+
+  async run(key: string, from: Position | null, resumeEntry: JobStreamEntry | null): Promise<void> {
     this.res.writeHead(200, SSE_HEADERS);
     getMetrics().streamsOpen.labels({ side: 'client' }).inc();
     this.res.on('close', () => this.finish());
-    if (from !== null && from.chunk !== null) {
-      // The rest of the entry the reader stopped inside.
-      const [found] = await this.deps.redis.xrange(key, from.entry, from.entry);
-      const entry = found === undefined ? null : decodeStreamEntry(found[0], found[1]);
-      if (entry?.kind === 'delta') await this.send([entry], from.chunk + 1);
-    }
-    if (this.finished) return;
+    if (from !== null) this.next = resumeEntry?.kind === 'delta' && from.chunk !== null ? resumeEntry.first + from.chunk + 1 : null;
     if (isTerminal(this.record.status)) {
       // Everything is in Redis already, the end included (or the reader has had it): no following.
-      const rest = await this.deps.redis.xrange(key, from === null ? '-' : `(${from.entry}`, '+');
-      await this.send(decodeAll(rest), 0);
+      const rest = await this.deps.redis.xrange(key, from === null ? '-' : from.chunk === null ? `(${from.entry}` : from.entry, '+');
+      await this.send(decodeAll(rest));
       this.finish();
       return;
     }
-    this.heartbeat = setInterval(() => this.res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    if (resumeEntry !== null) await this.send([resumeEntry]); // the rest of the entry it stopped inside
+    if (this.finished) return;
+    this.heartbeat = setInterval(() => {
+      if (!this.res.writableNeedDrain) this.res.write(': keep-alive\n\n');
+    }, HEARTBEAT_MS);
     this.stop = this.deps.streams.follow(key, from?.entry ?? '0-0', {
-      onEntries: (entries) => this.send(entries, 0),
+      onEntries: (entries) => this.send(entries),
       onError: () => this.finish(),
     });
   }
 
   /**
-   * Writes `entries` (the first from its chunk `skip`), ending after a terminal status. A promise
-   * only when the hub must wait (a full socket, or the end's job object being read).
+   * Writes the chunks from `next` on and the statuses of `entries`, ending after a terminal status,
+   * or with an error event when chunks the reader never had were dropped. A promise only when the
+   * hub must wait (a full socket, or the end's job object being read).
    */
-  private send(entries: readonly JobStreamEntry[], skip: number): void | Promise<void> {
+  private send(entries: readonly JobStreamEntry[]): void | Promise<void> {
     if (this.finished) return;
     // One write per read, whatever the number of chunks in it.
     let out = '';
-    let ending: JobStreamEntry | null = null;
-    for (const [index, entry] of entries.entries()) {
+    let ending: JobStreamEntry | 'truncated' | null = null;
+    for (const entry of entries) {
       if (entry.kind === 'delta') {
-        entry.chunks.forEach((chunk, n) => {
-          if (index > 0 || n >= skip) out += `id: ${entry.id}.${n}\nevent: delta\ndata: ${chunk}\n\n`;
-        });
+        this.next ??= entry.first;
+        if (entry.first > this.next) {
+          ending = 'truncated';
+          break;
+        }
+        out += this.deltaEvents(entry, this.next);
+        this.next = Math.max(this.next, entry.first + entry.chunks.length);
       } else if (isTerminal(entry.status)) {
         ending = entry;
         break;
@@ -95,8 +101,25 @@ class JobStreamEvents {
       }
     }
     const room = out === '' || this.res.write(out);
+    if (ending === 'truncated') return this.sendTruncated();
     if (ending !== null) return this.sendEnd(ending);
     if (!room) return drained(this.res);
+  }
+
+  /** An entry's chunks from the stream's chunk `from` on, one event each (the usage chunk only if the job asked for it). */
+  private deltaEvents(entry: Extract<JobStreamEntry, { kind: 'delta' }>, from: number): string {
+    let out = '';
+    entry.chunks.forEach((chunk, n) => {
+      if (entry.first + n < from || (n === entry.usage && this.record.stream?.include_usage !== true)) return;
+      out += `id: ${entry.id}.${n}\nevent: delta\ndata: ${chunk}\n\n`;
+    });
+    return out;
+  }
+
+  private sendTruncated(): void {
+    const error = { message: 'the stream dropped chunks this reader had not read yet (jobs.stream_max_entries); GET /v1/jobs/{id} has the whole answer once the job ends', type: 'api_error', code: 'stream_truncated' };
+    this.res.write(`event: error\ndata: ${JSON.stringify({ error })}\n\n`);
+    this.finish();
   }
 
   /** The terminal status event, with the whole job object, and the end of the stream. */
@@ -129,14 +152,52 @@ function decodeAll(found: [string, string[]][]): JobStreamEntry[] {
 
 /** True when the job's output stream is still kept (`jobs.stream_retention_s` after its end). */
 export async function outputStreamKept(redis: Redis, prefix: string, id: string): Promise<boolean> {
-  return (await redis.exists(jobStreamKey(prefix, id))) === 1;
+  return (await redis.exists(jobStreamKey(prefix, id, isCluster(redis)))) === 1;
+}
+
+/** Redis stream ids compare as two unsigned 64-bit numbers. */
+function idParts(id: string): [bigint, bigint] {
+  const [ms = '0', seq = '0'] = id.split('-');
+  return [BigInt(ms), BigInt(seq)];
+}
+
+const compareIds = (a: string, b: string): number => {
+  const [x, y] = [idParts(a), idParts(b)];
+  return x[0] === y[0] ? Number(x[1] - y[1]) : x[0] < y[0] ? -1 : 1;
+};
+
+/** A 400 for a `Last-Event-ID` this stream never sent. */
+function notAnEventId(header: string): ApiError {
+  return new ApiError(`Last-Event-ID "${header.slice(0, 64)}" is not an event id this stream sent`, {
+    status: 400, type: 'invalid_request_error', code: 'invalid_last_event_id', param: 'Last-Event-ID',
+  });
+}
+
+/**
+ * Checks a resume point against the stream before anything is sent: an id past its last entry, or a
+ * chunk its entry does not have, is a 400 (a reader must not wait for an id that will never come).
+ * Returns the entry a delta id points into (its remaining chunks go out first).
+ */
+async function checkResume(redis: Redis, key: string, from: Position): Promise<JobStreamEntry | null> {
+  const [ms, seq] = idParts(from.entry);
+  const label = `${from.entry}${from.chunk === null ? '' : `.${from.chunk}`}`;
+  if (ms >= 2n ** 64n || seq >= 2n ** 64n) throw notAnEventId(label);
+  const [last] = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+  if (last === undefined || compareIds(from.entry, last[0]) > 0) throw notAnEventId(label);
+  if (from.chunk === null) return null;
+  const [found] = await redis.xrange(key, from.entry, from.entry);
+  const entry = found === undefined ? null : decodeStreamEntry(found[0], found[1]);
+  if (entry?.kind !== 'delta' || from.chunk >= entry.chunks.length) throw notAnEventId(label);
+  return entry;
 }
 
 /**
  * `GET /v1/jobs/{id}/events` of a streamed job whose output stream is kept: every reader, live or
  * late, gets the same events with the same ids from the stream's start, or from right after its
- * `Last-Event-ID`. `release` is called once when the stream ends.
+ * `Last-Event-ID`. `take` takes the reader's waiter slot (its result is called once when the stream ends).
  */
-export async function streamJobOutput(deps: JobStreamEventsDeps, res: Response, record: JobRecord, from: Position | null, release: () => void): Promise<void> {
-  await new JobStreamEvents(deps, res, record, release).run(jobStreamKey(deps.config.redis.prefix, record.id), from);
+export async function streamJobOutput(deps: JobStreamEventsDeps, res: Response, record: JobRecord, from: Position | null, take: () => () => void): Promise<void> {
+  const key = jobStreamKey(deps.config.redis.prefix, record.id, isCluster(deps.redis));
+  const resumeEntry = from === null ? null : await checkResume(deps.redis, key, from);
+  await new JobStreamEvents(deps, res, record, take()).run(key, from, resumeEntry);
 }

@@ -40,7 +40,7 @@ describe('job store', () => {
   });
 
   it('writes every status change of a streamed job to its output stream, and keeps it for the stream retention after the end', async () => {
-    const streamed = createJobStore(redis, { prefix, retentionSeconds: 60, streams: { maxEntries: 100, retentionSeconds: 7 } });
+    const streamed = createJobStore(redis, { prefix, retentionSeconds: 60, streams: { retentionSeconds: 7 } });
     const job = { ...record('acme'), expires_at: Math.floor(Date.now() / 1000) + 30, stream: { include_usage: true } };
     await streamed.create(job);
     await streamed.transition(job.id, ['queued'], 'running', { provider: 'fake' });

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
-import { isTerminal, type Attempt, type JobRecord, type JobStatus, type WebhookDelivery } from './job-types.ts';
+import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
 import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, requeuingKey, tenantJobsKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
 import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
@@ -70,17 +70,16 @@ export interface JobStoreOptions {
   retentionSeconds: number;
   /** The connection new records are written on (the queues' one, so a record and its entry go in order). Default: the store's. */
   writeRedis?: Redis;
-  /** How streamed jobs' output streams are bounded (`jobs.stream_max_entries`, `jobs.stream_retention_s`). */
+  /** How long streamed jobs' output streams are kept (`jobs.stream_retention_s`). */
   streams?: StreamLimits;
 }
 
-/** A streamed job's output stream keeps about `maxEntries` entries, for `retentionSeconds` after the job ends. */
+/** A streamed job's output stream is kept for `retentionSeconds` after the job ends. */
 export interface StreamLimits {
-  maxEntries: number;
   retentionSeconds: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxEntries: 10_000, retentionSeconds: 3600 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { retentionSeconds: 3600 };
 
 /** Job records in Redis: one hash per job, a time-ordered index per tenant, the deadline index and the requeue notes. */
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
@@ -138,24 +137,12 @@ class RedisJobStore implements JobStore {
   }
 
   async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
-    // On a Cluster the output stream is in another slot than the record: written after the script.
-    const clustered = isCluster(this.redis);
-    const stream = jobStreamKey(this.prefix, id);
     const outcome = await this.scripts.sluiceJobTransition(
-      this.jobKey(id), clustered ? this.jobKey(id) : stream, from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id),
-      clustered ? 0 : this.streams.maxEntries, this.streams.retentionSeconds * 1000, ...serializeJobFields(fields),
+      this.jobKey(id), this.streamKey(id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), this.streams.retentionSeconds * 1000,
+      ...serializeJobFields(fields),
     );
     if (outcome === null) return { ok: false, previous: null };
-    if (clustered && outcome[0] === 1 && outcome[2] === 1) await this.appendStatus(id, stream, to);
     return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
-  }
-
-  /** A status entry in a streamed job's output stream, as `stream-status.lua` writes it (for a Cluster). */
-  private async appendStatus(id: string, stream: string, status: JobStatus): Promise<void> {
-    const [provider, ttl] = await Promise.all([this.redis.hget(this.jobKey(id), 'provider'), this.redis.pttl(this.jobKey(id))]);
-    const keepMs = isTerminal(status) ? this.streams.retentionSeconds * 1000 : ttl;
-    await this.redis.xadd(stream, 'MAXLEN', '~', this.streams.maxEntries, '*', 'k', 'status', 's', status, 'p', provider === null || provider === 'null' ? '' : provider);
-    if (keepMs > 0) await this.redis.pexpire(stream, keepMs);
   }
 
   async update(id: string, fields: JobFields): Promise<void> {
@@ -181,7 +168,7 @@ class RedisJobStore implements JobStore {
   }
 
   async remove(id: string, tenant: string): Promise<void> {
-    await multiKey(this.redis).del(this.jobKey(id)).del(jobStreamKey(this.prefix, id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
+    await multiKey(this.redis).del(this.jobKey(id)).del(this.streamKey(id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
   }
 
   async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {
@@ -219,6 +206,10 @@ class RedisJobStore implements JobStore {
     return jobRecordKey(this.prefix, id);
   }
 
+  private streamKey(id: string): string {
+    return jobStreamKey(this.prefix, id, isCluster(this.redis));
+  }
+
   private indexKey(tenant: string): string {
     return tenantJobsKey(this.prefix, tenant);
   }
@@ -233,8 +224,8 @@ class RedisJobStore implements JobStore {
     const { id, tenant, status } = record;
     const now = Date.now();
     await this.writerScripts.sluiceJobCreate(
-      this.jobKey(id), this.indexKey(tenant), this.expiryKey, jobStreamKey(this.prefix, id), this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
-      this.streams.maxEntries, this.streams.retentionSeconds * 1000, 'status', status, ...serializeJobFields(newRecordFields(record)),
+      this.jobKey(id), this.indexKey(tenant), this.expiryKey, this.streamKey(id), this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
+      this.streams.retentionSeconds * 1000, 'status', status, ...serializeJobFields(newRecordFields(record)),
     );
   }
 
@@ -255,8 +246,8 @@ class RedisJobStore implements JobStore {
         .zadd(this.indexKey(tenant), now, id)
         .zadd(this.expiryKey, record.expires_at, id);
       if (record.stream !== null) {
-        const stream = jobStreamKey(this.prefix, id);
-        pipeline.xadd(stream, 'MAXLEN', '~', this.streams.maxEntries, '*', 'k', 'status', 's', status, 'p', '').pexpire(stream, this.recordTtlMs(record.expires_at, now));
+        const stream = this.streamKey(id);
+        pipeline.xadd(stream, '*', 'k', 'status', 's', status, 'p', '').pexpire(stream, this.recordTtlMs(record.expires_at, now));
       }
       tenants.add(tenant);
     }

@@ -39,7 +39,7 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         usageKey(prefix, success.completedAt),
         spendKey(prefix, record.tenant, record.created_at),
         deadlineIndexKey(prefix),
-        jobStreamKey(prefix, record.id),
+        jobStreamKey(prefix, record.id, isCluster(redis)),
         success.guard,
         jobEventsChannel(prefix, record.id),
         JSON.stringify(success.attempt),
@@ -53,7 +53,6 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         record.id,
         usageOtherBase(record.tenant, success.provider, success.listed),
         success.fields.cost_details?.saved_usd ?? 0,
-        streams.maxEntries,
         streams.retentionSeconds * 1000,
         ...serializeJobFields(success.fields),
       );

@@ -3,13 +3,12 @@
 -- plus the retention; the tenant's index keeps a job as long as any record could live. A streamed
 -- job's output stream starts with its first status.
 -- KEYS: job, tenant index, expiry index, job's output stream
--- ARGV: index keep (ms), now (ms), expires_at, id, record TTL (ms), stream max entries,
---   stream retention (ms), field pairs...
+-- ARGV: index keep (ms), now (ms), expires_at, id, record TTL (ms), stream retention (ms), field pairs...
 -- Returns 1.
 --!include includes/stream-status.lua
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-stream_status(KEYS[1], KEYS[4], redis.call('HGET', KEYS[1], 'status'), ARGV[6], ARGV[7])
+stream_status(KEYS[1], KEYS[4], redis.call('HGET', KEYS[1], 'status'), ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
 redis.call('PEXPIRE', KEYS[2], ARGV[1])

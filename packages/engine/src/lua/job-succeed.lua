@@ -4,7 +4,7 @@
 -- KEYS: job, usage hour, spend month, deadline index, job's output stream
 -- ARGV: guard, channel, attempt, usage base, prompt, completion (-1: none), cost (-1: none),
 --   spend delta, usage ttl, spend ttl, job id, usage base past the hour's cap ('' when none), USD saved,
---   stream max entries, stream retention (ms), field pairs...
+--   stream retention (ms), field pairs...
 -- Returns {1, previous} when it succeeded the job, {0, current} when refused, false when there is no such job.
 --!include includes/job-guard.lua
 --!include includes/append-entry.lua
@@ -14,7 +14,7 @@
 local previous, refused = check_job_guard(KEYS[1], 'running', ARGV[1])
 if refused ~= nil then return refused end
 append_entry(KEYS[1], 'attempt', ARGV[3])
-redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 16))
+redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 15))
 -- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
 -- need not read it back; with nobody listening, only the status goes out.
 if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
@@ -22,7 +22,7 @@ if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
 else
   redis.call('PUBLISH', ARGV[2], 'succeeded')
 end
-stream_status(KEYS[1], KEYS[5], 'succeeded', ARGV[14], ARGV[15])
+stream_status(KEYS[1], KEYS[5], 'succeeded', ARGV[14])
 usage_add(KEYS[2], ARGV[4], ARGV[12], ARGV[5], ARGV[6], ARGV[7], ARGV[9], ARGV[13])
 spend_adjust(KEYS[3], ARGV[8], ARGV[10])
 redis.call('ZREM', KEYS[4], ARGV[11])

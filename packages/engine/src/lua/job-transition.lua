@@ -3,17 +3,15 @@
 -- publishes the new status on the job's channel, which long-polls, SSE streams and synchronous
 -- calls wait on (a streamed job also gets the status in its output stream). The status found comes
 -- back, so a refused caller knows what won.
--- On a Cluster the caller names the job again in place of its stream, with stream max entries 0.
 -- KEYS: job, job's output stream
 -- ARGV: allowed statuses (comma-separated), new status, guard ('' for none), channel,
---   stream max entries, stream retention (ms), field pairs...
--- Returns {1, previous, streams (1 when the job has an output stream)} when moved, {0, current}
--- when refused, false when there is no such job.
+--   stream retention (ms), field pairs...
+-- Returns {1, previous} when moved, {0, current} when refused, false when there is no such job.
 --!include includes/job-guard.lua
 --!include includes/stream-status.lua
 local previous, refused = check_job_guard(KEYS[1], ARGV[1], ARGV[3])
 if refused ~= nil then return refused end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 6))
 redis.call('PUBLISH', ARGV[4], ARGV[2])
-local streams = stream_status(KEYS[1], KEYS[2], ARGV[2], ARGV[5], ARGV[6])
-return {1, previous, streams}
+stream_status(KEYS[1], KEYS[2], ARGV[2], ARGV[5])
+return {1, previous}

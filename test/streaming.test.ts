@@ -216,6 +216,14 @@ describe('streaming through the queue: stream: true on chat completions for ever
     controller.abort();
     expect((await aborted).aborted).toBe(true);
     expect(await getJob(jobId)).toMatchObject({ status: 'canceled', error: { code: 'client_disconnected' } });
+    // The provider bills what it generated: the text sent and its estimated cost stay on the canceled job.
+    const billed = await eventually(async () => {
+      const job = await getJob(jobId);
+      return job.cost_usd !== null ? job : undefined;
+    }, 5_000, 'the canceled job charged');
+    expect(billed.cost_usd).toBeGreaterThan(0);
+    expect(billed.result?.choices[0]?.message.content?.startsWith('a')).toBe(true);
+    expect(billed.usage?.completion_tokens).toBeGreaterThan(0);
 
     openaiFake.script({ stream: openAIStream({ text: 'x y z w', intervalMs: 100 }) });
     const kept = new AbortController();

@@ -72,8 +72,11 @@ export async function announceJobEnded(deps: AnnounceDeps, job: string | JobReco
   }
 }
 
-function recordUsage(deps: Pick<AnnounceDeps, 'usage'>, record: JobRecord, models: ModelCatalog): Promise<void> | undefined {
-  if (record.status !== 'succeeded') return undefined;
+/** True for a job the provider bills: it succeeded, or its stream broke after sending part of an answer. */
+const billed = (record: JobRecord): boolean => record.status === 'succeeded' || record.cost_usd !== null || record.usage !== null;
+
+export function recordUsage(deps: Pick<AnnounceDeps, 'usage'>, record: JobRecord, models: ModelCatalog): Promise<void> | undefined {
+  if (!billed(record)) return undefined;
   const provider = record.provider ?? '';
   const model = record.provider_model ?? '';
   return deps.usage.record({
@@ -86,7 +89,13 @@ function countEnded(record: JobRecord, models: ModelCatalog): void {
   const metrics = getMetrics();
   const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
   metrics.jobs.inc({ status: record.status, provider, tier: record.tier });
-  if (record.status !== 'succeeded') return;
+  if (billed(record)) countBilled(record, models);
+}
+
+/** A billed job's tokens and cost in the process's counters. */
+export function countBilled(record: JobRecord, models: ModelCatalog): void {
+  const metrics = getMetrics();
+  const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
   const model = models.label(provider, record.provider_model ?? '');
   if (record.usage !== null) {
     metrics.tokens.inc({ provider, model, kind: 'prompt' }, record.usage.prompt_tokens);

@@ -16,7 +16,8 @@ import type { PriceLookup } from '../pricing/prices.ts';
 import { inProviderBatch, markSubmitted, settleBatchLine, takeBack } from './provider-batch.ts';
 import type { BatchLineResult } from '@sluice/providers';
 import type { FallbackReason } from '../jobs/job-types.ts';
-import { announceJobEnded, enqueueJobWebhook } from './announce.ts';
+import { announceJobEnded, countBilled, enqueueJobWebhook, recordUsage } from './announce.ts';
+import { modelCatalog } from '../metrics/model-labels.ts';
 import { submitCached } from './cache.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
@@ -191,6 +192,24 @@ export class Lifecycle {
     if (!failed.ok) return;
     await this.settleReservation(record, ended.costUsd);
     await this.announce(record.id);
+  }
+
+  /**
+   * Bills a streamed job that was canceled or expired after its client had part of the answer (the
+   * provider bills what it generated): the text sent, the estimated usage and cost go on the ended
+   * record, into the tenant's spend and the usage totals.
+   */
+  async chargeAbandoned(record: JobRecord, charge: Omit<Interrupted, 'error'>): Promise<void> {
+    const { store, spend } = this.deps;
+    const provider = record.routing.candidates[record.target]?.provider ?? null;
+    const model = charge.result?.model ?? record.routing.candidates[record.target]?.model ?? null;
+    await store.update(record.id, { result: charge.result, usage: charge.usage, cost_usd: charge.costUsd, cost_details: charge.costDetails, provider, provider_model: model });
+    if (charge.costUsd !== null && charge.costUsd !== 0) await spend.adjust(record.tenant, record.created_at, charge.costUsd);
+    const ended = await store.get(record.id);
+    if (ended === null) return;
+    const models = modelCatalog(this.deps.config);
+    countBilled(ended, models);
+    await recordUsage(this.deps, ended, models);
   }
 
   /** Ends the job after `jobs.max_attempts` provider calls. */

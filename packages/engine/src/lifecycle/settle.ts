@@ -3,7 +3,7 @@ import { estimatePromptTokens, type ChatCompletion, type ProviderConfig, type Us
 import { callsMade, type Attempt, type AttemptOutcome, type ExecutionMode, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
 import { costOf, type PriceLookup } from '../pricing/prices.ts';
 import { backoffDelay } from './backoff.ts';
-import type { Lifecycle } from './lifecycle.ts';
+import type { Interrupted, Lifecycle } from './lifecycle.ts';
 
 /** One provider call the worker made for a job, as it settles it. */
 export interface Call {
@@ -69,6 +69,7 @@ export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: Call
   await lifecycle.noteAttempt(call.record, attemptOf(call.candidate, call.startedAt, call.latencyMs, OUTCOMES[error.kind], error.status, error.message));
   if (error.kind === 'canceled') {
     lifecycle.deps.logger.info({ ...call.log, outcome: 'canceled', reason: error.code, status_code: error.status }, 'provider call aborted: job canceled or expired');
+    if (error.afterFirstChunk && outcome.partial) await lifecycle.chargeAbandoned(call.record, streamCharge(call, outcome.partial));
     return { pauseMs: null };
   }
   if (error.afterFirstChunk) {
@@ -99,14 +100,18 @@ async function settleInterrupted(lifecycle: Lifecycle, call: Call, error: Provid
   const { breaker, logger } = lifecycle.deps;
   const providerFault = error.code !== WORKER_STOPPED;
   if (providerFault && (await breaker.record(candidate.provider, false, call.latencyMs))) call.onCircuitOpened(candidate.provider);
+  const charge = streamCharge(call, partial);
+  await lifecycle.interrupt(record, call.entry, { error: { type: 'provider_error', code: 'stream_interrupted', message: error.message }, ...charge });
+  logger.warn({ ...call.log, outcome: 'failed', reason: 'stream_interrupted', err: error.message, cost_usd: charge.costUsd }, 'provider stream broke after its first chunk: job failed, the text sent is kept');
+}
+
+/** What a stream that ended early cost: its usage when the provider reported it, else an estimate of what was sent. */
+function streamCharge(call: Call, partial: ChatCompletion | null): Omit<Interrupted, 'error'> {
+  const { candidate } = call;
   const usage = partial?.usage ?? estimatedUsage(call, partial);
   const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
-  const details = cost.usd === null || partial?.usage ? cost.details : { ...cost.details, reason: 'estimated: the stream broke before the provider reported its usage' };
-  await lifecycle.interrupt(record, call.entry, {
-    error: { type: 'provider_error', code: 'stream_interrupted', message: error.message },
-    result: partial, usage, costUsd: cost.usd, costDetails: details,
-  });
-  logger.warn({ ...call.log, outcome: 'failed', reason: 'stream_interrupted', err: error.message, cost_usd: cost.usd }, 'provider stream broke after its first chunk: job failed, the text sent is kept');
+  const costDetails = cost.usd === null || partial?.usage ? cost.details : { ...cost.details, reason: 'estimated: the stream ended before the provider reported its usage' };
+  return { result: partial, usage, costUsd: cost.usd, costDetails };
 }
 
 async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {

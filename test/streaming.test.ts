@@ -252,6 +252,7 @@ describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () 
         providers: { fake: { type: 'openai-compatible', base_url: fake.url }, mock: { type: 'mock', latency_ms: 0, stream_chunk_ms: 1 } },
         routes: { default: ['fake/gpt-4o-mini'], slow: ['mock/echo'] },
         jobs: { stream_max_entries: 100 },
+        server: { host: '127.0.0.1', port: 0, shutdown_grace_s: 10, sync_timeout_s: 2 },
       }),
     );
   });
@@ -329,5 +330,15 @@ describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () 
     const late = await events(submitted.body.id);
     expect(late.at(-1)).toMatchObject({ event: 'error' });
     expect(JSON.parse(late.at(-1)!.data).error.code).toBe('stream_truncated');
+  });
+
+  it('server.sync_timeout_s bounds the wait for the first chunk, not the stream: a stream longer than it ends whole', async () => {
+    fake.script({ stream: openAIStream({ text: 'one two three four five six seven eight nine ten eleven twelve', intervalMs: 800 }) });
+    const sdk = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEYS.acme, maxRetries: 0 });
+    const { data, response } = await sdk.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'long' }], stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('one two three four five six seven eight nine ten eleven twelve');
+    expect(await client(gateway.url).waitForJob(response.headers.get('x-sluice-job-id') ?? '')).toMatchObject({ status: 'succeeded' });
   });
 });

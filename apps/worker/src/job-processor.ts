@@ -1,14 +1,12 @@
 import { RateLimitError, type Job } from 'bullmq';
 import { ProviderError, type CompletionResult, type ProviderAdapter } from '@sluice/providers';
-import { assembleCompletion, estimatePromptTokens, getMetrics, isCluster, type ProviderConfig } from '@sluice/shared';
+import { estimatePromptTokens, getMetrics, isCluster, type ProviderConfig } from '@sluice/shared';
 import {
   attemptOf,
   attemptOutcomeOf,
   DEADLINE_EXCEEDED,
   DeltaWriter,
   jobStreamKey,
-  streamedChunks,
-  WORKER_STOPPED,
   isTerminal,
   jobLogFields,
   QueuedJobDataSchema,
@@ -20,7 +18,7 @@ import {
   type RoutingCandidate,
 } from '@sluice/engine';
 import type { CancelRegistry } from './cancel-registry.ts';
-import { streamCall, type StreamedAnswer } from './stream-call.ts';
+import { endStartedStream, streamCall, type StreamedAnswer } from './stream-call.ts';
 
 /** What running a provider queue's entries needs. */
 export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'circuits' | 'limiter' | 'queues' | 'price' | 'redis'> {
@@ -164,6 +162,8 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
 interface CallTiming {
   startedAt: number;
   firstChunkMs: number | null;
+  /** The deadline moved past the stream's end when its first chunk came (awaited before the job settles). */
+  extended?: Promise<void>;
 }
 
 /**
@@ -172,16 +172,9 @@ interface CallTiming {
  * interrupted stream, with what was sent (returns how it settled).
  */
 async function resumeStopped(deps: ProcessorDeps, run: Runnable, log: Record<string, unknown>, now: number): Promise<{ pauseMs: number | null } | null> {
-  const { record, entry, candidate, provider } = run;
+  const { record, candidate } = run;
   const since = record.running_since ?? now;
-  const sent = record.stream === null ? [] : await streamedChunks(deps.redis, jobStreamKey(deps.config.redis.prefix, record.id, isCluster(deps.redis)));
-  if (sent.length > 0) {
-    const error = new ProviderError(`${candidate.provider}: the worker stopped during the stream`, { kind: 'retryable', provider: candidate.provider, status: null, afterFirstChunk: true, code: WORKER_STOPPED });
-    return deps.lifecycle.settle(
-      { record, entry, candidate, retry: provider.retry, startedAt: since, latencyMs: now - since, price: deps.price, onCircuitOpened: deps.onCircuitOpened, log },
-      { ok: false, error, partial: assembleCompletion(sent) },
-    );
-  }
+  if (await endStartedStream(deps, record, 'the worker stopped during the stream', log)) return { pauseMs: null };
   await deps.lifecycle.noteAttempt(record, attemptOf(candidate, since, now - since, 'interrupted', null, 'worker stopped during the call'));
   deps.logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
   return null;
@@ -215,6 +208,7 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, tim
   try {
     const outcome = await call;
     await writer?.flush(); // every chunk is in the stream before the end is written after it
+    await timing.extended;
     if (outcome.ok) return outcome;
     return { ok: false, error: asProviderError(outcome.error, candidate.provider), partial: outcome.partial };
   } finally {
@@ -233,6 +227,9 @@ function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writ
     return streamCall(adapter, request, options, writer, () => {
       timing.firstChunkMs = Date.now() - timing.startedAt;
       getMetrics().providerTtft.observe({ provider: candidate.provider }, timing.firstChunkMs / 1000);
+      // The stream may now last as long as the call's timeout allows, whatever the job's deadline.
+      const until = seconds(Date.now() + run.provider.timeout_ms) + 1;
+      timing.extended = deps.lifecycle.extendDeadline(record, until).catch((error: Error) => deps.logger.warn({ ...jobLogFields(record), err: error.message }, 'could not extend the deadline of a streaming job'));
     });
   }
   return adapter.complete(request, options).then(

@@ -1,10 +1,11 @@
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, type Redis } from '@sluice/shared';
 import { attemptOf, bullQueueName, isTerminal, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
+import { endStartedStream, type StartedStreamDeps } from './stream-call.ts';
 
 /** One BullMQ Worker per enabled provider: its pool, sized by the provider's `concurrency`. */
 export function startProviderPools(
-  engine: Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger'>,
+  engine: Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger'> & StartedStreamDeps,
   queueRedis: Redis,
   providers: readonly string[],
   processJob: (job: Job<QueuedJobData>) => Promise<void>,
@@ -36,11 +37,13 @@ export function startProviderPools(
  * An entry BullMQ failed itself (its worker died mid-call twice, or the processor hit an error of its
  * own): the job must not stay `running` forever, so it moves on as if this target were used up.
  */
-async function recoverFailedEntry(engine: Pick<Engine, 'store' | 'lifecycle' | 'logger'>, job: Job<QueuedJobData>, error: Error): Promise<void> {
+async function recoverFailedEntry(engine: Pick<Engine, 'store' | 'lifecycle' | 'logger'> & StartedStreamDeps, job: Job<QueuedJobData>, error: Error): Promise<void> {
   try {
     const record = await engine.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
     engine.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    // A streamed job whose client already has part of an answer cannot start over on another target.
+    if (await endStartedStream(engine, record, `the run failed after chunks were sent (${error.message})`, { job_id: record.id, tenant: record.tenant })) return;
     // Workers dying in the call again and again (BullMQ's stall limit) mark a request that kills
     // them: that target is not tried again. Any other failure of the entry (an error of ours, say)
     // only uses up the target for this round.

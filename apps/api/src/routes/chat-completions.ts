@@ -59,8 +59,9 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     const release = deps.waiters.take(principal.tenant);
     if (request.stream === true) {
       try {
-        const { record } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
-        await relayChatStream(deps, res, record, timeoutS * 1000);
+        const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+        // Only the request that made the job cancels it by leaving: a replay reads along.
+        await relayChatStream(deps, res, record, { timeoutMs: timeoutS * 1000, cancelOnLeave: !replayed });
       } finally {
         release();
       }

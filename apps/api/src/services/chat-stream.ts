@@ -8,6 +8,13 @@ import type { StreamHub } from './stream-hub.ts';
 /** What relaying a streamed chat completion reads. */
 export type ChatStreamDeps = Pick<Engine, 'config' | 'store' | 'lifecycle' | 'logger' | 'redis'> & { streams: StreamHub };
 
+export interface RelayOptions {
+  /** How long to wait for the first chunk (`server.sync_timeout_s`). */
+  timeoutMs: number;
+  /** The client leaving cancels the job (it made the job, and the job has no webhook). */
+  cancelOnLeave: boolean;
+}
+
 /** The error chunk that ends a stream after its first chunk: the openai SDK raises it as an `APIError`. */
 function errorEvent(record: JobRecord | null, status: JobStatus): string {
   const failure = record === null ? null : failureOf(record);
@@ -41,7 +48,7 @@ class ChatStreamRelay {
     private readonly deps: ChatStreamDeps,
     private readonly res: Response,
     private readonly record: JobRecord,
-    private readonly timeoutMs: number,
+    private readonly options: RelayOptions,
   ) {}
 
   /** Resolves when the stream has ended (or the client left); rejects, before any chunk, with the error to answer. */
@@ -53,7 +60,7 @@ class ChatStreamRelay {
     open.inc();
     void done.finally(() => open.dec()).catch(() => undefined);
     this.res.on('close', () => this.clientLeft());
-    this.firstChunkTimer = setTimeout(() => this.finish(failureOf({ ...this.record, status: 'running' })), this.timeoutMs);
+    this.firstChunkTimer = setTimeout(() => this.finish(failureOf({ ...this.record, status: 'running' })), this.options.timeoutMs);
     this.stop = this.deps.streams.follow(jobStreamKey(this.deps.config.redis.prefix, this.record.id, isCluster(this.deps.redis)), '0-0', {
       onEntries: (entries) => this.relay(entries),
       onError: (error) => this.finish(this.started ? undefined : error),
@@ -144,11 +151,11 @@ class ChatStreamRelay {
     this.settle(this.started ? undefined : error);
   }
 
-  /** The client went away before the end: its job is canceled (its provider call aborted), unless a webhook is waiting for it. */
+  /** The client went away before the end: its job is canceled (its provider call aborted), unless a webhook is waiting for it or this request only replayed it. */
   private clientLeft(): void {
     if (this.finished) return;
     this.finish();
-    if (this.record.webhook !== null) return;
+    if (this.record.webhook !== null || !this.options.cancelOnLeave) return;
     const canceled = { type: 'job_error', code: 'client_disconnected', message: 'the streaming client disconnected' };
     this.deps.lifecycle
       .end(this.record, { to: 'canceled', error: canceled })
@@ -162,16 +169,16 @@ class ChatStreamRelay {
 /**
  * Streams a submitted job's output to the client (`POST /v1/chat/completions` with `stream: true`).
  * Resolves when the stream ends; rejects with the API error to answer when the job ends before its
- * first chunk, or no chunk comes within `timeoutMs`.
+ * first chunk, or no chunk comes within `options.timeoutMs`.
  */
-export async function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, timeoutMs: number): Promise<void> {
+export async function relayChatStream(deps: ChatStreamDeps, res: Response, record: JobRecord, options: RelayOptions): Promise<void> {
   // An Idempotency-Key replay of a job that has ended: its whole answer is on the record (its
   // stream may have dropped its start, or lapsed).
   if (isTerminal(record.status)) {
     replayEnded(res, record);
     return;
   }
-  await new ChatStreamRelay(deps, res, record, timeoutMs).run();
+  await new ChatStreamRelay(deps, res, record, options).run();
 }
 
 /** A finished job's answer as a stream: its completion as chunks (the usage chunk if asked for), or its error. */

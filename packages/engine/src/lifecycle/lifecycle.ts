@@ -195,6 +195,17 @@ export class Lifecycle {
   }
 
   /**
+   * Gives a streamed job whose first chunk has gone out until `expiresAt` to finish: a synchronous
+   * stream's deadline bounds the wait for its first chunk, not the stream (the provider call's own
+   * timeout bounds that). Never shortens a deadline.
+   */
+  async extendDeadline(record: JobRecord, expiresAt: number): Promise<void> {
+    if (expiresAt <= record.expires_at) return;
+    const { store } = this.deps;
+    await Promise.all([store.update(record.id, { expires_at: expiresAt }), store.keepUntil(record.id, expiresAt), store.scheduleExpiry(record.id, expiresAt)]);
+  }
+
+  /**
    * Bills a streamed job that was canceled or expired after its client had part of the answer (the
    * provider bills what it generated): the text sent, the estimated usage and cost go on the ended
    * record, into the tenant's spend and the usage totals.

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from '@sluice/shared';
 import { classifyHttpError, type RequestRefusalTest } from './http/classify-error.ts';
+import { interruptedError } from './http/stream-call.ts';
 import { ProviderError } from './provider-error.ts';
 import type { StreamEnd, StreamStep } from './stream-chunk.ts';
 import type { SseEvent } from './http/sse.ts';
@@ -11,18 +12,33 @@ export interface StreamConverter {
 }
 
 /**
- * Chunks from a vendor's server-sent events through its converter: a failure event is classified like
- * the same error answered over HTTP; a stream that ends before the vendor's end is a retryable error.
+ * Chunks from a vendor's server-sent events (a network read's worth at a time) through its
+ * converter: a failure event is classified like the same error answered over HTTP; a stream that
+ * ends before the vendor's end is a retryable error. A failure after the first chunk is the
+ * interrupted error (`markInterruptions`, inline to save a generator per chunk).
  */
-export async function* convertVendorStream(provider: string, events: AsyncIterable<SseEvent>, converter: StreamConverter, refusesRequest: RequestRefusalTest): AsyncGenerator<ChatCompletionChunk> {
-  const emit = function* (step: StreamStep): Generator<ChatCompletionChunk> {
-    for (const chunk of step.chunks) yield chunk as ChatCompletionChunk;
-    if (step.failure) throw classifyHttpError(provider, step.failure, refusesRequest);
-  };
-  for await (const event of events) yield* emit(converter.push(event));
-  const end = converter.end();
-  for (const chunk of end.chunks) yield chunk as ChatCompletionChunk;
-  if (!end.complete) throw new ProviderError(`${provider}: stream ended before its end event`, { kind: 'retryable', provider, status: 200 });
+export async function* convertVendorStream(provider: string, batches: AsyncIterable<SseEvent[]>, converter: StreamConverter, refusesRequest: RequestRefusalTest): AsyncGenerator<ChatCompletionChunk> {
+  let started = false;
+  try {
+    for await (const events of batches) {
+      for (const event of events) {
+        const step = converter.push(event);
+        for (const chunk of step.chunks) {
+          started = true;
+          yield chunk as ChatCompletionChunk;
+        }
+        if (step.failure) throw classifyHttpError(provider, step.failure, refusesRequest);
+      }
+    }
+    const end = converter.end();
+    for (const chunk of end.chunks) {
+      started = true;
+      yield chunk as ChatCompletionChunk;
+    }
+    if (!end.complete) throw new ProviderError(`${provider}: stream ended before its end event`, { kind: 'retryable', provider, status: 200 });
+  } catch (error) {
+    throw started ? interruptedError(provider, error) : error;
+  }
 }
 
 /** An event's data as JSON; what cannot be read is passed on as text, for the converter to refuse. */

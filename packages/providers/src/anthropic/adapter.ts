@@ -7,7 +7,7 @@ import type { AnthropicProviderConfig } from './config-schema.ts';
 import { toAnthropicRequest } from './convert-request.ts';
 import { fromAnthropicMessage } from './convert-response.ts';
 import { isAnthropicRequestRefusal } from './request-refusal.ts';
-import { markInterruptions, openEventStream } from '../http/stream-call.ts';
+import { openEventBatches } from '../http/stream-call.ts';
 import { convertVendorStream, parseEventData } from '../vendor-stream.ts';
 import { createAnthropicStreamConverter } from './convert-stream.ts';
 import { AnthropicMessageSchema } from './wire-schemas.ts';
@@ -31,9 +31,9 @@ export function anthropicFromConfig(id: string, config: AnthropicProviderConfig)
     },
     stream(request: ChatRequest, call: CallOptions = {}) {
       const body = { ...toAnthropicRequest(request, config.default_max_tokens), stream: true };
-      const events = openEventStream(http, id, '/v1/messages', { body, headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
+      const events = openEventBatches(http, id, '/v1/messages', { body, headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
       const converter = createAnthropicStreamConverter({ model: request.model });
-      return markInterruptions(id, convertVendorStream(id, events, { push: (event) => converter.push({ event: event.event ?? 'message', data: parseEventData(event.data) }), end: () => converter.end() }, isAnthropicRequestRefusal));
+      return convertVendorStream(id, events, { push: (event) => converter.push({ event: event.event ?? 'message', data: parseEventData(event.data) }), end: () => converter.end() }, isAnthropicRequestRefusal);
     },
     async probe(call: CallOptions = {}) {
       // Listing one model costs no tokens and proves the key, the network and the API answer.

@@ -7,7 +7,7 @@ import type { GeminiProviderConfig } from './config-schema.ts';
 import { toGeminiRequest } from './convert-request.ts';
 import { fromGeminiResponse } from './convert-response.ts';
 import { isGeminiRequestRefusal } from './request-refusal.ts';
-import { markInterruptions, openEventStream } from '../http/stream-call.ts';
+import { openEventBatches } from '../http/stream-call.ts';
 import { convertVendorStream, parseEventData } from '../vendor-stream.ts';
 import { createGeminiStreamConverter } from './convert-stream.ts';
 import { GeminiResponseSchema } from './wire-schemas.ts';
@@ -29,9 +29,9 @@ export function geminiFromConfig(id: string, config: GeminiProviderConfig): Prov
     stream(request: ChatRequest, call: CallOptions = {}) {
       const model = request.model.replace(/^models\//, '');
       const path = `/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`;
-      const events = openEventStream(http, id, path, { body: toGeminiRequest(request), headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
+      const events = openEventBatches(http, id, path, { body: toGeminiRequest(request), headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       const converter = createGeminiStreamConverter({ model });
-      return markInterruptions(id, convertVendorStream(id, events, { push: (event) => converter.push(parseEventData(event.data)), end: () => converter.end() }, isGeminiRequestRefusal));
+      return convertVendorStream(id, events, { push: (event) => converter.push(parseEventData(event.data)), end: () => converter.end() }, isGeminiRequestRefusal);
     },
     async probe(call: CallOptions = {}) {
       await callJson(http, id, 'GET', '/models?pageSize=1', { headers, signal: call.signal });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../provider-error.ts';
-import { parseSse, type SseEvent } from './sse.ts';
+import { createSseParser, parseSse, type SseEvent } from './sse.ts';
 
 async function* pieces(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield part;
@@ -50,5 +50,26 @@ describe('parseSse', () => {
     const endless = await events(splitAt(`data: ${'x'.repeat(500)}`, [50, 150, 300]), 100).catch((error: unknown) => error);
     expect(endless).toBeInstanceOf(ProviderError);
     expect(await events(splitAt(`data: ${'x'.repeat(90)}\n\n`.repeat(3), []), 100)).toHaveLength(3);
+  });
+
+  it('drops a leading byte-order mark, even one split across reads, and only there', async () => {
+    const text = '\uFEFFdata: a\n\ndata: \uFEFFb\n\n';
+    for (const cut of [1, 2, 3]) expect(await events(splitAt(text, [cut]))).toEqual([{ data: 'a' }, { data: '\uFEFFb' }]);
+  });
+
+  it('hands over every event a read completes at once; a refused event still gives the ones before it', () => {
+    const parser = createSseParser({ provider: 'p', maxEventChars: 20 });
+    const encode = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+    expect(parser.push(encode('data: 1\n\ndata: 2\r\n\r\ndata: 3'))).toEqual({ events: [{ data: '1' }, { data: '2' }] });
+    expect(parser.push(encode('\r'))).toEqual({ events: [] });
+    const refused = parser.push(encode(`\n\ndata: 4\n\ndata: ${'x'.repeat(30)}\n\ndata: 5\n\n`));
+    expect(refused.events).toEqual([{ data: '3' }, { data: '4' }]);
+    expect(refused.failure).toMatchObject({ kind: 'retryable', message: 'p: stream event over 20 characters' });
+  });
+
+  it('gives, at the end, the unterminated line and the event it leaves open', () => {
+    const parser = createSseParser({ provider: 'p' });
+    expect(parser.push(Buffer.from('event: e\ndata: a\ndata: b'))).toEqual({ events: [] });
+    expect(parser.end()).toEqual({ events: [{ event: 'e', data: 'a\nb' }] });
   });
 });

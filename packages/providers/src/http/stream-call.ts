@@ -1,7 +1,7 @@
 import { ProviderError, STREAM_INTERRUPTED } from '../provider-error.ts';
 import { BODY_SCAN_CHARS, classifyHttpError, type RequestRefusalTest } from './classify-error.ts';
 import type { HttpClient } from './http-client.ts';
-import { parseSse, type SseEvent } from './sse.ts';
+import { createSseParser, type SseBatch, type SseEvent } from './sse.ts';
 
 export interface EventStreamOptions {
   body: unknown;
@@ -11,7 +11,7 @@ export interface EventStreamOptions {
   refusesRequest?: RequestRefusalTest;
   /** This call's limit instead of the client's; it bounds the whole stream. */
   timeoutMs?: number | undefined;
-  /** The largest event accepted (see `parseSse`). */
+  /** The largest event accepted (see `createSseParser`). */
   maxEventChars?: number;
   /**
    * The format's end marker (OpenAI's `data: [DONE]`): the events stop there, and a body that ends
@@ -32,12 +32,23 @@ async function readPrefix(body: AsyncIterable<Uint8Array>, limit: number): Promi
   return text + decoder.decode();
 }
 
+/** Yields a read's events up to the end marker and says whether it came; past it nothing counts, a refused event included. */
+function* untilEnd(batch: SseBatch, end: EventStreamOptions['end']): Generator<SseEvent[], boolean> {
+  const cut = end ? batch.events.findIndex((event) => end.test(event)) : -1;
+  const events = cut === -1 ? batch.events : batch.events.slice(0, cut);
+  if (events.length > 0) yield events;
+  if (cut !== -1) return true;
+  if (batch.failure) throw batch.failure;
+  return false;
+}
+
 /**
- * One streamed HTTP attempt (POST, JSON body) read as server-sent events. A non-2xx answer throws
- * the ProviderError `complete` would (classified from the start of its body); a 2xx one yields its
- * events. The request ends when the caller stops reading, whether at the end, early, or on an error.
+ * One streamed HTTP attempt (POST, JSON body) read as server-sent events, handed over a network
+ * read at a time: every event the read completed, in order (never an empty array). A non-2xx answer
+ * throws the ProviderError `complete` would (classified from the start of its body). The request
+ * ends when the caller stops reading, whether at the end, early, or on an error.
  */
-export async function* openEventStream(http: HttpClient, provider: string, path: string, options: EventStreamOptions): AsyncGenerator<SseEvent> {
+export async function* openEventBatches(http: HttpClient, provider: string, path: string, options: EventStreamOptions): AsyncGenerator<SseEvent[]> {
   const response = await http.stream('POST', path, {
     body: JSON.stringify(options.body),
     headers: options.headers,
@@ -50,13 +61,13 @@ export async function* openEventStream(http: HttpClient, provider: string, path:
       const body = await readPrefix(response.body, BODY_SCAN_CHARS * 4);
       throw classifyHttpError(provider, { status: response.status, headers: response.headers, body }, options.refusesRequest);
     }
-    for await (const event of parseSse(response.body, { provider, ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }) })) {
-      if (options.end?.test(event)) {
-        ended = true;
-        return;
-      }
-      yield event;
+    const parser = createSseParser(options.maxEventChars === undefined ? { provider } : { provider, maxEventChars: options.maxEventChars });
+    for await (const bytes of response.body) {
+      ended = yield* untilEnd(parser.push(bytes), options.end);
+      if (ended) return;
     }
+    ended = yield* untilEnd(parser.end(), options.end);
+    if (ended) return;
     if (options.end) throw new ProviderError(`${provider}: stream ended without ${options.end.name}`, { kind: 'retryable', provider, status: response.status });
   } finally {
     response.close({ drain: ended });

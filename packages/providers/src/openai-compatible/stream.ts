@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, ChatRequest } from '@sluice/shared';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import type { HttpClient } from '../http/http-client.ts';
-import { markInterruptions, openEventStream } from '../http/stream-call.ts';
+import { interruptedError, openEventBatches } from '../http/stream-call.ts';
 import type { CallOptions } from '../provider-adapter.ts';
 import { normalizeChunk, streamErrorEvent } from './normalize-chunk.ts';
 
@@ -22,9 +22,14 @@ function streamBody(request: ChatRequest): Record<string, unknown> {
   return { ...request.params, model: request.model, messages: request.messages, stream: true, stream_options: { ...streamOptions, include_usage: true } };
 }
 
-async function* readChunks(context: OpenAIStreamContext, request: ChatRequest, call: CallOptions): AsyncGenerator<ChatCompletionChunk> {
+/**
+ * `ProviderAdapter.stream` for the OpenAI chat-completions wire format. The events of a network read
+ * come together, so each chunk costs one async hand-over (here); a failure after the first chunk
+ * is the interrupted error (`markInterruptions`, inline to save a generator per chunk).
+ */
+export async function* streamOpenAI(context: OpenAIStreamContext, request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatCompletionChunk> {
   const { provider } = context;
-  const events = openEventStream(context.http, provider, '/chat/completions', {
+  const batches = openEventBatches(context.http, provider, '/chat/completions', {
     body: streamBody(request),
     headers: { ...context.headers, accept: 'text/event-stream' },
     signal: call.signal,
@@ -34,14 +39,18 @@ async function* readChunks(context: OpenAIStreamContext, request: ChatRequest, c
   });
   const now = Date.now();
   const defaults = { id: `chatcmpl-${now.toString(36)}`, created: Math.floor(now / 1000), model: request.model };
-  for await (const event of events) {
-    // Some servers name the event instead of (or as well as) sending an error object: either fails it.
-    if (event.event === 'error') throw streamErrorEvent(provider, event.data);
-    yield normalizeChunk(provider, event.data, defaults);
+  let started = false;
+  try {
+    for await (const events of batches) {
+      for (const event of events) {
+        // Some servers name the event instead of (or as well as) sending an error object: either fails it.
+        if (event.event === 'error') throw streamErrorEvent(provider, event.data);
+        const chunk = normalizeChunk(provider, event.data, defaults);
+        started = true;
+        yield chunk;
+      }
+    }
+  } catch (error) {
+    throw started ? interruptedError(provider, error) : error;
   }
-}
-
-/** `ProviderAdapter.stream` for the OpenAI chat-completions wire format. */
-export function streamOpenAI(context: OpenAIStreamContext, request: ChatRequest, call: CallOptions = {}): AsyncIterable<ChatCompletionChunk> {
-  return markInterruptions(context.provider, readChunks(context, request, call));
 }

@@ -239,7 +239,20 @@ describe('streaming through the queue: stream: true on chat completions for ever
     expect(done.status).toBe('succeeded');
     expect(done.result?.choices[0]?.message.content).toBe('x y z w');
   });
-});
+
+  it('a client that stops reading never holds the worker back: the job finishes while its output waits in Redis, then the client reads it all', async () => {
+    const words = Array.from({ length: 20_000 }, (_, index) => `word${index}`).join(' ');
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock', messages: userMessage(words), stream: true }),
+    });
+    const id = response.headers.get('x-sluice-job-id') ?? '';
+    // Not a byte read yet: the API cannot write ~4 MB of chunks to this socket, the worker finishes regardless.
+    const job = (await client(gateway.url).waitForJob(id, undefined, 20_000)) as JobObject;
+    expect(job.status).toBe('succeeded');
+    const text = sseEvents(await response.text()).filter((event) => event.data !== '[DONE]').map((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? '').join('');
+    expect(text).toBe(`echo: ${words}`);
+  });});
 
 describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () => {
   let fake: FakeProviderServer;
@@ -341,4 +354,6 @@ describe('async streamed jobs: GET /v1/jobs/{id}/events with resumable ids', () 
     expect(text).toBe('one two three four five six seven eight nine ten eleven twelve');
     expect(await client(gateway.url).waitForJob(response.headers.get('x-sluice-job-id') ?? '')).toMatchObject({ status: 'succeeded' });
   });
+
+
 });

@@ -2,11 +2,10 @@ import type { Response } from 'express';
 import { isTerminal, toJobObject, type JobRecord } from '@sluice/engine';
 import type { RecordRead } from '../services/job-watcher.ts';
 import type { ApiDeps } from '../deps.ts';
+import { HEARTBEAT_MS, SSE_HEADERS } from '../services/sse.ts';
 
 /** What this router uses of the API's dependencies. */
 type EventsDeps = Pick<ApiDeps, 'watcher'>;
-
-const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /v1/jobs/{id}/events`: server-sent events, one `status` event with the job object now and one
@@ -14,7 +13,7 @@ const HEARTBEAT_MS = 15_000;
  * `release` is called once when the stream ends, however it ends.
  */
 export async function streamJobEvents(deps: EventsDeps, res: Response, first: JobRecord, release: () => void): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.writeHead(200, SSE_HEADERS);
   let lastStatus: string | null = null;
   let sequence = 0;
   const send = (record: JobRecord): boolean => {

@@ -106,7 +106,7 @@ class ChatStreamRelay {
   /** The reader fell further behind than the stream keeps: an error event, not a silently shortened answer. */
   private truncated(): void {
     if (!this.started) this.begin();
-    const error = { message: 'the stream dropped chunks this client had not read yet (jobs.stream_max_entries); GET /v1/jobs/{id} has the whole answer once the job ends', type: 'api_error', code: 'stream_truncated' };
+    const error = { message: `the stream dropped chunks this client had not read yet (jobs.stream_max_entries); GET /v1/jobs/${this.record.id} has the whole answer once the job ends`, type: 'api_error', code: 'stream_truncated' };
     this.res.write(`data: ${JSON.stringify({ error })}\n\n`);
     this.finish();
   }

@@ -117,7 +117,7 @@ class JobStreamEvents {
   }
 
   private sendTruncated(): void {
-    const error = { message: 'the stream dropped chunks this reader had not read yet (jobs.stream_max_entries); GET /v1/jobs/{id} has the whole answer once the job ends', type: 'api_error', code: 'stream_truncated' };
+    const error = { message: `the stream dropped chunks this reader had not read yet (jobs.stream_max_entries); GET /v1/jobs/${this.record.id} has the whole answer once the job ends`, type: 'api_error', code: 'stream_truncated' };
     this.res.write(`event: error\ndata: ${JSON.stringify({ error })}\n\n`);
     this.finish();
   }

@@ -40,6 +40,8 @@ class JobStreamEvents {
   private finished = false;
   private stop: () => void = () => undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The index of the next chunk this reader should get: null when resuming after a status event (the first delta sets it). */
+  private next: number | null = 0;
 
   constructor(
     private readonly deps: JobStreamEventsDeps,
@@ -47,9 +49,6 @@ class JobStreamEvents {
     private readonly record: JobRecord,
     private readonly release: () => void,
   ) {}
-
-  /** The index of the next chunk this reader should get: null when resuming after a status event (the first delta sets it). */
-  private next: number | null = 0;
 
   async run(key: string, from: Position | null, resumeEntry: JobStreamEntry | null): Promise<void> {
     this.res.writeHead(200, SSE_HEADERS);

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { streamThroughput, timeToFirstChunk } from './lib/event-stream.ts';
-import { ROOT, runTs, startBenchRedis, writeConfig, type Child } from './lib/processes.ts';
+import { collectProfiles, profileInto, ROOT, runTs, startBenchRedis, writeConfig, type Child } from './lib/processes.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ACCEPT_SECONDS = QUICK ? 3 : 10;
@@ -332,12 +332,23 @@ const started = Date.now();
 const redis = await startBenchRedis();
 const provider = await runTs(join(ROOT, 'bench/fake-provider.ts'), {}, /LISTENING/);
 const providerUrl = `http://127.0.0.1:${provider.line.split(' ')[1]}`;
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+// `--profile <scenario>`: that scenario alone, with a CPU profile of every Sluice process it starts.
+const profiling = args.indexOf('--profile');
+const only = profiling === -1 ? args : [args[profiling + 1] ?? ''];
+if (profiling !== -1) {
+  const dir = join(ROOT, 'bench/results/profiles', `${only[0]}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  profileInto(dir);
+  process.on('exit', () => {
+    console.log(`CPU profiles (open in Chrome DevTools → Performance, or VS Code; \`npx tsx bench/profile-top.ts <file>\` lists the costliest functions):`);
+    for (const file of collectProfiles()) console.log(`  ${file}`);
+  });
+}
 const scenarios: [string, (redisUrl: string, providerUrl: string) => Promise<void>][] = [
   ['accept', accept], ['pipeline', pipeline], ['sync', sync], ['memory', memory], ['batch', batch], ['discount', (url) => discount(url)],
-  // Last: until the gateway streams, it ends the run with the gateway's refusal.
   ['stream', stream],
 ];
+if (profiling !== -1 && !scenarios.some(([name]) => name === only[0])) throw new Error(`--profile needs one of: ${scenarios.map(([name]) => name).join(', ')}`);
 // A failed scenario ends the run, after the table of the figures measured before it.
 let failure: unknown;
 try {
@@ -357,5 +368,7 @@ const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memor
 console.table(rows.map((row) => ({ figure: row.figure, sluice: `${row.sluice} ${row.unit}`, baseline: `${row.baseline} ${row.unit}`, ratio: row.ratio, target: row.target, met: row.met ? 'yes' : 'NO' })));
 console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}; took ${Math.round((Date.now() - started) / 1000)} s${QUICK ? ' (BENCH_QUICK)' : ''}`);
 if (failure !== undefined) throw failure;
+// A profiled run is slower than a real one: its figures are not kept.
+if (profiling !== -1) process.exit(0);
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, machine, rows }, null, 2)}\n`);

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startRedisServer } from '../../test/harness/redis-server.ts';
 import { ROOT, TSX_LOADER } from '../../test/harness/processes.ts';
 
@@ -10,9 +12,46 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Where Sluice's processes write CPU profiles (`npm run bench -- --profile <scenario>`); null: no profiling. */
+let profileDir: string | null = null;
+let profiled = 0;
+
+/** Every process `runTs` starts from now on writes a `.cpuprofile` into `dir` when it exits. */
+export function profileInto(dir: string): void {
+  profileDir = dir;
+}
+
+/**
+ * The node flags that profile one process into its own folder, named after its app or file
+ * (`api-1`, `baseline-api-3`): node writes one profile per thread there (tsx's loader has one).
+ */
+function profileFlags(entry: string): string[] {
+  if (profileDir === null) return [];
+  profiled += 1;
+  const app = /apps\/([^/]+)\//.exec(entry)?.[1] ?? basename(entry, '.ts');
+  return ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${app}-${profiled}`)}`];
+}
+
+/** Keeps each profiled process's main-thread profile as `<dir>/<app>-<n>.cpuprofile`; returns their paths. */
+export function collectProfiles(): string[] {
+  if (profileDir === null || !existsSync(profileDir)) return [];
+  const kept: string[] = [];
+  for (const name of readdirSync(profileDir)) {
+    const folder = join(profileDir, name);
+    // Node names them CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; thread 0 is the main one.
+    const main = readdirSync(folder).find((file) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(file));
+    if (main === undefined) continue;
+    const target = join(profileDir, `${name}.cpuprofile`);
+    renameSync(join(folder, main), target);
+    rmSync(folder, { recursive: true, force: true });
+    kept.push(target);
+  }
+  return kept;
+}
+
 /** Runs a TypeScript entry under tsx; resolves once a stdout line matches `ready`. Output is drained, not kept. */
 export async function runTs(entry: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Child & { line: string }> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry], {
+  const child = spawn(process.execPath, [...profileFlags(entry), '--import', TSX_LOADER, entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -194,6 +194,26 @@ describe('streaming through the queue: stream: true on chat completions for ever
     expect(text(await (await send()).text())).toBe('fake: replay me');
   });
 
+  it('with the response cache on, a streamed request is stored, and a hit, streamed or not, answers from it at once', async () => {
+    // `cache` is Sluice's own field: the SDK passes unknown body fields through.
+    const cached = { cache: { ttl_s: 60 } } as Record<string, unknown>;
+    const messages = [{ role: 'user' as const, content: 'cache my stream' }];
+    const before = openaiFake.requests.length;
+    const first = await sdk.chat.completions.create({ model: 'compat', messages, stream: true, ...cached }).withResponse();
+    let firstText = '';
+    for await (const chunk of first.data) firstText += chunk.choices[0]?.delta.content ?? '';
+    await getJob(first.response.headers.get('x-sluice-job-id') ?? '');
+    const hit = await sdk.chat.completions.create({ model: 'compat', messages, stream: true, stream_options: { include_usage: true }, ...cached }).withResponse();
+    const chunks = [];
+    for await (const chunk of hit.data) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(firstText);
+    expect(chunks.at(-1)?.usage?.total_tokens).toBeGreaterThan(0);
+    const plain = await sdk.chat.completions.create({ model: 'compat', messages, ...cached });
+    expect(plain.choices[0]?.message.content).toBe(firstText);
+    expect(openaiFake.requests.length - before).toBe(1);
+    expect(await getJob(hit.response.headers.get('x-sluice-job-id') ?? '')).toMatchObject({ status: 'succeeded', cache: { hit: true } });
+  });
+
   it('a failure before any chunk answers like a non-streamed call: status code and JSON error', async () => {
     openaiFake.script({ status: 400, body: { error: { message: 'Invalid value for top_p' } } });
     const error = await sdk.chat.completions.create({ model: 'compat', messages: [{ role: 'user', content: 'refused' }], stream: true }).catch((caught: unknown) => caught);

@@ -28,11 +28,10 @@ export function responseCacheKey(request: JobRequest): string {
 
 /**
  * How long the request's answer is cached: its own `cache.ttl_s` when it sends one (0: not at all),
- * else its route's `cache_ttl_s`, else 0 (no caching). A streamed request is neither looked up nor
- * stored: its client reads the output as a provider generates it.
+ * else its route's `cache_ttl_s`, else 0 (no caching). A streamed request shares entries with the
+ * same request not streamed: a hit streams the stored answer.
  */
 export function cacheTtlOf(config: GatewayConfig, request: JobRequest): number {
-  if (request.stream === true) return 0;
   if (request.cache !== undefined) return request.cache.ttl_s;
   const route = config.routes[request.model];
   return route === undefined || Array.isArray(route) ? 0 : (route.cache_ttl_s ?? 0);

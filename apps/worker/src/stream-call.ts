@@ -30,9 +30,9 @@ export async function streamCall(
   open.inc();
   try {
     for await (const chunk of adapter.stream(request, options)) {
-      if (chunks.length === 0) firstChunk();
       chunks.push(chunk);
-      writer.push(chunk);
+      writer.push(chunk); // first: its write leaves before anything `firstChunk` sends
+      if (chunks.length === 1) firstChunk();
     }
     return { ok: true, answer: { completion: assembleCompletion(chunks), statusCode: 200 } };
   } catch (error) {

@@ -212,6 +212,12 @@ describe('streaming through the queue: stream: true on chat completions for ever
     expect(plain.choices[0]?.message.content).toBe(firstText);
     expect(openaiFake.requests.length - before).toBe(1);
     expect(await getJob(hit.response.headers.get('x-sluice-job-id') ?? '')).toMatchObject({ status: 'succeeded', cache: { hit: true } });
+    // An async hit has no output stream: its events are the succeeded job, answer included.
+    const asyncHit = await client(gateway.url).post('/v1/jobs', { model: 'compat', messages, stream: true, ...cached });
+    expect(asyncHit.body).toMatchObject({ status: 'succeeded', cache: { hit: true } });
+    const events = sseEvents(await (await fetch(`${gateway.url}/v1/jobs/${asyncHit.body.id}/events`, { headers: { authorization: `Bearer ${KEYS.acme}` } })).text());
+    expect(events).toHaveLength(1);
+    expect(JSON.parse(events[0]!.data).result.choices[0].message.content).toBe(firstText);
   });
 
   it('a failure before any chunk answers like a non-streamed call: status code and JSON error', async () => {

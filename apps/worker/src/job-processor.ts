@@ -50,6 +50,8 @@ export function createJobProcessor(deps: ProcessorDeps) {
   return async function processJob(job: Job<QueuedJobData>): Promise<void> {
     const runnable = await guard(deps, job);
     if (runnable === null) return;
+    // Before the gates: a stream its worker left half sent ends here, never moves to another target.
+    if (wasStopped(runnable.record) && (await endStartedStream(deps, runnable.record, 'the worker stopped during the stream', callLog(runnable)))) return;
     const tokens = await gates(deps, runnable, job);
     if (tokens === null) return;
     const settled = await callAndSettle(deps, runnable, job, tokens);
@@ -134,11 +136,8 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
   const { record, entry, candidate, provider } = run;
   const { lifecycle } = deps;
   const now = Date.now();
-  const log = { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, attempt: record.attempts.length + 1, execution: run.flex ? 'flex' : 'realtime' };
-  if (record.status === 'running' && record.running_since !== null) {
-    const stopped = await resumeStopped(deps, run, log, now);
-    if (stopped !== null) return stopped;
-  }
+  const log = callLog(run);
+  if (wasStopped(record)) await noteStopped(deps, run, log, now);
   const startedAt = Date.now();
   const queueWaitMs = Math.max(0, now - job.timestamp);
   const timing: CallTiming = { startedAt, firstChunkMs: null };
@@ -166,18 +165,19 @@ interface CallTiming {
   extended?: Promise<void>;
 }
 
-/**
- * The worker that ran this entry died mid-call (BullMQ's stall check handed it to us). The call runs
- * again, unless the job streams and its client already has part of the answer: then it ends as an
- * interrupted stream, with what was sent (returns how it settled).
- */
-async function resumeStopped(deps: ProcessorDeps, run: Runnable, log: Record<string, unknown>, now: number): Promise<{ pauseMs: number | null } | null> {
-  const { record, candidate } = run;
-  const since = record.running_since ?? now;
-  if (await endStartedStream(deps, record, 'the worker stopped during the stream', log)) return { pauseMs: null };
-  await deps.lifecycle.noteAttempt(record, attemptOf(candidate, since, now - since, 'interrupted', null, 'worker stopped during the call'));
+/** The log fields of one call of a job. */
+const callLog = (run: Runnable): Record<string, unknown> => ({
+  ...jobLogFields(run.record), provider: run.candidate.provider, model: run.candidate.model, attempt: run.record.attempts.length + 1, execution: run.flex ? 'flex' : 'realtime',
+});
+
+/** The worker that ran this entry died mid-call (BullMQ's stall check handed it to us). */
+const wasStopped = (record: JobRecord): boolean => record.status === 'running' && record.running_since !== null;
+
+/** The stopped call goes on the job's history; the job runs again. */
+async function noteStopped(deps: ProcessorDeps, run: Runnable, log: Record<string, unknown>, now: number): Promise<void> {
+  const since = run.record.running_since ?? now;
+  await deps.lifecycle.noteAttempt(run.record, attemptOf(run.candidate, since, now - since, 'interrupted', null, 'worker stopped during the call'));
   deps.logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
-  return null;
 }
 
 type Answer = { ok: true; answer: CompletionResult } | Extract<CallOutcome, { ok: false }>;
@@ -228,7 +228,7 @@ function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writ
       timing.firstChunkMs = Date.now() - timing.startedAt;
       getMetrics().providerTtft.observe({ provider: candidate.provider }, timing.firstChunkMs / 1000);
       // The stream may now last as long as the call's timeout allows, whatever the job's deadline.
-      const until = seconds(Date.now() + run.provider.timeout_ms) + 1;
+      const until = seconds(Date.now() + (run.flex ? run.provider.flex.timeout_ms : run.provider.timeout_ms)) + 1;
       timing.extended = deps.lifecycle.extendDeadline(record, until).catch((error: Error) => deps.logger.warn({ ...jobLogFields(record), err: error.message }, 'could not extend the deadline of a streaming job'));
     });
   }

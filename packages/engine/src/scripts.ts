@@ -33,6 +33,7 @@ export const COMMANDS = {
     2,
   ),
   sluiceJobUpdate: command<(job: string, ...fields: string[]) => Promise<number>>('job-update.lua', 1),
+  sluiceJobCharge: command<(job: string, allowed: string, ...fields: string[]) => Promise<number>>('job-charge.lua', 1),
   sluiceJobKeep: command<(job: string, ttlMs: number) => Promise<number>>('job-keep.lua', 1),
   sluiceJobAppend: command<(job: string, list: string, entry: string) => Promise<number>>('job-append.lua', 1),
   sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, ...args: Arg[]) => Moved>('job-succeed.lua', 5),

@@ -61,7 +61,7 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
       try {
         const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
         // Only the request that made the job cancels it by leaving: a replay reads along.
-        await relayChatStream(deps, res, record, { timeoutMs: timeoutS * 1000, cancelOnLeave: !replayed });
+        await relayChatStream(deps, res, record, { timeoutMs: timeoutS * 1000, cancelOnLeave: !replayed, includeUsage: request.stream_options?.include_usage === true });
       } finally {
         release();
       }

@@ -13,6 +13,8 @@ export interface RelayOptions {
   timeoutMs: number;
   /** The client leaving cancels the job (it made the job, and the job has no webhook). */
   cancelOnLeave: boolean;
+  /** The client asked for the usage chunk (`stream_options.include_usage`). */
+  includeUsage: boolean;
 }
 
 /** The error chunk that ends a stream after its first chunk: the openai SDK raises it as an `APIError`. */
@@ -92,7 +94,7 @@ class ChatStreamRelay {
       }
       entry.chunks.forEach((chunk, n) => {
         // The usage chunk goes to clients that asked for it (`stream_options.include_usage`).
-        if (entry.first + n >= this.next && (n !== entry.usage || this.record.stream?.include_usage === true)) out += `data: ${chunk}\n\n`;
+        if (entry.first + n >= this.next && (n !== entry.usage || this.options.includeUsage)) out += `data: ${chunk}\n\n`;
       });
       this.next = Math.max(this.next, entry.first + entry.chunks.length);
       if (!this.started) this.begin();
@@ -175,18 +177,18 @@ export async function relayChatStream(deps: ChatStreamDeps, res: Response, recor
   // An Idempotency-Key replay of a job that has ended: its whole answer is on the record (its
   // stream may have dropped its start, or lapsed).
   if (isTerminal(record.status)) {
-    replayEnded(res, record);
+    replayEnded(res, record, options.includeUsage);
     return;
   }
   await new ChatStreamRelay(deps, res, record, options).run();
 }
 
 /** A finished job's answer as a stream: its completion as chunks (the usage chunk if asked for), or its error. */
-function replayEnded(res: Response, record: JobRecord): void {
+function replayEnded(res: Response, record: JobRecord, includeUsage: boolean): void {
   res.setHeader('x-sluice-job-id', record.id);
   if (record.provider !== null) res.setHeader('x-sluice-provider', record.provider);
   if (record.status !== 'succeeded' || record.result === null) throw failureOf(record);
-  const chunks = completionChunks(record.result).filter((chunk) => chunk.choices.length > 0 || record.stream?.include_usage === true);
+  const chunks = completionChunks(record.result).filter((chunk) => chunk.choices.length > 0 || includeUsage);
   res.writeHead(200, SSE_HEADERS);
   res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
 }

@@ -51,5 +51,7 @@ function cachedJobRecord(deps: AdmitDeps, submitter: Submitter, request: JobRequ
     ...record,
     status: 'succeeded', started_at: now, completed_at: now, provider: hit.provider, provider_model: hit.provider_model,
     result: hit.result, usage: hit.usage, cost_usd: 0, cost_details: cachedCost(hit), cache: { hit: true, key_age_s: Math.max(0, now - hit.stored_at) },
+    // Answered whole at once: no output stream (a streamed client gets the answer as chunks from the record).
+    stream: null,
   };
 }

@@ -63,6 +63,18 @@ describe('job store', () => {
     expect(await redis.exists(key)).toBe(0);
   });
 
+  it('charges an ended job once, and only one that ended as allowed', async () => {
+    const job = record('acme');
+    await store.create(job);
+    const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+    expect(await store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 1 })).toBe(false); // still queued
+    await store.transition(job.id, ['queued'], 'canceled');
+    const [first, second] = await Promise.all([store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 1 }), store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 2 })]);
+    expect([first, second].filter(Boolean)).toHaveLength(1);
+    expect(await store.get(job.id)).toMatchObject({ status: 'canceled', usage, cost_usd: first ? 1 : 2 });
+    expect(await store.charge('job_nothing', ['canceled'], { usage })).toBe(false);
+  });
+
   it('lets exactly one of two racing terminal transitions win', async () => {
     for (let round = 0; round < 20; round += 1) {
       const job = record('acme');

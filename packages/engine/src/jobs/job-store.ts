@@ -57,6 +57,8 @@ export interface JobStore {
   /** Forgets ids in the expiry index (they ended, or were just expired). */
   clearExpiry(ids: readonly string[]): Promise<void>;
   /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
+  /** Writes a charge on an ended job, once: only while its status is in `allowed` and it has no usage yet; true when written. */
+  charge(id: string, allowed: readonly JobStatus[], fields: JobFields): Promise<boolean>;
   requeuing(id: string): Promise<void>;
   requeued(id: string): Promise<void>;
   /** Jobs noted as being requeued before `beforeMs` and not done since (the entry write failed, or the writer died). */
@@ -148,6 +150,10 @@ class RedisJobStore implements JobStore {
   async update(id: string, fields: JobFields): Promise<void> {
     const flat = serializeJobFields(fields);
     if (flat.length > 0) await this.scripts.sluiceJobUpdate(this.jobKey(id), ...flat);
+  }
+
+  async charge(id: string, allowed: readonly JobStatus[], fields: JobFields): Promise<boolean> {
+    return (await this.scripts.sluiceJobCharge(this.jobKey(id), allowed.join(','), ...serializeJobFields(fields))) === 1;
   }
 
   async keepUntil(id: string, expiresAt: number): Promise<void> {

@@ -72,8 +72,12 @@ export async function announceJobEnded(deps: AnnounceDeps, job: string | JobReco
   }
 }
 
-/** True for a job the provider bills: it succeeded, or its stream broke after sending part of an answer. */
-const billed = (record: JobRecord): boolean => record.status === 'succeeded' || record.cost_usd !== null || record.usage !== null;
+/**
+ * True for an ended job whose usage its end counts: it succeeded, or it failed after a stream had
+ * sent part of an answer. A canceled or expired stream is billed later, once, by the worker that
+ * held its call (`Lifecycle.chargeAbandoned`), which counts it itself.
+ */
+const billed = (record: JobRecord): boolean => record.status === 'succeeded' || (record.status === 'failed' && (record.cost_usd !== null || record.usage !== null));
 
 export function recordUsage(deps: Pick<AnnounceDeps, 'usage'>, record: JobRecord, models: ModelCatalog): Promise<void> | undefined {
   if (!billed(record)) return undefined;

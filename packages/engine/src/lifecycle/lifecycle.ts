@@ -187,9 +187,13 @@ export class Lifecycle {
     const failed = await this.deps.store.transition(record.id, ['running'], 'failed', {
       completed_at: seconds(Date.now()), running_since: null, error: ended.error, result: ended.result, usage: ended.usage,
       cost_usd: ended.costUsd, cost_details: ended.costDetails, provider: record.routing.candidates[record.target]?.provider ?? null,
-      provider_model: ended.result?.model ?? record.routing.candidates[record.target]?.model ?? null,
+      provider_model: record.routing.candidates[record.target]?.model ?? null,
     }, guard);
-    if (!failed.ok) return;
+    if (!failed.ok) {
+      // Canceled or expired while the stream broke: what was sent is billed all the same.
+      if (failed.previous === 'canceled' || failed.previous === 'expired') await this.chargeAbandoned(record, ended);
+      return;
+    }
     await this.settleReservation(record, ended.costUsd);
     await this.announce(record.id);
   }
@@ -212,9 +216,12 @@ export class Lifecycle {
    */
   async chargeAbandoned(record: JobRecord, charge: Omit<Interrupted, 'error'>): Promise<void> {
     const { store, spend } = this.deps;
-    const provider = record.routing.candidates[record.target]?.provider ?? null;
-    const model = charge.result?.model ?? record.routing.candidates[record.target]?.model ?? null;
-    await store.update(record.id, { result: charge.result, usage: charge.usage, cost_usd: charge.costUsd, cost_details: charge.costDetails, provider, provider_model: model });
+    const candidate = record.routing.candidates[record.target];
+    const charged = await store.charge(record.id, ['canceled', 'expired'], {
+      result: charge.result, usage: charge.usage, cost_usd: charge.costUsd, cost_details: charge.costDetails,
+      provider: candidate?.provider ?? null, provider_model: candidate?.model ?? null,
+    });
+    if (!charged) return; // billed already, or it did not end that way
     if (charge.costUsd !== null && charge.costUsd !== 0) await spend.adjust(record.tenant, record.created_at, charge.costUsd);
     const ended = await store.get(record.id);
     if (ended === null) return;
@@ -222,6 +229,7 @@ export class Lifecycle {
     countBilled(ended, models);
     await recordUsage(this.deps, ended, models);
   }
+
 
   /** Ends the job after `jobs.max_attempts` provider calls. */
   failMaxAttempts(record: JobRecord, guard: string, lastError: string): Promise<void> {

@@ -124,6 +124,10 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
     attempt: attemptOf(candidate, call.startedAt, latencyMs, 'succeeded', statusCode, null),
     correctTokens: usage && correctTokens ? () => correctTokens(usage.total_tokens) : null,
   });
+  if (!finished.ok && record.stream !== null && (finished.previous === 'canceled' || finished.previous === 'expired')) {
+    // Its client had the whole answer streamed before the cancel or the deadline won: billed all the same.
+    await lifecycle.chargeAbandoned(record, { result: completion, usage: usage ?? estimatedUsage(call, completion), costUsd: cost.usd, costDetails: cost.details });
+  }
   const { config, logger } = lifecycle.deps;
   logger.info(
     {

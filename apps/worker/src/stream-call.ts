@@ -33,6 +33,8 @@ export async function streamCall(
       chunks.push(chunk);
       writer.push(chunk); // first: its write leaves before anything `firstChunk` sends
       if (chunks.length === 1) firstChunk();
+      // The job's stream cannot take more: stop reading the provider (the caller's flush reports it).
+      if (writer.failed) break;
     }
     return { ok: true, answer: { completion: assembleCompletion(chunks), statusCode: 200 } };
   } catch (error) {

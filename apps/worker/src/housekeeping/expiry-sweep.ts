@@ -15,18 +15,17 @@ export function createExpirySweep(deps: ExpiryDeps): () => Promise<void> {
   return async () => {
     if (!(await deps.lock('expiry', Math.max(1000, config.jobs.sweep_interval_ms)))) return;
     const now = Math.floor(Date.now() / 1000);
-    const ids = await store.dueForExpiry(now, BATCH);
-    const handled: string[] = [];
+    const due = await store.dueForExpiry(now, BATCH);
+    // A deadline moved later since it was read (a stream's first chunk): it is not due, and stays indexed.
+    const deadlines = await store.deadlines(due);
+    const ids = due.filter((_, index) => (deadlines[index] ?? 0) <= now);
     for (const id of ids) {
       const record = await store.get(id);
-      // A deadline moved since it was indexed (a stream's first chunk): its new index entry stays.
-      if (record !== null && !isTerminal(record.status) && record.expires_at > now) continue;
-      handled.push(id);
       if (record === null || isTerminal(record.status)) continue;
       const outcome = await lifecycle.end(record, { to: 'expired', error: DEADLINE_EXCEEDED });
       if (!outcome.ok) continue;
       logger.info({ ...jobLogFields(record), provider: record.routing.candidates[record.target]?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');
     }
-    await store.clearExpiry(handled);
+    await store.clearExpiry(ids);
   };
 }

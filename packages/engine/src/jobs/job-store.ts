@@ -59,6 +59,8 @@ export interface JobStore {
   /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
   /** Writes a charge on an ended job, once: only while its status is in `allowed` and it has no usage yet; true when written. */
   charge(id: string, allowed: readonly JobStatus[], fields: JobFields): Promise<boolean>;
+  /** Each job's deadline as the expiry index holds it now (null: not there). */
+  deadlines(ids: readonly string[]): Promise<(number | null)[]>;
   requeuing(id: string): Promise<void>;
   requeued(id: string): Promise<void>;
   /** Jobs noted as being requeued before `beforeMs` and not done since (the entry write failed, or the writer died). */
@@ -179,6 +181,11 @@ class RedisJobStore implements JobStore {
 
   async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.expiryKey, '-inf', nowSeconds, 'LIMIT', 0, limit);
+  }
+
+  async deadlines(ids: readonly string[]): Promise<(number | null)[]> {
+    if (ids.length === 0) return [];
+    return (await this.redis.zmscore(this.expiryKey, ...ids)).map((score) => (score === null ? null : Number(score)));
   }
 
   async scheduleExpiry(id: string, expiresAt: number): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ChatCompletion, GatewayConfig, Logger, Usage } from '@sluice/shared';
+import { isCluster, type ChatCompletion, type GatewayConfig, type Logger, type Usage } from '@sluice/shared';
 import type { BatchStore } from '../batches/batch-store.ts';
-import { cancelChannel } from '../keys.ts';
+import { cancelChannel, jobStreamKey } from '../keys.ts';
 import type { JobFields, JobStore, TransitionResult } from '../jobs/job-store.ts';
 import { callsMade, type Attempt, type CostDetails, type JobError, type JobRecord, type JobStatus, type RoutingCandidate, type WebhookDelivery, type WebhookStatus } from '../jobs/job-types.ts';
 import type { DeadLetterStore } from '../queues/dead-letters.ts';
@@ -279,6 +279,8 @@ export class Lifecycle {
     const expiresAt = now + Math.max(1, record.expires_at - record.created_at);
     const reserved = record.routing.candidates[target]?.est_cost_usd ?? 0;
     const fields: JobFields = { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) };
+    // A streamed job's new run streams afresh: readers from the start must not stop at the old end.
+    if (record.stream !== null) await this.deps.redis.del(jobStreamKey(this.deps.config.redis.prefix, record.id, isCluster(this.deps.redis)));
     const moved = await requeueJob(store, this.deps.queues, record, { target, tries: 0, from: ['failed'], reason: 'replay', exhausted: [], refused: [], fields });
     if (moved) await Promise.all([store.keepUntil(record.id, expiresAt), store.scheduleExpiry(record.id, expiresAt), spend.adjust(record.tenant, record.created_at, reserved), letters.replayed(record)]);
     return moved;

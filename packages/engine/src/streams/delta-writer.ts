@@ -25,6 +25,11 @@ export class DeltaWriter {
     private readonly maxEntries: number,
   ) {}
 
+  /** A write failed: nothing more goes out, and `flush` throws. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** Chunks pushed so far, written or not. */
   get count(): number {
     return this.handed + this.pending.length;

@@ -54,6 +54,14 @@ class JobStreamEvents {
     this.res.writeHead(200, SSE_HEADERS);
     getMetrics().streamsOpen.labels({ side: 'client' }).inc();
     this.res.on('close', () => this.finish());
+    try {
+      await this.start(key, from, resumeEntry);
+    } catch {
+      this.finish(); // Redis failed before the stream was followed: end it rather than hold the reader
+    }
+  }
+
+  private async start(key: string, from: Position | null, resumeEntry: JobStreamEntry | null): Promise<void> {
     if (from !== null) this.next = resumeEntry?.kind === 'delta' && from.chunk !== null ? resumeEntry.first + from.chunk + 1 : null;
     if (isTerminal(this.record.status)) {
       // Everything is in Redis already, the end included (or the reader has had it): no following.

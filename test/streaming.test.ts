@@ -159,6 +159,23 @@ describe('streaming through the queue: stream: true on chat completions for ever
     expect(await getJob(cut.response.headers.get('x-sluice-job-id') ?? '')).toMatchObject({ status: 'failed', error: { code: 'stream_interrupted' } });
   });
 
+  it('anthropic and gemini: an error event or a cut after the first chunk makes the SDK throw too, the job stream_interrupted', async () => {
+    anthropicFake.streams.script({ text: 'one two three four five six', errorAfterDeltas: 2 });
+    geminiFake.streams.script({ text: 'one two three four five six', cutAfterDeltas: 2 });
+    for (const model of ['claude', 'gem']) {
+      const { data, response } = await sdk.chat.completions.create({ model, messages: [{ role: 'user', content: `break ${model}` }], stream: true }).withResponse();
+      let received = '';
+      const error = await (async () => {
+        for await (const chunk of data) received += chunk.choices[0]?.delta.content ?? '';
+      })().catch((caught: unknown) => caught);
+      expect(error, model).toBeInstanceOf(OpenAI.APIError);
+      expect(received.length, model).toBeGreaterThan(0);
+      const job = await getJob(response.headers.get('x-sluice-job-id') ?? '');
+      expect(job, model).toMatchObject({ status: 'failed', error: { code: 'stream_interrupted' } });
+      expect(job.result?.choices[0]?.message.content, model).toBe(received);
+    }
+  });
+
   it('failover before the first chunk: A refuses, B streams, the client sees one clean stream', async () => {
     openaiFake.script({ status: 500, body: { error: { message: 'A is down' } } });
     const { data, response } = await sdk.chat.completions.create({ model: 'failover', messages: [{ role: 'user', content: 'fail over' }], stream: true }).withResponse();

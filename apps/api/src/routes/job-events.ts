@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { isTerminal, toJobObject, type JobRecord } from '@sluice/engine';
 import type { RecordRead } from '../services/job-watcher.ts';
 import type { ApiDeps } from '../deps.ts';
-import { HEARTBEAT_MS, SSE_HEADERS } from '../services/sse.ts';
+import { SSE_HEADERS, startHeartbeat } from '../services/sse.ts';
 
 /** What this router uses of the API's dependencies. */
 type EventsDeps = Pick<ApiDeps, 'watcher'>;
@@ -63,5 +63,5 @@ export async function streamJobEvents(deps: EventsDeps, res: Response, first: Jo
     stop(); // the client left while the subscription was made
     return;
   }
-  heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  heartbeat = startHeartbeat(res);
 }

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { completionChunks, getMetrics, isCluster } from '@sluice/shared';
 import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
-import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
+import { drained, SSE_HEADERS, startHeartbeat, truncatedError } from './sse.ts';
 import type { StreamHub } from './stream-hub.ts';
 
 /** What relaying a streamed chat completion reads. */
@@ -108,8 +108,7 @@ class ChatStreamRelay {
   /** The reader fell further behind than the stream keeps: an error event, not a silently shortened answer. */
   private truncated(): void {
     if (!this.started) this.begin();
-    const error = { message: `the stream dropped chunks this client had not read yet (jobs.stream_max_entries); GET /v1/jobs/${this.record.id} has the whole answer once the job ends`, type: 'api_error', code: 'stream_truncated' };
-    this.res.write(`data: ${JSON.stringify({ error })}\n\n`);
+    this.res.write(`data: ${JSON.stringify({ error: truncatedError(this.record.id) })}\n\n`);
     this.finish();
   }
 
@@ -117,9 +116,7 @@ class ChatStreamRelay {
     this.started = true;
     clearTimeout(this.firstChunkTimer);
     this.res.writeHead(200, { ...SSE_HEADERS, 'x-sluice-job-id': this.record.id, ...(this.provider === null ? {} : { 'x-sluice-provider': this.provider }) });
-    this.heartbeat = setInterval(() => {
-      if (!this.res.writableNeedDrain) this.res.write(': keep-alive\n\n');
-    }, HEARTBEAT_MS);
+    this.heartbeat = startHeartbeat(this.res);
   }
 
   private async end(status: JobStatus): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import { getMetrics, isCluster, type Redis } from '@sluice/shared';
-import { decodeStreamEntry, isTerminal, jobStreamKey, toJobObject, type Engine, type JobRecord, type JobStreamEntry } from '@sluice/engine';
+import { decodeStreamEntries, decodeStreamEntry, isTerminal, jobStreamKey, toJobObject, type Engine, type JobRecord, type JobStreamEntry } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
-import { drained, HEARTBEAT_MS, SSE_HEADERS } from './sse.ts';
+import { drained, SSE_HEADERS, startHeartbeat, truncatedError } from './sse.ts';
 import type { StreamHub } from './stream-hub.ts';
 
 /** What a streamed job's event stream reads. */
@@ -66,15 +66,13 @@ class JobStreamEvents {
     if (isTerminal(this.record.status)) {
       // Everything is in Redis already, the end included (or the reader has had it): no following.
       const rest = await this.deps.redis.xrange(key, from === null ? '-' : from.chunk === null ? `(${from.entry}` : from.entry, '+');
-      await this.send(decodeAll(rest));
+      await this.send(decodeStreamEntries(rest));
       this.finish();
       return;
     }
     if (resumeEntry !== null) await this.send([resumeEntry]); // the rest of the entry it stopped inside
     if (this.finished) return;
-    this.heartbeat = setInterval(() => {
-      if (!this.res.writableNeedDrain) this.res.write(': keep-alive\n\n');
-    }, HEARTBEAT_MS);
+    this.heartbeat = startHeartbeat(this.res);
     this.stop = this.deps.streams.follow(key, from?.entry ?? '0-0', {
       onEntries: (entries) => this.send(entries),
       onError: () => this.finish(),
@@ -124,8 +122,7 @@ class JobStreamEvents {
   }
 
   private sendTruncated(): void {
-    const error = { message: `the stream dropped chunks this reader had not read yet (jobs.stream_max_entries); GET /v1/jobs/${this.record.id} has the whole answer once the job ends`, type: 'api_error', code: 'stream_truncated' };
-    this.res.write(`event: error\ndata: ${JSON.stringify({ error })}\n\n`);
+    this.res.write(`event: error\ndata: ${JSON.stringify({ error: truncatedError(this.record.id) })}\n\n`);
     this.finish();
   }
 
@@ -151,10 +148,6 @@ class JobStreamEvents {
     this.release();
     this.res.end();
   }
-}
-
-function decodeAll(found: [string, string[]][]): JobStreamEntry[] {
-  return found.map(([id, fields]) => decodeStreamEntry(id, fields)).filter((entry): entry is JobStreamEntry => entry !== null);
 }
 
 /** True when the job's output stream is still kept (`jobs.stream_retention_s` after its end). */

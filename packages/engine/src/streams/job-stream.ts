@@ -48,12 +48,16 @@ export function deltaFields(first: number, chunks: readonly ChatCompletionChunk[
   return fields;
 }
 
+/** The entries of an `XRANGE` or `XREAD` reply, those Sluice did not write left out. */
+export function decodeStreamEntries(found: readonly [string, string[]][]): JobStreamEntry[] {
+  return found.map(([id, fields]) => decodeStreamEntry(id, fields)).filter((entry): entry is JobStreamEntry => entry !== null);
+}
+
 /** Every chunk in a job's stream so far, in order (what its readers have been sent). */
 export async function streamedChunks(redis: Redis, key: string): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = [];
-  for (const [id, fields] of await redis.xrange(key, '-', '+')) {
-    const entry = decodeStreamEntry(id, fields);
-    if (entry?.kind === 'delta') for (const chunk of entry.chunks) chunks.push(JSON.parse(chunk) as ChatCompletionChunk);
+  for (const entry of decodeStreamEntries(await redis.xrange(key, '-', '+'))) {
+    if (entry.kind === 'delta') for (const chunk of entry.chunks) chunks.push(JSON.parse(chunk) as ChatCompletionChunk);
   }
   return chunks;
 }

@@ -13,6 +13,12 @@ export interface Principal {
   allowUnpriced?: boolean;
   /** Bytes of uploaded files the tenant may hold. */
   maxFileBytes: number;
+  /** The tenant's share of a provider queue against other tenants' (fair share). */
+  weight: number;
+  /** The highest priority class the tenant may ask for. */
+  maxPriority: 'high' | 'normal' | 'low';
+  /** Jobs the tenant may have queued or running at once. */
+  maxQueuedJobs?: number | undefined;
 }
 
 /** SHA-256 of an API key, hex: the only form in which keys are kept. */
@@ -37,13 +43,16 @@ export function principalFor(config: GatewayConfig, tenant: string): Principal {
     overBudget: key?.over_budget,
     allowUnpriced: key?.allow_unpriced ?? false,
     maxFileBytes: parseByteSize(key?.max_file_bytes ?? config.server.max_file_bytes_per_tenant),
+    weight: key?.weight ?? 1,
+    maxPriority: key?.max_priority ?? 'high',
+    maxQueuedJobs: key?.max_queued_jobs,
   };
 }
 
 export function createAuthenticator(config: GatewayConfig): Authenticator {
   const entries = config.auth.keys.map((key) => ({
     hash: Buffer.from(key.key_sha256 ?? hashApiKey(key.key ?? ''), 'hex'),
-    principal: { ...principalFor(config, key.tenant), role: key.role, rpm: key.rpm, monthlyBudgetUsd: key.monthly_budget_usd, overBudget: key.over_budget, allowUnpriced: key.allow_unpriced },
+    principal: { ...principalFor(config, key.tenant), role: key.role, rpm: key.rpm, monthlyBudgetUsd: key.monthly_budget_usd, overBudget: key.over_budget, allowUnpriced: key.allow_unpriced, maxPriority: key.max_priority, maxQueuedJobs: key.max_queued_jobs },
   }));
   return {
     disabled: config.auth.disabled,

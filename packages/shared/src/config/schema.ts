@@ -127,6 +127,12 @@ export const AuthKeySchema = z
     allow_unpriced: z.boolean().default(false),
     /** Bytes of uploaded files this tenant may hold at once. Default `server.max_file_bytes_per_tenant`. */
     max_file_bytes: ByteSizeSchema.optional(),
+    /** This tenant's share of each provider queue against other tenants' (fair share within a priority class). Default 1. */
+    weight: z.number().min(0.01).max(100).default(1),
+    /** The highest priority class this tenant's jobs may ask for. Default high (any). */
+    max_priority: z.enum(['high', 'normal', 'low']).default('high'),
+    /** Jobs this tenant may have queued or running at once, across every process; past it, 429. Default no cap. */
+    max_queued_jobs: z.number().int().min(1).optional(),
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), 'give exactly one of key or key_sha256');

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseByteSize, type GatewayConfig } from '@sluice/shared';
+import { parseByteSize, principalFor, type GatewayConfig } from '@sluice/shared';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from '@sluice/shared';
 import { isCluster } from '@sluice/shared';
@@ -16,6 +16,7 @@ import { createResponseCache, type ResponseCache } from './cache/response-cache.
 import { createDeadLetterStore, type DeadLetterStore } from './queues/dead-letters.ts';
 import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
 import type { QueuedJobData } from './queues/payloads.ts';
+import { EntryWriter } from './queues/entries.ts';
 import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
@@ -39,6 +40,8 @@ export interface Engine {
   store: JobStore;
   /** A producer per provider queue, by provider id. */
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  /** Writes entries on the provider queues, placed by fair share between tenants. */
+  entries: EntryWriter;
   deadLetters: Queue;
   /** Jobs that failed for good, listed per tenant (mirrored in `deadLetters` for Bull Board). */
   letters: DeadLetterStore;
@@ -63,6 +66,12 @@ export interface Engine {
   /** The job's transitions: the only writer of job records. */
   lifecycle: Lifecycle;
   logger: Logger;
+}
+
+/** Each tenant's fair-share weight (its first key's), 1 for a tenant no key names. */
+function tenantWeights(config: GatewayConfig): (tenant: string) => number {
+  const weights = new Map(config.auth.keys.map((key) => [key.tenant, principalFor(config, key.tenant).weight]));
+  return (tenant) => weights.get(tenant) ?? 1;
 }
 
 /**
@@ -93,6 +102,7 @@ export function openEngine(
     orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
     store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis, streams }),
     queues,
+    entries: new EntryWriter(queueRedis, prefix, queues, tenantWeights(config)),
     deadLetters,
     letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
     webhooks,

@@ -24,6 +24,11 @@ export const tenantJobsKey = (prefix: string, tenant: string): string => `${pref
 export const deadlineIndexKey = (prefix: string): string => `${prefix}:expiry`;
 /** The sorted set of jobs between their record's move and their new queue entry, by time (ms). */
 export const requeuingKey = (prefix: string): string => `${prefix}:requeuing`;
+/**
+ * The fair-share state of one provider queue (each tenant's finish tags, each class's virtual time
+ * and offset). Named after the queue's BullMQ name, whose braces put it in the queue's slot.
+ */
+export const fairShareKey = (prefix: string, bullQueue: string): string => `${prefix}:fair:${bullQueue}`;
 /** The pub/sub channel on which API processes announce canceled job ids to every worker. */
 export const cancelChannel = (prefix: string): string => `${prefix}:cancel`;
 /** The pub/sub channel on which every status change of one job is announced (the new status). */

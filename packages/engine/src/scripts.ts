@@ -54,6 +54,8 @@ export const COMMANDS = {
   sluiceRateAcquire: command<(requests: string, tokenLog: string, tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-acquire.lua', 4),
   sluiceRateCorrect: command<(tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-correct.lua', 2),
 
+  sluiceFairTag: command<(state: string, prioritized: string, ...args: Arg[]) => Promise<number[]>>('fair-tag.lua', 2),
+
   sluiceLockRelease: command<(lock: string, token: string) => Promise<number>>('lock-release.lua', 1),
   sluicePbatchClaim: command<(deferred: string, batch: string, open: string, targets: string, max: number, now: number, provider: string, model: string, key: string) => Promise<string[]>>('pbatch-claim.lua', 4),
 

@@ -43,7 +43,7 @@ export interface FailoverRequest {
  * deadline; only a job with no target left that could ever take it fails into the dead letters.
  */
 export async function failoverJob(lifecycle: Lifecycle, record: JobRecord, request: FailoverRequest): Promise<void> {
-  const { config, logger, circuits, store, queues } = lifecycle.deps;
+  const { config, logger, circuits, store, entries } = lifecycle.deps;
   const add = (list: number[], index: number): number[] => (list.includes(index) ? list : [...list, index]);
   const exhausted = request.exhaust || request.refuse ? add(record.exhausted, record.target) : record.exhausted;
   const refused = request.refuse ? add(record.refused, record.target) : record.refused;
@@ -71,7 +71,7 @@ export async function failoverJob(lifecycle: Lifecycle, record: JobRecord, reque
     return;
   }
   const sameTarget = choice.index === record.target;
-  const moved = await requeueJob(store, queues, { ...record, queue_job_id: request.guard }, {
+  const moved = await requeueJob(store, entries, { ...record, queue_job_id: request.guard }, {
     target: choice.index,
     tries: sameTarget && round === null ? record.tries : 0,
     from: ['queued', 'running'],

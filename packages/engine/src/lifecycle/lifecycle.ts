@@ -7,6 +7,7 @@ import type { JobFields, JobStore, TransitionResult } from '../jobs/job-store.ts
 import { callsMade, type Attempt, type CostDetails, type JobError, type JobRecord, type JobStatus, type RoutingCandidate, type WebhookDelivery, type WebhookStatus } from '../jobs/job-types.ts';
 import type { DeadLetterStore } from '../queues/dead-letters.ts';
 import type { QueuedJobData } from '../queues/payloads.ts';
+import type { EntryWriter } from '../queues/entries.ts';
 import type { Breaker } from '../reliability/breaker.ts';
 import type { CircuitView } from '../reliability/circuit-view.ts';
 import type { SpendLedger } from '../reliability/spend.ts';
@@ -36,6 +37,8 @@ export interface LifecycleDeps {
   orderedWrites: boolean;
   store: JobStore;
   queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  /** Writes entries on the provider queues, placed by fair share between tenants. */
+  entries: EntryWriter;
   letters: DeadLetterStore;
   spend: SpendLedger;
   usage: UsageStore;
@@ -155,13 +158,13 @@ export class Lifecycle {
 
   /** Another try on the same target after `delayMs`, as a new queue entry. */
   retry(record: JobRecord, tries: number, delayMs: number): Promise<boolean> {
-    return requeueJob(this.deps.store, this.deps.queues, record, { target: record.target, tries, from: ['running'], delayMs });
+    return requeueJob(this.deps.store, this.deps.entries, record, { target: record.target, tries, from: ['running'], delayMs });
   }
 
   /** A flex job whose deadline is near runs again at once in the provider's default tier. */
   async leaveFlex(record: JobRecord, entry: string): Promise<boolean> {
     const execution = { ...(record.execution ?? { provider_batch_id: null, submitted_at: null, fallback_reason: null }), mode: 'realtime' as const };
-    return requeueJob(this.deps.store, this.deps.queues, { ...record, queue_job_id: entry }, { target: record.target, tries: record.tries, from: ['running'], fields: { execution } });
+    return requeueJob(this.deps.store, this.deps.entries, { ...record, queue_job_id: entry }, { target: record.target, tries: record.tries, from: ['running'], fields: { execution } });
   }
 
   /** Moves the job to its next target, starts another round, or fails it when no target is left. */
@@ -171,7 +174,7 @@ export class Lifecycle {
 
   /** Moves a waiting job to another target (its circuit opened); false when it changed meanwhile. */
   move(record: JobRecord, target: number, reason: string): Promise<boolean> {
-    return requeueJob(this.deps.store, this.deps.queues, record, { target, tries: 0, from: ['queued'], reason });
+    return requeueJob(this.deps.store, this.deps.entries, record, { target, tries: 0, from: ['queued'], reason });
   }
 
   /** Ends the job as failed (into the dead letters when every target is used up). */
@@ -281,7 +284,7 @@ export class Lifecycle {
     const fields: JobFields = { error: null, completed_at: null, expires_at: expiresAt, reserved_usd: reserved, replayed_calls: record.replayed_calls + callsMade(record) };
     // A streamed job's new run streams afresh: readers from the start must not stop at the old end.
     if (record.stream !== null) await this.deps.redis.del(jobStreamKey(this.deps.config.redis.prefix, record.id, isCluster(this.deps.redis)));
-    const moved = await requeueJob(store, this.deps.queues, record, { target, tries: 0, from: ['failed'], reason: 'replay', exhausted: [], refused: [], fields });
+    const moved = await requeueJob(store, this.deps.entries, record, { target, tries: 0, from: ['failed'], reason: 'replay', exhausted: [], refused: [], fields });
     if (moved) await Promise.all([store.keepUntil(record.id, expiresAt), store.scheduleExpiry(record.id, expiresAt), spend.adjust(record.tenant, record.created_at, reserved), letters.replayed(record)]);
     return moved;
   }
@@ -303,12 +306,12 @@ export class Lifecycle {
 
   /** Re-creates the queue entry a record names when a crash or a refused write left it unwritten. */
   repairEntry(record: JobRecord): Promise<boolean> {
-    return repairEntry(this.deps.queues, record);
+    return repairEntry(this.deps.entries, record);
   }
 
   /** Writes the entries of moves that did not finish `graceMs` ago; returns the jobs repaired. */
   repairStuckMoves(graceMs: number): Promise<string[]> {
-    return repairStuckRequeues(this.deps.store, this.deps.queues, graceMs);
+    return repairStuckRequeues(this.deps.store, this.deps.entries, graceMs);
   }
 
   /**

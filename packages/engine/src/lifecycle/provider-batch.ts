@@ -32,13 +32,13 @@ export async function markSubmitted(lifecycle: Lifecycle, records: readonly JobR
  * failed, or its deadline came close): a queue entry on its target, the reason on its record.
  */
 export async function takeBack(lifecycle: Lifecycle, record: JobRecord, reason: FallbackReason): Promise<boolean> {
-  const { store, queues, deferred, logger } = lifecycle.deps;
+  const { store, entries, deferred, logger } = lifecycle.deps;
   const candidate = record.routing.candidates[record.target];
   if (candidate !== undefined) await deferred.undefer(record.id, candidate.provider, candidate.model);
   await deferred.clearFallback([record.id]);
   // Real time, not flex: a job taken back is short of time, and flex may be slow or refuse.
   const execution: Execution = { mode: 'realtime', provider_batch_id: record.execution?.provider_batch_id ?? null, submitted_at: record.execution?.submitted_at ?? null, fallback_reason: reason };
-  const moved = await requeueJob(store, queues, record, { target: record.target, tries: record.tries, from: ['queued', 'running'], fields: { execution } });
+  const moved = await requeueJob(store, entries, record, { target: record.target, tries: record.tries, from: ['queued', 'running'], fields: { execution } });
   if (moved) logger.warn({ ...jobLogFields(record), provider: candidate?.provider, reason }, 'deferred job runs in real time instead');
   return moved;
 }

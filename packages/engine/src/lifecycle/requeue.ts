@@ -1,9 +1,9 @@
-import type { Queue } from 'bullmq';
 import type { JobFields, JobStore } from '../jobs/job-store.ts';
 import type { JobRecord, JobStatus } from '../jobs/job-types.ts';
 import { getMetrics } from '@sluice/shared';
-import type { QueuedJobData } from '../queues/payloads.ts';
-import { nextQueueJobId, PROVIDER_JOB_NAME, providerJobOptions } from '../queues/queues.ts';
+import type { EntryWriter } from '../queues/entries.ts';
+import { nextQueueJobId } from '../queues/queues.ts';
+import { entryOf } from './submit.ts';
 
 export interface Move {
   /** Candidate index of the new entry. */
@@ -30,14 +30,13 @@ export interface Move {
  */
 export async function requeueJob(
   store: JobStore,
-  queues: ReadonlyMap<string, Queue<QueuedJobData>>,
+  entries: EntryWriter,
   record: JobRecord,
   move: Move,
 ): Promise<boolean> {
   const candidate = record.routing.candidates[move.target];
   const previous = record.routing.candidates[record.target];
-  const queue = candidate ? queues.get(candidate.provider) : undefined;
-  if (candidate === undefined || queue === undefined) throw new Error(`job ${record.id}: no queue for target ${move.target}`);
+  if (candidate === undefined || !entries.queues.has(candidate.provider)) throw new Error(`job ${record.id}: no queue for target ${move.target}`);
   const entry = nextQueueJobId(record.queue_job_id, record.id);
   const changed = previous === undefined || previous.provider !== candidate.provider || previous.model !== candidate.model;
   const routing =
@@ -63,22 +62,18 @@ export async function requeueJob(
     return false;
   }
   if (routing !== undefined) getMetrics().failovers.inc({ from: previous?.provider ?? '', to: candidate.provider, reason: move.reason ?? 'unknown' });
-  await queue.add(
-    PROVIDER_JOB_NAME,
-    { id: record.id },
-    providerJobOptions(entry, record.priority, record.tier, move.delayMs),
-  );
+  await entries.add(candidate.provider, [entryOf({ ...record, queue_job_id: entry }, move.delayMs)]);
   await store.requeued(record.id);
   return true;
 }
 
 /** Re-creates the entry a record names when a crash or a refused write left it unwritten. */
-export async function repairEntry(queues: ReadonlyMap<string, Queue<QueuedJobData>>, record: JobRecord): Promise<boolean> {
-  const candidate = record.routing.candidates[record.target];
-  const queue = candidate ? queues.get(candidate.provider) : undefined;
-  if (queue === undefined || record.queue_job_id === '') return false;
+export async function repairEntry(entries: EntryWriter, record: JobRecord): Promise<boolean> {
+  const provider = record.routing.candidates[record.target]?.provider;
+  const queue = provider === undefined ? undefined : entries.queues.get(provider);
+  if (provider === undefined || queue === undefined || record.queue_job_id === '') return false;
   if ((await queue.getJob(record.queue_job_id)) !== undefined) return false;
-  await queue.add(PROVIDER_JOB_NAME, { id: record.id }, providerJobOptions(record.queue_job_id, record.priority, record.tier));
+  await entries.add(provider, [entryOf(record)]);
   return true;
 }
 
@@ -86,11 +81,11 @@ export async function repairEntry(queues: ReadonlyMap<string, Queue<QueuedJobDat
  * Writes the entries of jobs whose requeue did not finish `graceMs` ago (see requeueJob); returns
  * how many it re-created. A job that ended, or whose entry exists, is only un-noted.
  */
-export async function repairStuckRequeues(store: JobStore, queues: ReadonlyMap<string, Queue<QueuedJobData>>, graceMs: number): Promise<string[]> {
+export async function repairStuckRequeues(store: JobStore, entries: EntryWriter, graceMs: number): Promise<string[]> {
   const repaired: string[] = [];
   for (const id of await store.stuckRequeues(Date.now() - graceMs, 200)) {
     const record = await store.get(id);
-    if (record !== null && record.status === 'queued' && (await repairEntry(queues, record))) repaired.push(id);
+    if (record !== null && record.status === 'queued' && (await repairEntry(entries, record))) repaired.push(id);
     await store.requeued(id);
   }
   return repaired;

@@ -1,10 +1,8 @@
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isCluster } from '@sluice/shared';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { JobRecord } from '../jobs/job-types.ts';
-import type { QueuedJobData } from '../queues/payloads.ts';
-import { PROVIDER_JOB_NAME, providerJobOptions } from '../queues/queues.ts';
+import type { EntrySpec, EntryWriter } from '../queues/entries.ts';
 
 /** Where new jobs are written: their records and their provider queues. */
 export interface SubmitDeps {
@@ -12,8 +10,13 @@ export interface SubmitDeps {
   /** The records and the queue entries share one connection to one server, so they arrive in order. */
   orderedWrites: boolean;
   store: JobStore;
-  queues: ReadonlyMap<string, Queue<QueuedJobData>>;
+  entries: EntryWriter;
 }
+
+/** A record's live queue entry, as the entry writer places it. */
+export const entryOf = (record: JobRecord, delayMs = 0): EntrySpec => ({
+  jobId: record.id, entryId: record.queue_job_id, tenant: record.tenant, priority: record.priority, tier: record.tier, delayMs,
+});
 
 /**
  * Holds a plain connection's socket writes until the end of this event-loop turn, so a submit's
@@ -61,18 +64,7 @@ export async function submitJobs(
     else group.push(record);
   }
   try {
-    for (const [provider, group] of byProvider) {
-      const queue = deps.queues.get(provider);
-      if (queue === undefined) throw new Error(`no queue for provider ${provider}`);
-      const entries = group.map((record) => ({
-        name: PROVIDER_JOB_NAME,
-        data: { id: record.id },
-        opts: providerJobOptions(record.queue_job_id, record.priority, record.tier),
-      }));
-      const adding = entries.length === 1 && entries[0] ? queue.add(entries[0].name, entries[0].data, entries[0].opts) : queue.addBulk(entries);
-      uncork();
-      await adding;
-    }
+    for (const [provider, group] of byProvider) await deps.entries.add(provider, group.map((record) => entryOf(record)), uncork);
     uncork();
     await created;
   } catch (error) {

@@ -1,3 +1,4 @@
 export * from './queues.ts';
 export * from './payloads.ts';
 export * from './dead-letters.ts';
+export * from './entries.ts';

@@ -1,6 +1,5 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Priority, Tier } from '../schemas/job-request.ts';
 import type { QueuedJobData } from './payloads.ts';
 
 /** The logical name of a provider's queue, as shown to operators and in metrics. */
@@ -11,15 +10,6 @@ export const providerQueueName = (providerId: string): string => `provider-${pro
  * Cluster slot while different queues spread over shards.
  */
 export const bullQueueName = (logicalName: string): string => `{${logicalName}}`;
-
-const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
-const TIER_RANK: Record<Tier, number> = { premium: 0, standard: 1, economy: 2 };
-
-/** BullMQ priority (1 runs first): high before normal before low; within one, premium before standard before economy. */
-export function bullPriority(priority: Priority, tier: Tier): number {
-  return PRIORITY_RANK[priority] * 3 + TIER_RANK[tier] + 1;
-}
-
 
 export const PROVIDER_JOB_NAME = 'complete';
 
@@ -40,21 +30,6 @@ export const queueJobId = (jobId: string, sequence: number): string => `${jobId}
 export function nextQueueJobId(current: string, jobId: string): string {
   const sequence = Number(current.slice(current.lastIndexOf('.') + 1));
   return queueJobId(jobId, Number.isFinite(sequence) ? sequence + 1 : 1);
-}
-
-/**
- * BullMQ options for an entry on a provider queue. BullMQ makes one attempt: the worker owns retries,
- * backoff and failover, re-enqueueing a new entry, so the record always names the live one.
- */
-export function providerJobOptions(jobId: string, priority: Priority, tier: Tier, delayMs = 0): JobsOptions {
-  return {
-    jobId,
-    priority: bullPriority(priority, tier),
-    ...(delayMs > 0 ? { delay: delayMs } : {}),
-    // The job record is the truth polling reads; finished BullMQ jobs are dead weight in Redis.
-    removeOnComplete: true,
-    removeOnFail: true,
-  };
 }
 
 /** Opens any Sluice queue by its logical name on a shared command connection. */

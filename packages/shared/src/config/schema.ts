@@ -128,7 +128,7 @@ export const AuthKeySchema = z
     /** Bytes of uploaded files this tenant may hold at once. Default `server.max_file_bytes_per_tenant`. */
     max_file_bytes: ByteSizeSchema.optional(),
     /** This tenant's share of each provider queue against other tenants' (fair share within a priority class). Default 1. */
-    weight: z.number().min(0.01).max(100).default(1),
+    weight: z.number().min(0.1).max(100).default(1),
     /** The highest priority class this tenant's jobs may ask for. Default high (any). */
     max_priority: z.enum(['high', 'normal', 'low']).default('high'),
     /** Jobs this tenant may have queued or running at once, across every process; past it, 429. Default no cap. */

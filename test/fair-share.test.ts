@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startFakeOpenAI, lastUserText, type FakeOpenAIServer, type RecordedRequest } from '@sluice/providers/testing';
+import { client, deletePrefix, KEYS, makeConfig, startGateway, testPrefix, userMessage, type Gateway } from './harness/gateway.ts';
+import { ENTRY, spawnSluice, writeConfigFile, type SluiceProcess } from './harness/processes.ts';
+
+/**
+ * Fair share between tenants through the whole gateway: a fake provider of fixed latency, real
+ * queues, completion order read from the order in which the fake was called.
+ */
+let fake: FakeOpenAIServer | null = null;
+let gateway: Gateway | null = null;
+const running: SluiceProcess[] = [];
+const prefixes: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((process) => process.kill('SIGKILL')));
+  await gateway?.close();
+  gateway = null;
+  await fake?.close();
+  fake = null;
+  for (const prefix of prefixes.splice(0)) await deletePrefix(inject('redisUrl'), prefix);
+});
+
+/** Submits `count` jobs for one tenant, `parallel` at a time, each naming its tenant and number. */
+async function submitMany(api: ReturnType<typeof client>, tenant: string, count: number, parallel = 50): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const index = (next += 1);
+      const reply = await api.post('/v1/jobs', { model: 'default', messages: userMessage(`${tenant} ${index}`) });
+      if (reply.status !== 202) throw new Error(`submit ${tenant} ${index}: ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+}
+
+/** The tenant of each completion request the fake saw, in order. */
+const callers = (requests: readonly RecordedRequest[]): string[] =>
+  requests.filter((request) => request.method === 'POST').map((request) => lastUserText(request).split(' ')[0] ?? '');
+
+/** Position (0-based) of the `n`-th call (1-based) of `tenant`. */
+const nth = (order: readonly string[], tenant: string, n: number): number => {
+  let seen = 0;
+  for (const [index, caller] of order.entries()) if (caller === tenant && (seen += 1) === n) return index;
+  return Number.POSITIVE_INFINITY;
+};
+
+const fixedLatency = (ms: number) => () => ({ delayMs: ms });
+
+describe('fair share between tenants', () => {
+  it("a tenant's 20 new jobs all finish before the 200th of another tenant's 3,000 queued before them", async () => {
+    fake = await startFakeOpenAI(fixedLatency(3));
+    gateway = await startGateway(
+      makeConfig({ providers: { solo: { type: 'openai-compatible', base_url: fake.url, concurrency: 4 } }, routes: { default: ['solo/m'] } }),
+      { worker: false },
+    );
+    await submitMany(client(gateway.url, KEYS.acme), 'acme', 3000);
+    await submitMany(client(gateway.url, KEYS.globex), 'globex', 20, 5);
+    await gateway.startWorker();
+    const calls = await fake.waitForRequests(260, 60_000);
+    const order = callers(calls);
+    // Completion order within 4 slots of the call order: globex's 20th call comes before acme's 196th.
+    expect(nth(order, 'globex', 20)).toBeLessThan(nth(order, 'acme', 196));
+    // In fact they alternate from the start: globex's 20th is about the 40th call.
+    expect(nth(order, 'globex', 20)).toBeLessThan(48);
+  }, 120_000);
+
+  it('two saturating tenants with weights 3:1 get 3:1 of 400 completions (±10 %)', async () => {
+    fake = await startFakeOpenAI(fixedLatency(2));
+    gateway = await startGateway(
+      makeConfig({
+        auth: {
+          keys: [
+            { key: KEYS.acme, tenant: 'acme', weight: 3 },
+            { key: KEYS.globex, tenant: 'globex' },
+          ],
+        },
+        providers: { solo: { type: 'openai-compatible', base_url: fake.url, concurrency: 4 } },
+        routes: { default: ['solo/m'] },
+      }),
+      { worker: false },
+    );
+    await Promise.all([submitMany(client(gateway.url, KEYS.acme), 'acme', 450, 25), submitMany(client(gateway.url, KEYS.globex), 'globex', 450, 25)]);
+    await gateway.startWorker();
+    const order = callers(await fake.waitForRequests(400, 60_000)).slice(0, 400);
+    const acme = order.filter((caller) => caller === 'acme').length;
+    expect(acme).toBeGreaterThanOrEqual(270);
+    expect(acme).toBeLessThanOrEqual(330);
+  }, 60_000);
+
+  it('holds with two API processes and two worker processes', async () => {
+    fake = await startFakeOpenAI(fixedLatency(3));
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const file = writeConfigFile({
+      server: { host: '127.0.0.1', port: 0 },
+      redis: { url: inject('redisUrl'), prefix },
+      auth: {
+        keys: [
+          { key: '${ACME_KEY}', tenant: 'acme' },
+          { key: '${GLOBEX_KEY}', tenant: 'globex' },
+        ],
+      },
+      providers: { solo: { type: 'openai-compatible', base_url: fake.url, concurrency: 2 } },
+      routes: { default: ['solo/m'] },
+    });
+    const env = { GATEWAY_CONFIG: file, ACME_KEY: KEYS.acme, GLOBEX_KEY: KEYS.globex };
+    const apis = [spawnSluice(ENTRY.api, env), spawnSluice(ENTRY.api, env)];
+    running.push(...apis);
+    const urls = await Promise.all(apis.map(async (api) => String((await api.waitForLog((line) => line.msg === 'api listening')).url)));
+    const [first = '', second = ''] = urls;
+    // acme's 3,000 arrive through both API processes, then globex's 20 through both.
+    await Promise.all([submitMany(client(first, KEYS.acme), 'acme', 1500, 25), submitMany(client(second, KEYS.acme), 'acme', 1500, 25)]);
+    await Promise.all([submitMany(client(first, KEYS.globex), 'globex', 10, 5), submitMany(client(second, KEYS.globex), 'globex', 10, 5)]);
+    const workers = [spawnSluice(ENTRY.worker, env), spawnSluice(ENTRY.worker, env)];
+    running.push(...workers);
+    const order = callers(await fake.waitForRequests(260, 60_000));
+    expect(nth(order, 'globex', 20)).toBeLessThan(nth(order, 'acme', 196));
+    expect(nth(order, 'globex', 20)).toBeLessThan(48);
+  }, 180_000);
+});

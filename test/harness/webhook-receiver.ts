@@ -50,3 +50,43 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     },
   };
 }
+
+export interface SilentReceiver {
+  url: string;
+  /** Every request that arrived (its `webhook-id` and when), answered or not. */
+  received: { webhookId: string; at: number }[];
+  /** Requests open now, and the most that were open at once. */
+  open(): number;
+  mostOpen(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A receiver that never answers: a real HTTP server on 127.0.0.1 that accepts each connection,
+ * reads the request and holds it open until the sender gives up. It counts how many it holds at once.
+ */
+export async function startSilentReceiver(): Promise<SilentReceiver> {
+  const received: SilentReceiver['received'] = [];
+  let open = 0;
+  let mostOpen = 0;
+  const server = createServer((req, res) => {
+    received.push({ webhookId: String(req.headers['webhook-id']), at: Date.now() });
+    open += 1;
+    mostOpen = Math.max(mostOpen, open);
+    res.once('close', () => void (open -= 1));
+    req.resume();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/silent`,
+    received,
+    open: () => open,
+    mostOpen: () => mostOpen,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

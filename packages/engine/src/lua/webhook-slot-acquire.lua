@@ -2,7 +2,7 @@
 -- one. A slot is a lease: a worker that dies mid-delivery gives its slots back when they lapse. A
 -- refused delivery joins the tenant's waiting line, and its wait is about one slot turn (the
 -- tenant's average hold over its limit) per delivery ahead of it, so a long line comes back at the
--- pace slots free up instead of all at once.
+-- pace slots free up instead of all at once. One refused again keeps its place.
 -- KEYS: held, waiting, hold
 -- ARGV: lease id, webhook id, now (ms), lease (ms), limit, hold when none measured (ms), shortest wait (ms), longest wait (ms), jitter factor
 -- Returns {1, 0} when the slot is taken, {0, wait_ms} when refused.
@@ -19,8 +19,9 @@ if redis.call('ZCARD', KEYS[1]) < limit then
   keep_for(KEYS[1], lease)
   return {1, 0}
 end
-local ahead = redis.call('ZCARD', KEYS[2])
-if redis.call('ZSCORE', KEYS[2], webhook_id) then ahead = ahead - 1 end
+-- Its place in the line: behind those due before it, or, new to the line, behind every one.
+local due = redis.call('ZSCORE', KEYS[2], webhook_id)
+local ahead = due and redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. due) or redis.call('ZCARD', KEYS[2])
 local hold = tonumber(redis.call('GET', KEYS[3]) or ARGV[6])
 local wait = hold * (ahead + 1) / limit * tonumber(ARGV[9])
 wait = math.floor(math.min(math.max(wait, tonumber(ARGV[7])), tonumber(ARGV[8])))

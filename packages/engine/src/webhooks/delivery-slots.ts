@@ -42,8 +42,11 @@ const MAX_WAIT_MS = 60_000;
 /** How long a tenant's average hold is kept after its last delivery. */
 const HOLD_KEPT_MS = 3_600_000;
 
-/** Spreads waits over half to one and a half of the planned wait, so waiting deliveries do not come back together. */
-const jitter = (): number => 0.5 + Math.random();
+/**
+ * Spreads waits over half to all of the planned wait, so waiting deliveries do not come back
+ * together. Early is cheap (one more refusal, its place in the line kept); late leaves a slot idle.
+ */
+const jitter = (): number => 0.5 + Math.random() / 2;
 
 export function createDeliverySlots(redis: Redis, options: DeliverySlotOptions): DeliverySlots {
   const scripts = defineScripts(redis);

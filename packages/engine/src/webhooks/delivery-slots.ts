@@ -18,12 +18,8 @@ export type SlotAnswer = { granted: true; slot: DeliverySlot } | { granted: fals
  * the other tenants' deliveries keep the rest.
  */
 export interface DeliverySlots {
-  /** Deliveries one tenant may have in flight at once, across every worker process. */
-  readonly limit: number;
   /** Takes one of the tenant's slots for this delivery (`webhook-id`), or answers how long it should wait. */
   acquire(tenant: string, webhookId: string): Promise<SlotAnswer>;
-  /** Slots the tenant holds now. */
-  inFlight(tenant: string): Promise<number>;
 }
 
 export interface DeliverySlotOptions {
@@ -58,7 +54,6 @@ export function createDeliverySlots(redis: Redis, options: DeliverySlotOptions):
     },
   });
   return {
-    limit,
     async acquire(tenant, webhookId) {
       const keys = webhookSlotKeys(options.prefix, tenant);
       const leaseId = randomUUID();
@@ -68,9 +63,6 @@ export function createDeliverySlots(redis: Redis, options: DeliverySlotOptions):
         leaseId, webhookId, now, leaseMs, limit, Math.min(FIRST_HOLD_MS, leaseMs), MIN_WAIT_MS, MAX_WAIT_MS, jitter(),
       );
       return granted === 1 ? { granted: true, slot: slot(tenant, leaseId, now) } : { granted: false, waitMs };
-    },
-    async inFlight(tenant) {
-      return redis.zcount(webhookSlotKeys(options.prefix, tenant).held, Date.now(), '+inf');
     },
   };
 }

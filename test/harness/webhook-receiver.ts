@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedWebhook {
@@ -17,6 +17,19 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+/** Starts `server` on a free port of 127.0.0.1 and answers the port. */
+async function listenOnLoopback(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes `server` and every connection it holds (a receiver that never answers holds them open). */
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 /** A real HTTP server on 127.0.0.1 that records webhook deliveries and answers scripted statuses. */
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
@@ -29,9 +42,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     res.writeHead(status, status >= 300 && status < 400 ? { location: 'http://127.0.0.1:9/elsewhere' } : {});
     res.end(status === 200 ? 'ok' : 'nope');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     received,
@@ -44,9 +55,41 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
       return received;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => closeServer(server),
+  };
+}
+
+export interface SilentReceiver {
+  url: string;
+  /** Every request that arrived (its `webhook-id` and when), answered or not. */
+  received: { webhookId: string; at: number }[];
+  /** Requests open now, and the most that were open at once. */
+  open(): number;
+  mostOpen(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A receiver that never answers: a real HTTP server on 127.0.0.1 that accepts each connection,
+ * reads the request and holds it open until the sender gives up. It counts how many it holds at once.
+ */
+export async function startSilentReceiver(): Promise<SilentReceiver> {
+  const received: SilentReceiver['received'] = [];
+  let open = 0;
+  let mostOpen = 0;
+  const server = createServer((req, res) => {
+    received.push({ webhookId: String(req.headers['webhook-id']), at: Date.now() });
+    open += 1;
+    mostOpen = Math.max(mostOpen, open);
+    res.once('close', () => void (open -= 1));
+    req.resume();
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}/silent`,
+    received,
+    open: () => open,
+    mostOpen: () => mostOpen,
+    close: () => closeServer(server),
   };
 }

@@ -1,14 +1,14 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { exceptConnectionErrors, getMetrics, webhookSecretFor, type GatewayConfig } from '@sluice/shared';
-import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, webhookBackoff, WebhookJobDataSchema, type Engine, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
+import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, webhookBackoff, WebhookJobDataSchema, type DeliverySlot, type Engine, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 
 /** What delivering webhooks needs. */
-export type DelivererDeps = Pick<Engine, 'config' | 'logger' | 'lifecycle' | 'failedDeliveries'> & { queueRedis: Redis };
+export type DelivererDeps = Pick<Engine, 'config' | 'logger' | 'lifecycle' | 'failedDeliveries' | 'deliverySlots'> & { queueRedis: Redis };
 
 /** Refused before any byte is sent: the URL resolves to an address webhooks may not reach. */
 export class WebhookAddressError extends Error {
@@ -45,6 +45,9 @@ type WebhookSettings = GatewayConfig['webhooks'];
 /** What one attempt records about itself; the rest of a `WebhookDelivery` comes from the attempt. */
 type DeliveryOutcome = Omit<WebhookDelivery, 'webhook_id' | 'event' | 'attempt' | 'at' | 'latency_ms'>;
 
+/** What the request came to: the receiver's status code, or the error that ended it. */
+type SendResult = { statusCode: number } | { error: unknown };
+
 /** One HTTP client for every delivery: each connection's DNS lookup refuses private addresses. */
 function webhookAgent(settings: WebhookSettings): Agent {
   return new Agent({
@@ -65,11 +68,16 @@ function describeSendError(error: unknown): { refused: boolean; message: string 
 
 /**
  * One attempt at one delivery, from the checks before sending to the answer. Each step that ends the
- * attempt records it, and throws unless it was delivered: an `UnrecoverableError` stops retries.
+ * attempt records it, and throws unless it was delivered: an `UnrecoverableError` stops retries. The
+ * request is sent in one of the tenant's delivery slots; a tenant with none free puts the delivery
+ * back to wait, and that is no attempt.
  */
 class DeliveryAttempt {
   private readonly context: DelivererDeps;
   private readonly agent: Agent;
+  private readonly job: Job<WebhookJobData>;
+  /** The worker's lock on the queue entry, which moving it back to wait needs. */
+  private readonly token: string | undefined;
   private readonly data: WebhookJobData;
   private readonly attempt: number;
   private readonly attempts: number;
@@ -78,9 +86,11 @@ class DeliveryAttempt {
   private readonly onJob: boolean;
   private readonly fields: Record<string, unknown>;
 
-  constructor(context: DelivererDeps, agent: Agent, job: Job<WebhookJobData>) {
+  constructor(context: DelivererDeps, agent: Agent, job: Job<WebhookJobData>, token: string | undefined) {
     this.context = context;
     this.agent = agent;
+    this.job = job;
+    this.token = token;
     this.data = WebhookJobDataSchema.parse(job.data);
     this.attempt = job.attemptsMade + 1;
     this.attempts = job.opts.attempts ?? 1;
@@ -96,7 +106,11 @@ class DeliveryAttempt {
     const secret = await this.requireSecret();
     const url = new URL(this.data.url);
     await this.refusePrivateLiteral(url);
-    const statusCode = await this.send(url, secret);
+    const slot = await this.takeSlot();
+    const result = await this.send(url, secret);
+    await this.giveBack(slot);
+    if ('error' in result) return this.sendFailed(result.error);
+    const { statusCode } = result;
     if (statusCode >= 200 && statusCode < 300) return this.delivered(statusCode);
     if (statusCode === 410) return this.gone();
     return this.answeredOtherwise(statusCode);
@@ -121,8 +135,27 @@ class DeliveryAttempt {
     throw new UnrecoverableError(error.message);
   }
 
-  /** POSTs the signed payload (redirects are not followed) and answers the status code, the body read and dropped. */
-  private async send(url: URL, secret: string): Promise<number> {
+  /**
+   * One of the tenant's delivery slots. When it has `max_in_flight_per_tenant` in flight already, the
+   * queue entry goes back to wait as it is (its attempts untouched, so the retry schedule is only
+   * pushed back by the wait) and this throws `DelayedError`, which tells BullMQ it has moved.
+   */
+  private async takeSlot(): Promise<DeliverySlot> {
+    const answer = await this.context.deliverySlots.acquire(this.data.tenant, this.data.webhook_id);
+    if (answer.granted) return answer.slot;
+    await this.job.moveToDelayed(Date.now() + answer.waitMs, this.token);
+    getMetrics().webhookDeferred.inc({ reason: 'tenant_limit' });
+    this.context.logger.debug({ ...this.fields, wait_ms: answer.waitMs }, 'webhook deferred: its tenant has its most deliveries in flight');
+    throw new DelayedError();
+  }
+
+  /** A slot not given back (Redis away) lapses with its lease. */
+  private async giveBack(slot: DeliverySlot): Promise<void> {
+    await slot.release().catch((error: unknown) => this.context.logger.warn({ ...this.fields, err: (error as Error).message }, 'webhook slot not given back; it lapses with its lease'));
+  }
+
+  /** POSTs the signed payload (redirects are not followed) and answers the status code, the body read and dropped, or the error. */
+  private async send(url: URL, secret: string): Promise<SendResult> {
     const { data } = this;
     const timeoutMs = this.context.config.webhooks.timeout_ms;
     const timestamp = new Date();
@@ -141,9 +174,9 @@ class DeliveryAttempt {
         signal: AbortSignal.timeout(timeoutMs),
       });
       await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      return response.statusCode;
+      return { statusCode: response.statusCode };
     } catch (error) {
-      return this.sendFailed(error);
+      return { error };
     }
   }
 
@@ -201,14 +234,16 @@ class DeliveryAttempt {
 /**
  * Delivers signed webhooks from the `webhooks` queue: Standard Webhooks headers (`webhook-id` stable
  * across retries), success = 2xx within `timeout_ms`, redirects not followed, 410 stops, anything
- * else retried on `retry_schedule_s`; every attempt is recorded on the job.
+ * else retried on `retry_schedule_s`; every attempt is recorded on the job. Each tenant has at most
+ * `max_in_flight_per_tenant` deliveries in flight across every worker process, so one tenant's
+ * receiver that never answers cannot hold every slot of the pool.
  */
 export function startWebhookDeliverer(context: DelivererDeps): WebhookDeliverer {
   const { config, logger } = context;
   const settings = config.webhooks;
   const agent = webhookAgent(settings);
   const schedule = settings.retry_schedule_s;
-  const worker = new Worker<WebhookJobData>(bullQueueName(WEBHOOK_QUEUE), (job) => new DeliveryAttempt(context, agent, job).run(), {
+  const worker = new Worker<WebhookJobData>(bullQueueName(WEBHOOK_QUEUE), (job, token) => new DeliveryAttempt(context, agent, job, token).run(), {
     connection: context.queueRedis,
     prefix: config.redis.prefix,
     concurrency: settings.concurrency,

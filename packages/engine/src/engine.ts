@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseByteSize, principalFor, type GatewayConfig } from '@sluice/shared';
+import { parseByteSize, principalFor, webhookLimitPerTenant, type GatewayConfig } from '@sluice/shared';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import type { Logger } from '@sluice/shared';
 import { isCluster } from '@sluice/shared';
@@ -14,6 +14,7 @@ import { createFileStore, type FileStore } from './files/file-store.ts';
 import { createUsageStore, type UsageStore } from './usage/usage-store.ts';
 import { createResponseCache, type ResponseCache } from './cache/response-cache.ts';
 import { createDeadLetterStore, type DeadLetterStore } from './queues/dead-letters.ts';
+import { createDeliverySlots, type DeliverySlots } from './webhooks/delivery-slots.ts';
 import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
 import type { QueuedJobData } from './queues/payloads.ts';
 import { EntryWriter } from './queues/entries.ts';
@@ -49,6 +50,8 @@ export interface Engine {
   webhooks: Queue;
   /** Deliveries that used up their retries, kept for listing and redelivery. */
   failedDeliveries: FailedDeliveryStore;
+  /** Each tenant's webhook deliveries in flight, bounded across every worker process. */
+  deliverySlots: DeliverySlots;
   /** Batch expansion, cancellation and finalizing. */
   batchQueue: Queue;
   batches: BatchStore;
@@ -73,6 +76,12 @@ function tenantWeights(config: GatewayConfig): (tenant: string) => number {
   const weights = new Map(config.auth.keys.map((key) => [key.tenant, principalFor(config, key.tenant).weight]));
   return (tenant) => weights.get(tenant) ?? 1;
 }
+
+/**
+ * A delivery is cut off at `webhooks.timeout_ms`; its slot's lease lasts this much longer, for the
+ * Redis round trips around the request and a busy event loop. It matters only when a worker dies.
+ */
+const DELIVERY_LEASE_MARGIN_MS = 5_000;
 
 /**
  * Opens the engine for `providers` (the API: every configured one; a worker: the enabled ones).
@@ -107,6 +116,7 @@ export function openEngine(
     letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
     webhooks,
     failedDeliveries: createFailedDeliveryStore(redis, { prefix, retentionSeconds: config.webhooks.failed_retention_s, maxPerTenant: config.webhooks.max_failed_per_tenant }),
+    deliverySlots: createDeliverySlots(redis, { prefix, limit: webhookLimitPerTenant(config.webhooks), leaseMs: config.webhooks.timeout_ms + DELIVERY_LEASE_MARGIN_MS }),
     batchQueue,
     batches: createBatchStore(redis, prefix, config.jobs.retention_s),
     files: createFileStore(redis, prefix, config.jobs.retention_s),

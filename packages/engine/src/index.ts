@@ -13,6 +13,7 @@ export * from './files/index.ts';
 export * from './usage/usage-store.ts';
 export * from './metrics/model-labels.ts';
 export * from './webhooks/failed-deliveries.ts';
+export * from './webhooks/delivery-slots.ts';
 export { Lifecycle, DEADLINE_EXCEEDED, type EndOptions, type LifecycleDeps } from './lifecycle/lifecycle.ts';
 export { enqueueBatchStep, enqueueBatchWebhook } from './lifecycle/announce.ts';
 export { jobLogFields, type FailoverRequest } from './lifecycle/failover.ts';

@@ -68,6 +68,7 @@ describe('Redis key names', () => {
     expect(keys.rateKeys('p', 'k')).toEqual({
       requests: 'p:{rate:k}:requests', tokenLog: 'p:{rate:k}:token-log', tokens: 'p:{rate:k}:tokens', sum: 'p:{rate:k}:token-sum',
     });
+    expect(keys.webhookSlotKeys('p', 't')).toEqual({ held: 'p:{webhook-slots:t}:held', waiting: 'p:{webhook-slots:t}:waiting', hold: 'p:{webhook-slots:t}:hold-ms' });
     const cache = keys.cacheKeys('p', 't');
     expect([cache.entry('d'), cache.stored, cache.expiring]).toEqual(['p:{cache:t}:entry:d', 'p:{cache:t}:stored', 'p:{cache:t}:expiring']);
   });

@@ -151,6 +151,21 @@ export function rateKeys(prefix: string, key: string): RateKeys {
   return { requests: `${base}:requests`, tokenLog: `${base}:token-log`, tokens: `${base}:tokens`, sum: `${base}:token-sum` };
 }
 
+/** One tenant's webhook delivery slots; one hash tag, so each slot script touches one Cluster slot. */
+export interface WebhookSlotKeys {
+  /** Sorted set of the slots held now (one lease id per delivery in flight), by lease expiry (ms). */
+  held: string;
+  /** Sorted set of the deliveries put back to wait for a slot (by `webhook-id`), by when they are due back (ms). */
+  waiting: string;
+  /** String: how long a slot is held, on average (ms), which paces the waiting line. */
+  hold: string;
+}
+
+export function webhookSlotKeys(prefix: string, tenant: string): WebhookSlotKeys {
+  const base = `${prefix}:{webhook-slots:${tenant}}`;
+  return { held: `${base}:held`, waiting: `${base}:waiting`, hold: `${base}:hold-ms` };
+}
+
 /** A lock that lets one worker process at a time do a periodic duty; it lapses if its holder dies. */
 export const lockKey = (prefix: string, name: string): string => `${prefix}:lock:${name}`;
 

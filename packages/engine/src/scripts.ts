@@ -56,6 +56,11 @@ export const COMMANDS = {
 
   sluiceFairTag: command<(state: string, prioritized: string, ...args: Arg[]) => Promise<number[]>>('fair-tag.lua', 2),
 
+  sluiceWebhookSlotAcquire: command<
+    (held: string, waiting: string, hold: string, leaseId: string, webhookId: string, now: number, leaseMs: number, limit: number, defaultHoldMs: number, minWaitMs: number, maxWaitMs: number, jitter: number) => Promise<[number, number]>
+  >('webhook-slot-acquire.lua', 3),
+  sluiceWebhookSlotRelease: command<(held: string, hold: string, leaseId: string, heldMs: number, keepMs: number) => Promise<number>>('webhook-slot-release.lua', 2),
+
   sluiceLockRelease: command<(lock: string, token: string) => Promise<number>>('lock-release.lua', 1),
   sluicePbatchClaim: command<(deferred: string, batch: string, open: string, targets: string, max: number, now: number, provider: string, model: string, key: string) => Promise<string[]>>('pbatch-claim.lua', 4),
 

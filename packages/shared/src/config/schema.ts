@@ -193,6 +193,12 @@ const WebhooksConfigSchema = z
     retry_schedule_s: z.array(z.number().nonnegative()).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
     /** Deliveries in flight per worker process. Default 16. */
     concurrency: z.number().int().min(1).max(1000).default(16),
+    /**
+     * Deliveries one tenant may have in flight at once, across every worker process; the tenant's
+     * others wait, without spending an attempt, until one of its slots frees. Default half of
+     * `concurrency` (at least 1): see `webhookLimitPerTenant`.
+     */
+    max_in_flight_per_tenant: z.number().int().min(1).max(100_000).optional(),
     /** How long a delivery that used up its retries stays listed (and can be redelivered). Default 604800. */
     failed_retention_s: z.number().int().positive().default(604_800),
     /** Failed deliveries kept per tenant (the oldest go first). Default 1000. */
@@ -289,6 +295,15 @@ export type GatewayConfigInput = z.input<GatewayConfigSchema>;
 export type GatewayConfig = z.infer<GatewayConfigSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type AuthKeyConfig = z.infer<typeof AuthKeySchema>;
+
+/**
+ * Deliveries one tenant may have in flight at once: `webhooks.max_in_flight_per_tenant`, else half
+ * of one worker process's `concurrency` (at least 1), so a tenant alone can use half of a process's
+ * delivery slots and a tenant whose receiver never answers holds no more than that.
+ */
+export function webhookLimitPerTenant(webhooks: GatewayConfig['webhooks']): number {
+  return webhooks.max_in_flight_per_tenant ?? Math.max(1, Math.floor(webhooks.concurrency / 2));
+}
 
 /** The secret that signs a tenant's webhooks: its own `webhook_secret`, else `webhooks.secret`, else null. */
 export function webhookSecretFor(config: GatewayConfig, tenant: string): string | null {

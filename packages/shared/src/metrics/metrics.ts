@@ -31,6 +31,9 @@ function define() {
     cost: new Counter({ name: 'sluice_cost_usd_total', help: 'USD cost of succeeded jobs', labelNames: ['provider', 'model', 'tenant'] as const }),
     failovers: new Counter({ name: 'sluice_failovers_total', help: 'Jobs moved to another target', labelNames: ['from', 'to', 'reason'] as const }),
     webhookDeliveries: new Counter({ name: 'sluice_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'] as const }),
+    webhookDeferred: new Counter({
+      name: 'sluice_webhook_deferred_total', help: 'Webhook deliveries put back to wait without spending an attempt (tenant_limit: the tenant had its most deliveries in flight)', labelNames: ['reason'] as const,
+    }),
     deadLetters: new Gauge({ name: 'sluice_dead_letter_jobs', help: 'Jobs in the dead-letter queue' }),
     saved: new Counter({ name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'mode'] as const }),
     cacheLookups: new Counter({ name: 'sluice_cache_lookups_total', help: 'Response cache lookups of jobs that asked for caching', labelNames: ['outcome'] as const }),

@@ -1,6 +1,7 @@
 -- Shared by the file scripts: what a tenant holds. `held` is a sorted set of file and upload ids by
 -- deadline (ms): a file until it expires, an upload until its lease lapses. `held_bytes` has each
 -- one's bytes and `held_total` their sum; the three change only together.
+--!include includes/keep-for.lua
 
 -- Drops what the tenant no longer holds (files past their TTL, uploads whose API process died), at
 -- most 1000 entries a call, and lowers the total by their bytes.
@@ -24,10 +25,4 @@ local function seconds_until_freed(held, now)
   local first = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
   if not first[2] then return 1 end
   return math.max(1, math.ceil((tonumber(first[2]) - now) / 1000))
-end
-
--- Keeps an existing key at least `ms` more: the bookkeeping lives as long as what it counts.
-local function keep_for(key, ms)
-  local ttl = redis.call('PTTL', key)
-  if ttl == -1 or (ttl >= 0 and ttl < ms) then redis.call('PEXPIRE', key, ms) end
 end

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, type Engine, type JobRecord, type JobRequest } from '@sluice/engine';
+import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type Engine, type JobRecord, type JobRequest, type Priority } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
@@ -34,6 +34,19 @@ export function checkWebhook(deps: Pick<Engine, 'config'>, principal: Principal,
       status: 400, type: 'invalid_request_error', code: 'webhook_url_not_allowed', param: 'webhook.url',
     });
   }
+}
+
+/**
+ * Holds a priority class to the key's `max_priority`. One the client asked for above it is refused
+ * (the cap is the key's, retrying cannot help: a 400, not a 429); a default above it is lowered to
+ * it, so a request that names no priority is never refused for it.
+ */
+export function allowedPriority(principal: Principal, priority: Priority, asked: boolean): Priority {
+  if (!priorityAbove(priority, principal.maxPriority)) return priority;
+  if (!asked) return principal.maxPriority;
+  throw new ApiError(`priority ${priority} is above this key's max_priority ${principal.maxPriority}`, {
+    status: 400, type: 'invalid_request_error', code: 'priority_not_allowed', param: 'priority',
+  });
 }
 
 /** Enforces the tenant's `rpm` across every API process (sliding window in Redis). */

@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Priority, Tier } from '../schemas/job-request.ts';
+import { PRIORITY_RANK, type Priority, type Tier } from '../schemas/job-request.ts';
 import type { QueuedJobData } from './payloads.ts';
 
 /** The logical name of a provider's queue, as shown to operators and in metrics. */
@@ -12,7 +12,6 @@ export const providerQueueName = (providerId: string): string => `provider-${pro
  */
 export const bullQueueName = (logicalName: string): string => `{${logicalName}}`;
 
-const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 const TIER_RANK: Record<Tier, number> = { premium: 0, standard: 1, economy: 2 };
 
 /** BullMQ priority (1 runs first): high before normal before low; within one, premium before standard before economy. */

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+
+const MODEST = 'sk-test-modest-0011';
+const LOWLY = 'sk-test-lowly-0012';
+
+describe("a key's caps: max_priority", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await startGateway(
+      makeConfig({
+        auth: {
+          keys: [
+            { key: KEYS.acme, tenant: 'acme' },
+            { key: KEYS.admin, tenant: 'ops', role: 'admin' },
+            { key: MODEST, tenant: 'modest', max_priority: 'normal' },
+            { key: LOWLY, tenant: 'lowly', max_priority: 'low' },
+          ],
+        },
+        providers: { mock: { type: 'mock', latency_ms: 0 } },
+        routes: { default: ['mock/echo'] },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('POST /v1/jobs: a priority above the cap is a 400 naming it; a default above it is lowered to it', async () => {
+    const modest = client(gateway.url, MODEST);
+    const refused = await modest.post('/v1/jobs', { model: 'default', messages: userMessage('urgent'), priority: 'high' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'priority_not_allowed', param: 'priority' });
+    expect(refused.body.error.message).toBe("priority high is above this key's max_priority normal");
+    expect(refused.headers.get('retry-after')).toBeNull();
+
+    const asked = await modest.post('/v1/jobs', { model: 'default', messages: userMessage('at the cap'), priority: 'normal' });
+    expect(asked).toMatchObject({ status: 202, body: { priority: 'normal' } });
+    const below = await modest.post('/v1/jobs', { model: 'default', messages: userMessage('below the cap'), priority: 'low' });
+    expect(below).toMatchObject({ status: 202, body: { priority: 'low' } });
+
+    const lowly = client(gateway.url, LOWLY);
+    // The jobs default (normal) is above this key's cap: lowered, not refused.
+    const defaulted = await lowly.post('/v1/jobs', { model: 'default', messages: userMessage('no priority named') });
+    expect(defaulted).toMatchObject({ status: 202, body: { priority: 'low' } });
+    expect((await lowly.waitForJob(defaulted.body.id)).status).toBe('succeeded');
+    expect((await lowly.post('/v1/jobs', { model: 'default', messages: userMessage('x'), priority: 'normal' })).body.error.message).toBe("priority normal is above this key's max_priority low");
+
+    // A key without a cap may ask for anything.
+    expect((await client(gateway.url).post('/v1/jobs', { model: 'default', messages: userMessage('x'), priority: 'high' })).body.priority).toBe('high');
+  });
+
+  it('chat completions: its default high is lowered to the cap, a priority named above it is refused, streamed or not', async () => {
+    const chat = (key: string, body: Record<string, unknown>) =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'default', messages: userMessage('hello'), ...body }),
+      });
+    const priorityOf = async (response: Response, key: string): Promise<string> => {
+      const id = response.headers.get('x-sluice-job-id') ?? '';
+      return (await client(gateway.url, key).get(`/v1/jobs/${id}`)).body.priority as string;
+    };
+
+    const uncapped = await chat(KEYS.acme, {});
+    expect(uncapped.status).toBe(200);
+    expect(await priorityOf(uncapped, KEYS.acme)).toBe('high');
+
+    const sync = await chat(MODEST, {});
+    expect(sync.status).toBe(200);
+    expect(await priorityOf(sync, MODEST)).toBe('normal');
+    const lowered = await chat(LOWLY, {});
+    expect(lowered.status).toBe(200);
+    expect(await priorityOf(lowered, LOWLY)).toBe('low');
+
+    const refused = await chat(MODEST, { priority: 'high' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).error).toMatchObject({ code: 'priority_not_allowed', param: 'priority', message: "priority high is above this key's max_priority normal" });
+
+    const streamed = await chat(MODEST, { stream: true });
+    expect(streamed.headers.get('content-type')).toContain('text/event-stream');
+    expect((await streamed.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await priorityOf(streamed, MODEST)).toBe('normal');
+    const streamRefused = await chat(MODEST, { stream: true, priority: 'high' });
+    expect(streamRefused.status).toBe(400);
+    expect(streamRefused.headers.get('content-type')).toContain('application/json');
+    expect(((await streamRefused.json()) as any).error.code).toBe('priority_not_allowed');
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 const MODEST = 'sk-test-modest-0011';
 const LOWLY = 'sk-test-lowly-0012';
@@ -84,5 +84,41 @@ describe("a key's caps: max_priority", () => {
     expect(streamRefused.status).toBe(400);
     expect(streamRefused.headers.get('content-type')).toContain('application/json');
     expect(((await streamRefused.json()) as any).error.code).toBe('priority_not_allowed');
+  });
+
+  it("batches: a priority (default low) capped like a job's; children take it, and a line asking for more is lowered to it", async () => {
+    const api = client(gateway.url);
+    const line = (id: string, priority?: string) => ({ custom_id: id, body: { model: 'default', messages: userMessage(id), ...(priority === undefined ? {} : { priority }) } });
+    /** Each child's priority by custom_id, read from its job record once the batch completes. */
+    const childPriorities = async (batchId: string, key: string = KEYS.acme): Promise<Record<string, string>> => {
+      const owner = client(gateway.url, key);
+      const batch = await eventually(async () => {
+        const reply = (await owner.get(`/v1/batches/${batchId}`)).body;
+        return reply.status === 'completed' ? reply : undefined;
+      }, 15_000, 'batch completed');
+      const output = await fetch(`${gateway.url}/v1/files/${batch.output_file_id}/content`, { headers: { authorization: `Bearer ${key}` } });
+      const lines = (await output.text()).trim().split('\n').map((text) => JSON.parse(text) as { custom_id: string; response: { request_id: string } });
+      const jobs = await Promise.all(lines.map(async (entry) => [entry.custom_id, (await owner.get(`/v1/jobs/${entry.response.request_id}`)).body.priority as string] as const));
+      return Object.fromEntries(jobs);
+    };
+
+    const normal = await api.post('/v1/batches', { priority: 'normal', requests: [line('asks-high', 'high'), line('asks-nothing'), line('asks-low', 'low')] });
+    expect(normal).toMatchObject({ status: 200, body: { priority: 'normal' } });
+    expect((await api.get(`/v1/batches/${normal.body.id}`)).body.priority).toBe('normal');
+    expect(await childPriorities(normal.body.id)).toEqual({ 'asks-high': 'normal', 'asks-nothing': 'normal', 'asks-low': 'low' });
+
+    const defaulted = await api.post('/v1/batches', { requests: [line('asks-high', 'high'), line('asks-normal', 'normal')] });
+    expect(defaulted.body.priority).toBe('low');
+    expect(await childPriorities(defaulted.body.id)).toEqual({ 'asks-high': 'low', 'asks-normal': 'low' });
+
+    const modest = client(gateway.url, MODEST);
+    const refused = await modest.post('/v1/batches', { priority: 'high', requests: [line('a')] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'priority_not_allowed', param: 'priority', message: "priority high is above this key's max_priority normal" });
+    expect((await modest.post('/v1/batches', { priority: 'normal', requests: [line('a', 'high')] })).body.priority).toBe('normal');
+    // The batch default (low) is within every cap.
+    const lowly = await client(gateway.url, LOWLY).post('/v1/batches', { requests: [line('a', 'high')] });
+    expect(lowly).toMatchObject({ status: 200, body: { priority: 'low' } });
+    expect(await childPriorities(lowly.body.id, LOWLY)).toEqual({ a: 'low' });
   });
 });

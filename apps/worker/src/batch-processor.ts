@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, parseByteSize, principalFor, SluiceError } from '@sluice/shared';
-import { batchKey, batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, admitJob, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
+import { batchKey, batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchStep, enqueueBatchWebhook, JobRejectedError, JobRequestSchema, admitJob, lowerPriority, PrioritySchema, readBatchLines, toBatchObject, UnknownModelError, type BatchJobData, type Engine, type BatchLine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord, type Priority } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
 
 /** What expanding, canceling and finalizing batches needs. */
@@ -21,9 +21,14 @@ const childJobId = (batchId: string, index: number): string => `job_${createHash
 
 const errorsKey = (context: BatchDeps, batchId: string): string => batchLineErrorsKey(context.config.redis.prefix, batchId);
 
-/** Batch children run at low priority unless a line says otherwise, and within the batch's window. */
-function childRequest(line: BatchLine, batch: BatchRecord, now: number): unknown {
-  return { priority: 'low', ...line.body, deadline_s: Math.max(1, batch.expires_at - now) };
+/**
+ * Batch children run at their batch's priority, or a lower one their line asks for: a line that asks
+ * for a higher one is lowered to the batch's (a value that is no priority is left for the schema to
+ * refuse). They run within the batch's window.
+ */
+function childRequest(line: BatchLine, priority: Priority, expiresAt: number, now: number): unknown {
+  const asked = PrioritySchema.safeParse(line.body.priority);
+  return { ...line.body, priority: asked.success ? lowerPriority(asked.data, priority) : (line.body.priority ?? priority), deadline_s: Math.max(1, expiresAt - now) };
 }
 
 async function recordLineErrors(context: BatchDeps, batchId: string, errors: LineError[]): Promise<void> {
@@ -66,6 +71,8 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
   const cached: JobRecord[] = [];
   const now = Math.floor(Date.now() / 1000);
   const submitter = principalFor(context.config, batch.tenant);
+  // The key's cap as it is now, should the config have lowered it since the batch was made.
+  const priority = lowerPriority(current.priority, submitter.maxPriority);
   for (const [offset, { line }] of pending.requests.entries()) {
     if (current.status === 'cancelling') {
       // Lines not yet started when the batch was cancelled end as cancelled requests.
@@ -73,7 +80,7 @@ async function expandChunk(context: BatchDeps, batch: BatchRecord, pending: Pend
       continue;
     }
     if (existing[offset] !== null) continue; // created before a crash
-    const parsed = JobRequestSchema.safeParse(childRequest(line, current, now));
+    const parsed = JobRequestSchema.safeParse(childRequest(line, priority, current.expires_at, now));
     if (!parsed.success) {
       errors.push({ custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') });
       continue;

@@ -21,6 +21,7 @@ import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
 import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
 import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
+import { createTenantJobs, type TenantJobs } from './tenants/tenant-jobs.ts';
 
 /**
  * The engine as a process opens it: the stores, the queues, the reliability state and the lifecycle,
@@ -60,6 +61,8 @@ export interface Engine {
   deferred: DeferredStore;
   /** Answers stored per tenant for jobs that ask for caching. */
   cache: ResponseCache;
+  /** Each tenant's queued and running jobs: counted, and admitted against a key's `max_queued_jobs`. */
+  tenantJobs: TenantJobs;
   /** The job's transitions: the only writer of job records. */
   lifecycle: Lifecycle;
   logger: Logger;
@@ -107,6 +110,7 @@ export function openEngine(
     limiter: createRateLimiter(redis, prefix),
     spend: createSpendLedger(redis, prefix),
     cache: createResponseCache(redis, { prefix, maxPerTenant: config.jobs.max_cache_entries_per_tenant, maxEntryBytes: parseByteSize(config.server.body_limit) }),
+    tenantJobs: createTenantJobs(redis, prefix),
     logger,
   };
   const deferred = new DeferredStore(redis, prefix);

@@ -21,6 +21,7 @@ export { backoffDelay } from './lifecycle/backoff.ts';
 export * from './keys.ts';
 export * from './deferred/deferred-store.ts';
 export * from './cache/index.ts';
+export * from './tenants/tenant-jobs.ts';
 export { defineScripts } from './scripts.ts';
 export * from './streams/job-stream.ts';
 export * from './streams/delta-writer.ts';

@@ -70,5 +70,6 @@ describe('Redis key names', () => {
     });
     const cache = keys.cacheKeys('p', 't');
     expect([cache.entry('d'), cache.stored, cache.expiring]).toEqual(['p:{cache:t}:entry:d', 'p:{cache:t}:stored', 'p:{cache:t}:expiring']);
+    expect(keys.tenantJobKeys('p', 't')).toEqual({ active: 'p:{tenant-jobs:t}:active', running: 'p:{tenant-jobs:t}:running' });
   });
 });

@@ -42,6 +42,22 @@ export function jobStreamKey(prefix: string, id: string, cluster = false): strin
 /** A tenant's `Idempotency-Key`, by its digest (the key itself may be long): the job it made and its body's digest. */
 export const idempotencyKey = (prefix: string, tenant: string, keyDigest: string): string => `${prefix}:idem:${tenant}:${keyDigest}`;
 
+/**
+ * The keys of one tenant's jobs that have not ended; one hash tag, so admitting jobs against the
+ * tenant's `max_queued_jobs` is one script on one Cluster slot.
+ */
+export interface TenantJobKeys {
+  /** Sorted set of the tenant's queued and running jobs by deadline (unix s). */
+  active: string;
+  /** Sorted set of the running ones among them, by deadline (unix s). */
+  running: string;
+}
+
+export function tenantJobKeys(prefix: string, tenant: string): TenantJobKeys {
+  const base = `${prefix}:{tenant-jobs:${tenant}}`;
+  return { active: `${base}:active`, running: `${base}:running` };
+}
+
 // Batches
 
 /** The hash of a batch record. */

@@ -122,3 +122,68 @@ describe("a key's caps: max_priority", () => {
     expect(await childPriorities(lowly.body.id, LOWLY)).toEqual({ a: 'low' });
   });
 });
+
+const CAPPED = 'sk-test-capped-0013';
+
+describe("a key's caps: max_queued_jobs", () => {
+  let gateway: Gateway;
+  let second: Gateway;
+  beforeAll(async () => {
+    const config = makeConfig({
+      auth: {
+        keys: [
+          { key: KEYS.acme, tenant: 'acme' },
+          { key: KEYS.admin, tenant: 'ops', role: 'admin' },
+          { key: CAPPED, tenant: 'capped', max_queued_jobs: 3 },
+        ],
+      },
+      providers: { mock: { type: 'mock', latency_ms: 0 }, glacial: { type: 'mock', latency_ms: 30_000, concurrency: 1 } },
+      routes: { default: ['mock/echo'], glacial: ['glacial/echo'] },
+    });
+    gateway = await startGateway(config);
+    second = await startGateway(config, { worker: false });
+  });
+  afterAll(async () => {
+    await second.api?.close();
+    await gateway.close();
+  });
+
+  it('holds exactly across two API processes under concurrency: 429 naming the limit, with Retry-After; a place frees as a job ends', async () => {
+    const apis = [client(gateway.url, CAPPED), client(second.url, CAPPED)];
+    // Answered from the response cache later, at the cap: a hit never waits, so it takes no place.
+    const cachedBody = { model: 'default', messages: userMessage('cached'), cache: { ttl_s: 600 } };
+    expect((await apis[0]!.waitForJob((await apis[0]!.post('/v1/jobs', cachedBody)).body.id)).status).toBe('succeeded');
+
+    const replies = await Promise.all(Array.from({ length: 24 }, (_, index) => apis[index % 2]!.post('/v1/jobs', { model: 'glacial', messages: userMessage(`hold ${index}`) })));
+    const accepted = replies.filter((reply) => reply.status === 202);
+    const refused = replies.filter((reply) => reply.status === 429);
+    expect(accepted).toHaveLength(3);
+    expect(refused).toHaveLength(21);
+    expect(refused[0]!.body.error).toMatchObject({ type: 'rate_limit_error', code: 'max_queued_jobs_exceeded', message: 'max_queued_jobs of 3 reached: tenant capped has 3 jobs queued or running; retry when one ends' });
+    expect(refused.every((reply) => reply.headers.get('retry-after') === '1')).toBe(true);
+    const counts = (await gateway.api!.deps.tenantJobs.counts(['capped'])).get('capped')!;
+    expect(counts.queued + counts.running).toBe(3);
+
+    // Every way in is capped: a synchronous or streamed chat completion too. A cache hit is not.
+    const chat = await fetch(`${second.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${CAPPED}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'default', messages: userMessage('sync'), stream: true }),
+    });
+    expect(chat.status).toBe(429);
+    expect(((await chat.json()) as any).error.code).toBe('max_queued_jobs_exceeded');
+    expect((await apis[1]!.post('/v1/jobs', cachedBody)).body).toMatchObject({ status: 'succeeded', cache: { hit: true } });
+    // Another tenant is not held by this one's cap.
+    expect((await client(gateway.url).post('/v1/jobs', { model: 'default', messages: userMessage('free') })).status).toBe(202);
+
+    // Ending one (a cancel; a success or failure alike) frees one place, and only one.
+    const [first, ...rest] = accepted.map((reply) => reply.body.id as string);
+    expect((await apis[0]!.post(`/v1/jobs/${first}/cancel`)).status).toBe(200);
+    const again = await Promise.all([apis[0]!.post('/v1/jobs', { model: 'glacial', messages: userMessage('after') }), apis[1]!.post('/v1/jobs', { model: 'glacial', messages: userMessage('after') })]);
+    expect(again.map((reply) => reply.status).sort()).toEqual([202, 429]);
+    for (const id of [...rest, ...again.filter((reply) => reply.status === 202).map((reply) => reply.body.id as string)]) await apis[0]!.post(`/v1/jobs/${id}/cancel`);
+    expect((await gateway.api!.deps.tenantJobs.counts(['capped'])).get('capped')).toEqual({ queued: 0, running: 0 });
+    const done = await Promise.all(Array.from({ length: 3 }, async (_, index) => apis[0]!.waitForJob((await apis[0]!.post('/v1/jobs', { model: 'default', messages: userMessage(`after ${index}`) })).body.id)));
+    expect(done.map((job) => job.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect((await apis[1]!.post('/v1/jobs', { model: 'default', messages: userMessage('room again') })).status).toBe(202);
+  });
+});

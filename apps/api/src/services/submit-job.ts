@@ -6,7 +6,7 @@ import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
 
 /** What submitting a job reads and writes. */
-export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend' | 'cache'>;
+export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend' | 'cache' | 'tenantJobs'>;
 
 export interface SubmitOptions {
   idempotencyKey?: string | null;
@@ -94,7 +94,26 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
   }
 }
 
-/** Answers the job from the response cache when it can (already succeeded), else writes and enqueues it. */
+/**
+ * Takes one of the key's `max_queued_jobs` places for the job, in one step across every process
+ * (only a key with a cap pays the round trip); past the cap, gives back what the job reserved of the
+ * budget and answers 429. The place is given back when the job ends, or when it is not written.
+ */
+async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: JobRecord): Promise<void> {
+  const cap = principal.maxQueuedJobs;
+  if (cap === undefined) return;
+  const { admitted, active } = await deps.tenantJobs.admit(principal.tenant, [record.id], record.expires_at, cap);
+  if (admitted === 1) return;
+  await deps.lifecycle.settleReservation(record, null);
+  throw new ApiError(`max_queued_jobs of ${cap} reached: tenant ${principal.tenant} has ${active} jobs queued or running; retry when one ends`, {
+    status: 429, type: 'rate_limit_error', code: 'max_queued_jobs_exceeded', retryAfter: 1,
+  });
+}
+
+/**
+ * Answers the job from the response cache when it can (already succeeded; a hit never waits, so it
+ * takes no `max_queued_jobs` place), else writes and enqueues it.
+ */
 async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
   const admitted = await admitJob(deps, principal, request, { id });
   if (admitted.cached !== null) {
@@ -107,6 +126,7 @@ async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request:
     return record;
   }
   const { record, candidate, waiting } = admitted;
+  await takeQueuedPlace(deps, principal, record);
   await deps.lifecycle.submit([record]);
   deps.logger.info(
     {

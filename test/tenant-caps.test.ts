@@ -137,8 +137,8 @@ describe("a key's caps: max_queued_jobs", () => {
           { key: CAPPED, tenant: 'capped', max_queued_jobs: 3 },
         ],
       },
-      providers: { mock: { type: 'mock', latency_ms: 0 }, glacial: { type: 'mock', latency_ms: 30_000, concurrency: 1 } },
-      routes: { default: ['mock/echo'], glacial: ['glacial/echo'] },
+      providers: { mock: { type: 'mock', latency_ms: 0 }, slow: { type: 'mock', latency_ms: 1_000, concurrency: 8 }, glacial: { type: 'mock', latency_ms: 30_000, concurrency: 1 } },
+      routes: { default: ['mock/echo'], slow: ['slow/echo'], glacial: ['glacial/echo'] },
     });
     gateway = await startGateway(config);
     second = await startGateway(config, { worker: false });
@@ -186,4 +186,36 @@ describe("a key's caps: max_queued_jobs", () => {
     expect(done.map((job) => job.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect((await apis[1]!.post('/v1/jobs', { model: 'default', messages: userMessage('room again') })).status).toBe(202);
   });
+
+  it('a batch whose children reach the cap waits and resumes where it stopped: every line runs once, none fails for it', async () => {
+    const api = client(gateway.url, CAPPED);
+    const requests = Array.from({ length: 12 }, (_, index) => ({
+      custom_id: `line-${index}`,
+      // One bad line among them fails alone, once, however often the expansion stops around it.
+      body: index === 7 ? { model: 'slow', messages: userMessage('bad'), temperature: 'hot' } : { model: 'slow', messages: userMessage(`line ${index}`) },
+    }));
+    const created = await api.post('/v1/batches', { requests });
+    expect(created.status).toBe(200);
+    let most = 0;
+    let refusedMeanwhile = false;
+    const batch = await eventually(async () => {
+      const counts = (await gateway.api!.deps.tenantJobs.counts(['capped'])).get('capped')!;
+      most = Math.max(most, counts.queued + counts.running);
+      // The children hold the tenant's places: its own requests wait for them like any other job.
+      if (!refusedMeanwhile && counts.queued + counts.running === 3) {
+        refusedMeanwhile = (await api.post('/v1/jobs', { model: 'default', messages: userMessage('squeeze in') })).status === 429;
+      }
+      const reply = (await api.get(`/v1/batches/${created.body.id}`)).body;
+      return reply.status === 'completed' ? reply : undefined;
+    }, 40_000, 'batch completed');
+    expect(batch.request_counts).toEqual({ total: 12, completed: 11, failed: 1 });
+    expect(most).toBe(3);
+    expect(refusedMeanwhile).toBe(true);
+    expect(gateway.logs.some((line) => line.includes("batch expansion waits for room under the tenant's max_queued_jobs") && line.includes(created.body.id))).toBe(true);
+    const read = async (id: string) => (await (await fetch(`${gateway.url}/v1/files/${id}/content`, { headers: { authorization: `Bearer ${CAPPED}` } })).text()).trim().split('\n').map((line) => JSON.parse(line));
+    const outputs = await read(batch.output_file_id);
+    expect(outputs.map((line) => line.custom_id).sort()).toEqual(requests.map((request) => request.custom_id).filter((id) => id !== 'line-7').sort());
+    expect((await read(batch.error_file_id)).map((line) => [line.custom_id, line.error.code])).toEqual([['line-7', 'invalid_request']]);
+    expect((await gateway.api!.deps.tenantJobs.counts(['capped'])).get('capped')).toEqual({ queued: 0, running: 0 });
+  }, 60_000);
 });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors } from '@sluice/shared';
 import { batchLineErrorsKey, bullQueueName, BATCH_QUEUE, BatchJobDataSchema, enqueueBatchWebhook, toBatchObject, type BatchJobData, type Engine, type BatchRecord, type FileWriter, type StoredFile, type JobRecord } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
-import { CHUNK, expand, type ExpandDeps, type LineError } from './batch-expander.ts';
+import { CHUNK, expand, ROOM_WAIT_MS, type ExpandDeps, type LineError } from './batch-expander.ts';
 
 /** What expanding, canceling and finalizing batches needs. */
 export type BatchDeps = ExpandDeps & Pick<Engine, 'webhooks'> & { queueRedis: Redis };
@@ -104,12 +104,17 @@ export interface BatchProcessor {
 
 /** The `batches` queue's worker: expand, cancel and finalize steps, each idempotent. */
 export function startBatchProcessor(context: BatchDeps): BatchProcessor {
-  const step = async (job: Job<BatchJobData>): Promise<void> => {
+  const step = async (job: Job<BatchJobData>, token?: string): Promise<void> => {
     const { batch_id: batchId, action } = BatchJobDataSchema.parse(job.data);
     const batch = await context.batches.get(batchId);
     if (batch === null) return;
-    if (action === 'expand' && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'cancelling')) await expand(context, batch);
-    else if (action === 'cancel') await cancel(context, batch);
+    if (action === 'expand' && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'cancelling')) {
+      if ((await expand(context, batch)) === 'done') return;
+      // The tenant is at its max_queued_jobs: the same step runs again later (BullMQ's step-job
+      // pattern: delayed, no attempt spent) and resumes where this one stopped.
+      await job.moveToDelayed(Date.now() + ROOM_WAIT_MS, token);
+      throw new DelayedError();
+    } else if (action === 'cancel') await cancel(context, batch);
     else if (action === 'finalize' && batch.status === 'finalizing') await finalize(context, batch);
   };
   const worker = new Worker<BatchJobData>(bullQueueName(BATCH_QUEUE), step, {

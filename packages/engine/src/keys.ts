@@ -121,6 +121,10 @@ export const legacyFileKeys = (prefix: string): Pick<FileKeys, 'meta' | 'content
 
 /** The hash of an hour's usage totals, fields `tenant|provider|model|metric`, for jobs finishing at `at` (unix s). */
 export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+/** The UTC minute of a unix-seconds time, `YYYY-MM-DDTHH:MM`. */
+export const minuteOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / 60) * 60_000).toISOString().slice(0, 16);
+/** The hash of a minute's queue waits (submit to first claim), fields `tenant|count`, `tenant|sum_ms`, `tenant|max_ms`, for claims at `at` (unix s). */
+export const queueWaitKey = (prefix: string, at: number): string => `${prefix}:queue-wait:${minuteOf(at)}`;
 /** A tenant's spend counter (USD) for the month of `at` (unix s). */
 export const spendKey = (prefix: string, tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
 

@@ -48,6 +48,7 @@ export const COMMANDS = {
   sluiceBatchTransition: command<(batch: string, from: string, to: string, ...fields: Arg[]) => Promise<string | null>>('batch-transition.lua', 1),
   sluiceBatchUpdate: command<(batch: string, ...args: Arg[]) => Promise<number>>('batch-update.lua', 1),
 
+  sluiceQueueWaitAdd: command<(minute: string, ttlSeconds: number, ...args: Arg[]) => Promise<number>>('queue-wait-add.lua', 1),
   sluiceUsageRecord: command<(hour: string, ...args: Arg[]) => Promise<number>>('usage-record.lua', 1),
   sluiceSpendReserve: command<(month: string, amount: number, budget: number, ttlSeconds: number) => Promise<[number, string]>>('spend-reserve.lua', 1),
   sluiceSpendAdjust: command<(month: string, amount: number, ttlSeconds: number) => Promise<number>>('spend-adjust.lua', 1),

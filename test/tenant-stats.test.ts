@@ -4,7 +4,7 @@ import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type G
 /** Tenants t00..t11, each with its own key: more than the gauge shows. */
 const CROWD = Array.from({ length: 12 }, (_, index) => ({ key: `sk-test-crowd-${String(index).padStart(4, '0')}`, tenant: `t${String(index).padStart(2, '0')}` }));
 
-describe('per-tenant stats: jobs queued and running, queue waits', () => {
+describe('per-tenant stats: jobs queued and running, queue waits, and a bounded gauge', () => {
   let gateway: Gateway;
   beforeAll(async () => {
     gateway = await startGateway(
@@ -21,8 +21,10 @@ describe('per-tenant stats: jobs queued and running, queue waits', () => {
           mock: { type: 'mock', latency_ms: 0 },
           slow: { type: 'mock', latency_ms: 400, concurrency: 1 },
           glacial: { type: 'mock', latency_ms: 30_000, concurrency: 1 },
+          frozen: { type: 'mock', latency_ms: 30_000, concurrency: 1 },
         },
-        routes: { default: ['mock/echo'], slow: ['slow/echo'], glacial: ['glacial/echo'] },
+        routes: { default: ['mock/echo'], slow: ['slow/echo'], glacial: ['glacial/echo'], frozen: ['frozen/echo'] },
+        metrics: { top_tenants: 3 },
       }),
     );
   });
@@ -102,5 +104,21 @@ describe('per-tenant stats: jobs queued and running, queue waits', () => {
     expect(waits.mean_ms).toBeLessThan(waits.max_ms);
     // Another tenant's waits are its own.
     expect((await admin.get('/v1/tenants/t11')).body.queue_wait.count).toBe(0);
+  });
+
+  it('/metrics: sluice_tenant_jobs_queued for the tenants with the most jobs queued, never more than metrics.top_tenants series', async () => {
+    // The first job takes the provider's one slot, so every job after it stays queued.
+    const releases = [await hold(KEYS.globex, 'frozen', 1)];
+    await eventually(async () => ((await gateway.api!.deps.tenantJobs.counts(['globex'])).get('globex')?.running === 1 ? true : undefined), 10_000, 'the slot taken');
+    try {
+      for (const [index, count] of [4, 1, 3, 2].entries()) releases.push(await hold(CROWD[index]!.key, 'frozen', count));
+      const text = (await client(gateway.url, KEYS.admin).get('/metrics')).body as string;
+      const series = [...text.matchAll(/^sluice_tenant_jobs_queued\{tenant="([^"]+)"\} (\d+)$/gm)].map((match) => [match[1], Number(match[2])]);
+      expect(series).toEqual([['t00', 4], ['t02', 3], ['t03', 2]]);
+    } finally {
+      for (const release of releases) await release();
+    }
+    const after = (await client(gateway.url, KEYS.admin).get('/metrics')).body as string;
+    expect([...after.matchAll(/^sluice_tenant_jobs_queued\{tenant="([^"]+)"\} (\d+)$/gm)].map((match) => Number(match[2]))).toEqual([0, 0, 0]);
   });
 });

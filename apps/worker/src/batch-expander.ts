@@ -164,9 +164,9 @@ async function makeChildren(context: ExpandDeps, batch: BatchRecord, submitter: 
       unplaced.push(id);
     }
   }
+  if (submitter.maxQueuedJobs !== undefined) await context.tenantJobs.release(submitter.tenant, [...unplaced, ...cached.map((record) => record.id)]);
   await context.lifecycle.submit(records);
   for (const record of cached) await context.lifecycle.submitCached(record);
-  if (submitter.maxQueuedJobs !== undefined) await context.tenantJobs.release(submitter.tenant, [...unplaced, ...cached.map((record) => record.id)]);
   made.children.push(...records.map((record) => record.id), ...cached.map((record) => record.id));
 }
 

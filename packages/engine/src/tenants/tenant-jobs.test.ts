@@ -4,7 +4,7 @@ import { newJobId } from '../jobs/ids.ts';
 import { createJobStore, type JobStore } from '../jobs/job-store.ts';
 import type { JobRecord } from '../jobs/job-types.ts';
 import { tenantJobKeys } from '../keys.ts';
-import { createTenantJobs, TENANT_JOBS_KEEP_MS, type TenantJobs } from './tenant-jobs.ts';
+import { ADMISSION_HOLD_S, createTenantJobs, TENANT_JOBS_KEEP_MS, type TenantJobs } from './tenant-jobs.ts';
 
 const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
 
@@ -80,6 +80,15 @@ describe("tenants' jobs that have not ended", () => {
     // Many at once: a prefix of them, as far as the room goes.
     expect(await tenants.admit('t3', [newJobId(), newJobId(), newJobId()], inAnHour(), 8)).toEqual({ admitted: 2, active: 6 });
     expect(await tenants.admit('t3', [newJobId()], inAnHour(), 8)).toEqual({ admitted: 0, active: 8 });
+  });
+
+  it('hold a place taken at admission for a minute until the job is written, which files it until its deadline', async () => {
+    const { active } = tenantJobKeys(prefix, 't5');
+    const job = record('t5');
+    expect(await tenants.admit('t5', [job.id], job.expires_at, 1)).toEqual({ admitted: 1, active: 0 });
+    expect(Number(await redis.zscore(active, job.id)) - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(ADMISSION_HOLD_S);
+    await store.create(job);
+    expect(Number(await redis.zscore(active, job.id))).toBe(job.expires_at);
   });
 
   it('stop counting an entry at its deadline, so a removal that was lost heals', async () => {

@@ -11,6 +11,12 @@ import { defineScripts, type Scripts } from '../scripts.ts';
  */
 export const TENANT_JOBS_KEEP_MS = (MAX_DEADLINE_S + 2 * 86_400) * 1000;
 
+/**
+ * How long a place taken at admission is held before the job's record is written (which files the
+ * job until its deadline): a process that dies in between frees the place within this.
+ */
+export const ADMISSION_HOLD_S = 60;
+
 /** A tenant's jobs that have not ended, now. */
 export interface TenantJobCounts {
   queued: number;
@@ -26,9 +32,10 @@ export interface TenantJobCounts {
  */
 export interface TenantJobs {
   /**
-   * Files as many of `ids`, in order, as the tenant has room for under `cap`, each until `deadline`
-   * (unix s). Returns how many were admitted (a prefix of `ids`; an id filed already takes no room)
-   * and how many the tenant had before.
+   * Files as many of `ids`, in order, as the tenant has room for under `cap`, each held until
+   * `deadline` (unix s) or for ADMISSION_HOLD_S, whichever is sooner, until its record is written.
+   * Returns how many were admitted (a prefix of `ids`; an id filed already takes no room) and how
+   * many the tenant had before.
    */
   admit(tenant: string, ids: readonly string[], deadline: number, cap: number): Promise<{ admitted: number; active: number }>;
   /** Unfiles admitted ids that did not become jobs. */
@@ -45,7 +52,8 @@ export function createTenantJobs(redis: Redis, prefix: string): TenantJobs {
   return {
     async admit(tenant, ids, deadline, cap) {
       if (ids.length === 0) return { admitted: 0, active: 0 };
-      const [admitted, active] = await scripts.sluiceTenantJobsAdmit(tenantJobKeys(prefix, tenant).active, nowSeconds(), cap, deadline, ...ids);
+      const now = nowSeconds();
+      const [admitted, active] = await scripts.sluiceTenantJobsAdmit(tenantJobKeys(prefix, tenant).active, now, cap, Math.min(deadline, now + ADMISSION_HOLD_S), ...ids);
       return { admitted, active };
     },
     async release(tenant, ids) {

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { redisServerOnPath } from '../scripts/embedded-redis.ts';
-import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisCluster, type TestCluster } from './harness/redis-cluster.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
 
@@ -72,6 +72,19 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
     expect(statuses).toEqual(['queued', 'running', 'succeeded']);
     expect(events).toMatch(/id: \d+-\d+\.0\nevent: delta/);
   }, 30_000);
+
+  it("a tenant's queued and running jobs are kept in step with its jobs' statuses, though their keys live in other slots", async () => {
+    const api = client(gateway.url, KEYS.globex);
+    const counts = async () => (await gateway.api!.deps.tenantJobs.counts(['globex'])).get('globex');
+    b.script({ delayMs: 600 });
+    const slow = await api.post('/v1/jobs', { model: 'direct', messages: userMessage('slow on the cluster') });
+    await eventually(async () => (await counts())?.running === 1, 5_000, 'the job counted as running');
+    expect(await counts()).toEqual({ queued: 0, running: 1 });
+    expect((await api.waitForJob(slow.body.id)).status).toBe('succeeded');
+    // A second command after the status change: it lands a round trip later.
+    await eventually(async () => (await counts())?.running === 0, 5_000, 'the job no longer counted');
+    expect(await counts()).toEqual({ queued: 0, running: 0 });
+  });
 
   it('keys spread over the shards: queues by their hash tags, job records by id', async () => {
     const sizes = await Promise.all(cluster.nodes.map(async (url) => {

@@ -15,6 +15,7 @@ import { filesRouter } from './routes/files.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { modelsRouter } from './routes/models.ts';
 import { providersRouter } from './routes/providers.ts';
+import { tenantsRouter } from './routes/tenants.ts';
 import { usageRouter } from './routes/usage.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
 
@@ -67,6 +68,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(filesRouter(deps));
   app.use(batchesRouter(deps));
   app.use(usageRouter(deps));
+  app.use(tenantsRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -8,6 +8,7 @@ import {
   DeltaWriter,
   jobStreamKey,
   isTerminal,
+  queueJobId,
   jobLogFields,
   QueuedJobDataSchema,
   runsFlex,
@@ -21,7 +22,7 @@ import type { CancelRegistry } from './cancel-registry.ts';
 import { endStartedStream, streamCall, type StreamedAnswer } from './stream-call.ts';
 
 /** What running a provider queue's entries needs. */
-export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'circuits' | 'limiter' | 'queues' | 'price' | 'redis'> {
+export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'circuits' | 'limiter' | 'queues' | 'price' | 'redis' | 'queueWaits'> {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   cancels: CancelRegistry;
   /** This process opened a provider's circuit: its queue should pause and its jobs move now. */
@@ -141,7 +142,10 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
   const startedAt = Date.now();
   const queueWaitMs = Math.max(0, now - job.timestamp);
   const timing: CallTiming = { startedAt, firstChunkMs: null };
-  const outcome = await claimAndCall(deps, run, now, timing, () => getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000));
+  const outcome = await claimAndCall(deps, run, now, timing, () => {
+    getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
+    if (record.started_at === null) deps.queueWaits.observe(record.tenant, now - submittedAt(record, entry, job.timestamp), now);
+  });
   if (outcome === null) return { pauseMs: null }; // canceled or moved between the read and now
   const latencyMs = Date.now() - startedAt;
   countCall(candidate.provider, latencyMs, outcome);
@@ -156,6 +160,12 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
     outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
   );
 }
+
+/**
+ * When a job was submitted, to the millisecond: its first queue entry's timestamp when that is the
+ * entry claimed, else (it moved before its first claim) its record's second.
+ */
+const submittedAt = (record: JobRecord, entry: string, entryTimestamp: number): number => (entry === queueJobId(record.id, 0) ? entryTimestamp : record.created_at * 1000);
 
 /** When a streamed call began, and how long its first chunk took (null until it comes, or when the call is not streamed). */
 interface CallTiming {

@@ -12,6 +12,9 @@ import { startProviderPools } from './provider-pools.ts';
 import { serveWorkerMetrics } from './worker-metrics.ts';
 import { startWebhookDeliverer } from './webhook-deliverer.ts';
 
+/** How often a worker writes the queue waits it observed. */
+const QUEUE_WAIT_FLUSH_MS = 1_000;
+
 export interface WorkerRuntime {
   /** Stops taking jobs, lets running ones finish for up to `graceMs`, then closes every connection. */
   close(graceMs?: number): Promise<void>;
@@ -51,6 +54,9 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const deliverer = startWebhookDeliverer({ ...engine, queueRedis });
   const batchProcessor = startBatchProcessor({ ...engine, queueRedis });
   const metricsServer = config.metrics.worker_port === undefined ? null : await serveWorkerMetrics(config, logger);
+  // Queue waits are added up in memory as jobs are claimed and written once a second.
+  const flushWaits = (): Promise<void> => engine.queueWaits.flush().catch((error: Error) => logger.warn({ err: error.message }, 'could not write queue-wait stats; they are dropped'));
+  const waitFlusher = setInterval(() => void flushWaits(), QUEUE_WAIT_FLUSH_MS);
   logger.info({ providers }, 'worker pools started');
 
   return {
@@ -66,6 +72,8 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       metricsServer?.close();
       // The rest ends in-flight work that needs Redis: given what is left of the grace (at least 1 s).
       const rest = (async () => {
+        clearInterval(waitFlusher);
+        await flushWaits();
         await housekeeping.stop();
         await batchPoller.close();
         await deliverer.close();

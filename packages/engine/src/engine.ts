@@ -23,6 +23,8 @@ import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
 import { createRateLimiter, type RateLimiter } from './reliability/rate-limiter.ts';
 import { createSpendLedger, type SpendLedger } from './reliability/spend.ts';
+import { createTenantJobs, type TenantJobs } from './tenants/tenant-jobs.ts';
+import { createQueueWaits, type QueueWaits } from './tenants/queue-waits.ts';
 
 /**
  * The engine as a process opens it: the stores, the queues, the reliability state and the lifecycle,
@@ -66,6 +68,10 @@ export interface Engine {
   deferred: DeferredStore;
   /** Answers stored per tenant for jobs that ask for caching. */
   cache: ResponseCache;
+  /** Each tenant's queued and running jobs: counted, and admitted against a key's `max_queued_jobs`. */
+  tenantJobs: TenantJobs;
+  /** Each tenant's queue waits (submit to first claim), added up by workers, read per minute. */
+  queueWaits: QueueWaits;
   /** The job's transitions: the only writer of job records. */
   lifecycle: Lifecycle;
   logger: Logger;
@@ -127,6 +133,8 @@ export function openEngine(
     limiter: createRateLimiter(redis, prefix),
     spend: createSpendLedger(redis, prefix),
     cache: createResponseCache(redis, { prefix, maxPerTenant: config.jobs.max_cache_entries_per_tenant, maxEntryBytes: parseByteSize(config.server.body_limit) }),
+    tenantJobs: createTenantJobs(redis, prefix),
+    queueWaits: createQueueWaits(redis, prefix),
     logger,
   };
   const deferred = new DeferredStore(redis, prefix);

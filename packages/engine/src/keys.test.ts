@@ -22,6 +22,7 @@ describe('Redis key names', () => {
       keys.batchLineErrorsKey('p', 'b'),
       keys.tenantBatchesKey('p', 't'),
       keys.usageKey('p', at),
+      keys.queueWaitKey('p', at),
       keys.spendKey('p', 't', at),
       keys.lockKey('p', 'expiry'),
       keys.deadLettersBase('p'),
@@ -45,6 +46,7 @@ describe('Redis key names', () => {
       'p:batch:b:line-errors',
       'p:tenant:t:batches',
       'p:usage:2025-03-04T05',
+      'p:queue-wait:2025-03-04T05:06',
       'p:spend:t:2025-03',
       'p:lock:expiry',
       'p:{dead-letters}',
@@ -71,5 +73,6 @@ describe('Redis key names', () => {
     expect(keys.webhookSlotKeys('p', 't')).toEqual({ held: 'p:{webhook-slots:t}:held', waiting: 'p:{webhook-slots:t}:waiting', hold: 'p:{webhook-slots:t}:hold-ms' });
     const cache = keys.cacheKeys('p', 't');
     expect([cache.entry('d'), cache.stored, cache.expiring]).toEqual(['p:{cache:t}:entry:d', 'p:{cache:t}:stored', 'p:{cache:t}:expiring']);
+    expect(keys.tenantJobKeys('p', 't')).toEqual({ active: 'p:{tenant-jobs:t}:active', running: 'p:{tenant-jobs:t}:running' });
   });
 });

@@ -47,6 +47,22 @@ export function jobStreamKey(prefix: string, id: string, cluster = false): strin
 /** A tenant's `Idempotency-Key`, by its digest (the key itself may be long): the job it made and its body's digest. */
 export const idempotencyKey = (prefix: string, tenant: string, keyDigest: string): string => `${prefix}:idem:${tenant}:${keyDigest}`;
 
+/**
+ * The keys of one tenant's jobs that have not ended; one hash tag, so admitting jobs against the
+ * tenant's `max_queued_jobs` is one script on one Cluster slot.
+ */
+export interface TenantJobKeys {
+  /** Sorted set of the tenant's queued and running jobs by deadline (unix s). */
+  active: string;
+  /** Sorted set of the running ones among them, by deadline (unix s). */
+  running: string;
+}
+
+export function tenantJobKeys(prefix: string, tenant: string): TenantJobKeys {
+  const base = `${prefix}:{tenant-jobs:${tenant}}`;
+  return { active: `${base}:active`, running: `${base}:running` };
+}
+
 // Batches
 
 /** The hash of a batch record. */
@@ -110,6 +126,10 @@ export const legacyFileKeys = (prefix: string): Pick<FileKeys, 'meta' | 'content
 
 /** The hash of an hour's usage totals, fields `tenant|provider|model|metric`, for jobs finishing at `at` (unix s). */
 export const usageKey = (prefix: string, at: number): string => `${prefix}:usage:${hourOf(at)}`;
+/** The UTC minute of a unix-seconds time, `YYYY-MM-DDTHH:MM`. */
+export const minuteOf = (unixSeconds: number): string => new Date(Math.floor(unixSeconds / 60) * 60_000).toISOString().slice(0, 16);
+/** The hash of a minute's queue waits (submit to first claim), fields `tenant|count`, `tenant|sum_ms`, `tenant|max_ms`, for claims at `at` (unix s). */
+export const queueWaitKey = (prefix: string, at: number): string => `${prefix}:queue-wait:${minuteOf(at)}`;
 /** A tenant's spend counter (USD) for the month of `at` (unix s). */
 export const spendKey = (prefix: string, tenant: string, at: number): string => `${prefix}:spend:${tenant}:${monthOf(at)}`;
 

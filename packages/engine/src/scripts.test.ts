@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { COMMANDS, defineScripts, scriptSource, type CommandName } from './scripts.ts';
 import { MAX_USAGE_FIELDS_PER_HOUR } from './usage/usage-store.ts';
+import { TENANT_JOBS_KEEP_MS } from './tenants/tenant-jobs.ts';
 
 const names = Object.keys(COMMANDS) as CommandName[];
 const raw = (file: string): string => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
@@ -38,6 +39,10 @@ describe('Lua scripts', () => {
 
   it('counts usage fields against the cap the TypeScript side names', () => {
     expect(raw('includes/usage-add.lua')).toContain(`local MAX_USAGE_FIELDS_PER_HOUR = ${MAX_USAGE_FIELDS_PER_HOUR}\n`);
+  });
+
+  it("keeps a tenant's sets of jobs as long as the TypeScript side does", () => {
+    expect(raw('includes/tenant-jobs.lua')).toContain(`local TENANT_JOBS_KEEP_MS = ${TENANT_JOBS_KEEP_MS}\n`);
   });
 
   it('defines the commands once per connection', () => {

@@ -27,22 +27,28 @@ const command = <Call extends (...args: never[]) => Promise<unknown>>(file: stri
 
 /** Every command: its name on the connection, its `lua/` file, its number of KEYS, and its signature (KEYS first). */
 export const COMMANDS = {
-  sluiceJobCreate: command<(job: string, tenantIndex: string, expiry: string, stream: string, ...args: Arg[]) => Promise<number>>('job-create.lua', 4),
+  sluiceJobCreate: command<(job: string, tenantIndex: string, expiry: string, stream: string, tenantActive: string, ...args: Arg[]) => Promise<number>>('job-create.lua', 5),
   sluiceJobTransition: command<(job: string, stream: string, from: string, to: string, guard: string, channel: string, streamRetentionMs: number, ...fields: string[]) => Moved>(
     'job-transition.lua',
     2,
   ),
+  sluiceJobTransitionTracked: command<
+    (job: string, stream: string, tenantActive: string, tenantRunning: string, from: string, to: string, guard: string, channel: string, id: string, streamRetentionMs: number, ...fields: string[]) => Moved
+  >('job-transition-tracked.lua', 4),
   sluiceJobUpdate: command<(job: string, ...fields: string[]) => Promise<number>>('job-update.lua', 1),
   sluiceJobCharge: command<(job: string, allowed: string, ...fields: string[]) => Promise<number>>('job-charge.lua', 1),
   sluiceJobKeep: command<(job: string, ttlMs: number) => Promise<number>>('job-keep.lua', 1),
   sluiceJobAppend: command<(job: string, list: string, entry: string) => Promise<number>>('job-append.lua', 1),
-  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, ...args: Arg[]) => Moved>('job-succeed.lua', 5),
+  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, tenantActive: string, tenantRunning: string, ...args: Arg[]) => Moved>('job-succeed.lua', 7),
+  sluiceTenantJobsTrack: command<(active: string, running: string, id: string, status: string, deadline: number) => Promise<number>>('tenant-jobs-track.lua', 2),
+  sluiceTenantJobsAdmit: command<(active: string, now: number, cap: number, deadline: number, ...ids: string[]) => Promise<[number, number]>>('tenant-jobs-admit.lua', 1),
 
   sluiceBatchChildEnded: command<(batch: string, counter: string, now: number) => Promise<number>>('batch-child-ended.lua', 1),
   sluiceBatchExpanded: command<(batch: string, total: number, now: number) => Promise<number>>('batch-expanded.lua', 1),
   sluiceBatchTransition: command<(batch: string, from: string, to: string, ...fields: Arg[]) => Promise<string | null>>('batch-transition.lua', 1),
   sluiceBatchUpdate: command<(batch: string, ...args: Arg[]) => Promise<number>>('batch-update.lua', 1),
 
+  sluiceQueueWaitAdd: command<(minute: string, ttlSeconds: number, ...args: Arg[]) => Promise<number>>('queue-wait-add.lua', 1),
   sluiceUsageRecord: command<(hour: string, ...args: Arg[]) => Promise<number>>('usage-record.lua', 1),
   sluiceSpendReserve: command<(month: string, amount: number, budget: number, ttlSeconds: number) => Promise<[number, string]>>('spend-reserve.lua', 1),
   sluiceSpendAdjust: command<(month: string, amount: number, ttlSeconds: number) => Promise<number>>('spend-adjust.lua', 1),

@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, MAX_BATCH_REQUESTS, MetadataSchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord } from '@sluice/engine';
+import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, MAX_BATCH_REQUESTS, MetadataSchema, PrioritySchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord, type Priority } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, type Principal } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
-import { checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
+import { allowedPriority, checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
 import { fileLimitApiError } from './files.ts';
 import { jsonBody } from './jobs.ts';
 
@@ -23,6 +23,8 @@ const CreateBatchSchema = z
     completion_window: z.literal('24h', 'only "24h" is supported').default('24h'),
     metadata: MetadataSchema.nullable().optional(),
     webhook: WebhookTargetSchema.optional(),
+    /** Sluice's extension: the children's priority class (default low; a line may lower its own, never raise it). */
+    priority: PrioritySchema.optional(),
   })
   .strict()
   .refine((body) => (body.input_file_id === undefined) !== (body.requests === undefined), { message: 'give exactly one of input_file_id or requests', path: ['input_file_id'] });
@@ -68,14 +70,14 @@ async function batchInputFile(deps: BatchesDeps, principal: Principal, body: Cre
 }
 
 /** A new batch, `validating` until the worker expands its input file. */
-function newBatchRecord(body: CreateBatchBody, inputFileId: string, tenant: string): BatchRecord {
+function newBatchRecord(body: CreateBatchBody, inputFileId: string, tenant: string, priority: Priority): BatchRecord {
   const now = Math.floor(Date.now() / 1000);
   return {
     id: newBatchId(), object: 'batch', endpoint: body.endpoint, errors: null, input_file_id: inputFileId, completion_window: body.completion_window,
     status: 'validating', output_file_id: null, error_file_id: null, created_at: now, in_progress_at: null, expires_at: now + COMPLETION_WINDOW_S,
     finalizing_at: null, completed_at: null, failed_at: null, expired_at: null, cancelling_at: null, cancelled_at: null,
     request_counts: { total: 0, completed: 0, failed: 0 }, metadata: body.metadata ?? null, webhook: body.webhook ?? null,
-    tenant, expanded: false,
+    priority, tenant, expanded: false,
   };
 }
 
@@ -85,11 +87,12 @@ async function createBatch(deps: BatchesDeps, req: Request, res: Response): Prom
   await enforceTenantRate(deps, principal);
   const body = validate(CreateBatchSchema, jsonBody(req));
   if (body.webhook !== undefined) checkWebhook(deps, principal, body.webhook.url);
+  const priority = allowedPriority(principal, body.priority ?? 'low', body.priority !== undefined);
   const inputFileId = await batchInputFile(deps, principal, body);
-  const batch = newBatchRecord(body, inputFileId, principal.tenant);
+  const batch = newBatchRecord(body, inputFileId, principal.tenant, priority);
   await deps.batches.create(batch);
   await enqueueBatchStep(deps, batch.id, 'expand');
-  deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId }, 'batch created');
+  deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId, priority }, 'batch created');
   res.json(toBatchObject(batch));
 }
 

@@ -7,7 +7,7 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
-import { enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
+import { allowedPriority, enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
 import { waitForJob, watchForEnd, type WaitDeps } from '../services/wait-for-job.ts';
 import { jsonBody } from './jobs.ts';
 
@@ -42,7 +42,7 @@ async function submitAndWait(deps: ChatDeps, principal: Principal, request: JobR
 
 /**
  * `POST /v1/chat/completions`: OpenAI-compatible and synchronous. The request becomes an ordinary job
- * at high priority (same routing, failover and cost) and the call waits for it, up to
+ * at high priority, or the key's `max_priority` when lower (same routing, failover and cost) and the call waits for it, up to
  * `server.sync_timeout_s`, woken by the job's status channel. With `stream: true` the answer is
  * relayed as it is generated, from the job's output stream.
  */
@@ -56,6 +56,8 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
     await enforceTenantRate(deps, principal);
     const request = validate(JobRequestSchema, { priority: 'high', deadline_s: Math.ceil(timeoutS), ...(body as Record<string, unknown>) });
+    // The default `high` is lowered to a key's max_priority; a priority the client names is checked against it.
+    request.priority = allowedPriority(principal, request.priority, (body as { priority?: unknown }).priority !== undefined);
     const release = deps.waiters.take(principal.tenant);
     if (request.stream === true) {
       try {

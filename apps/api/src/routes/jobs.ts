@@ -6,7 +6,7 @@ import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
-import { enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
+import { allowedPriority, enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
 import { waitForJob, type WaitDeps } from '../services/wait-for-job.ts';
 import { streamJobEvents } from './job-events.ts';
 import { outputStreamKept, parseLastEventId, streamJobOutput, type JobStreamEventsDeps } from '../services/job-stream-events.ts';
@@ -64,6 +64,7 @@ async function createJob(deps: JobsDeps, req: Request, res: Response): Promise<v
   const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
   await enforceTenantRate(deps, principal);
   const request = validate(JobRequestSchema, body);
+  request.priority = allowedPriority(principal, request.priority, (body as { priority?: unknown }).priority !== undefined);
   const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));

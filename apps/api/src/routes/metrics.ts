@@ -1,11 +1,11 @@
 import { Router, type RequestHandler } from 'express';
-import { getMetrics, metricsRegistry } from '@sluice/shared';
+import { getMetrics, knownTenants, metricsRegistry } from '@sluice/shared';
 import { CIRCUIT_STATE_VALUE, type Engine } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin, requireAuth } from '../middleware/auth.ts';
 
 /** What this router uses of the API's dependencies. */
-type MetricsDeps = Pick<ApiDeps, 'auth' | 'config' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker'>;
+type MetricsDeps = Pick<ApiDeps, 'auth' | 'config' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker' | 'tenantJobs'>;
 
 const SAMPLE = 200;
 
@@ -30,12 +30,24 @@ async function collectGauges(services: Pick<Engine, 'queues' | 'deadLetters' | '
   metrics.deadLetters.set(Object.values(letters).reduce((sum, count) => sum + count, 0));
 }
 
+/**
+ * Jobs queued now of the `metrics.top_tenants` tenants with the most (ties: most running, then by
+ * name): one series per tenant shown, never one per tenant the config knows.
+ */
+async function collectTenantGauges(deps: Pick<MetricsDeps, 'config' | 'tenantJobs'>): Promise<void> {
+  const counts = await deps.tenantJobs.counts(knownTenants(deps.config));
+  const top = [...counts].sort(([a, x], [b, y]) => y.queued - x.queued || y.running - x.running || a.localeCompare(b)).slice(0, deps.config.metrics.top_tenants);
+  const gauge = getMetrics().tenantJobsQueued;
+  gauge.reset();
+  for (const [tenant, { queued }] of top) gauge.set({ tenant }, queued);
+}
+
 /** `GET /metrics` in Prometheus text format; needs an admin key unless `metrics.public`. */
 export function metricsRouter(deps: MetricsDeps): Router {
   const router = Router();
   const guard: RequestHandler[] = deps.config.metrics.public ? [] : [requireAuth(deps.auth), requireAdmin];
   router.get('/metrics', ...guard, async (_req, res) => {
-    await collectGauges(deps);
+    await Promise.all([collectGauges(deps), collectTenantGauges(deps)]);
     res.setHeader('content-type', metricsRegistry.contentType);
     res.send(await metricsRegistry.metrics());
   });

@@ -6,7 +6,7 @@ import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 
 /** What this router uses of the API's dependencies. */
-type UsageDeps = Pick<ApiDeps, 'usage'>;
+type UsageDeps = Pick<ApiDeps, 'usage' | 'tenantJobs'>;
 
 const MAX_RANGE_S = 93 * 86_400;
 const DIMENSIONS = ['tenant', 'provider', 'model'] as const;
@@ -32,7 +32,8 @@ const UsageQuerySchema = z
 /**
  * `GET /v1/usage`: requests, tokens and cost of succeeded jobs, grouped by any of tenant, provider and
  * model, over `from`..`to` (default: the last 24 hours; hourly resolution, at most 93 days). A tenant
- * key sees its own usage; an admin key sees every tenant's.
+ * key sees its own usage; an admin key sees every tenant's. `jobs`: the caller's tenant's jobs queued
+ * and running now.
  */
 export function usageRouter(deps: UsageDeps): Router {
   const router = Router();
@@ -50,8 +51,11 @@ export function usageRouter(deps: UsageDeps): Router {
       return;
     }
     const groupBy = [...new Set(query.group_by)] as UsageDimension[];
-    const data = await deps.usage.query({ from, to, groupBy, tenant: principal.role === 'admin' ? undefined : principal.tenant });
-    res.json({ object: 'list', from, to, group_by: groupBy, data });
+    const [data, counts] = await Promise.all([
+      deps.usage.query({ from, to, groupBy, tenant: principal.role === 'admin' ? undefined : principal.tenant }),
+      deps.tenantJobs.counts([principal.tenant]),
+    ]);
+    res.json({ object: 'list', from, to, group_by: groupBy, data, jobs: counts.get(principal.tenant) ?? { queued: 0, running: 0 } });
   });
   return router;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, type Engine, type JobRecord, type JobRequest } from '@sluice/engine';
+import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type Engine, type JobRecord, type JobRequest, type Priority } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
 
 /** What submitting a job reads and writes. */
-export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend' | 'cache'>;
+export type SubmitDeps = Pick<Engine, 'config' | 'redis' | 'store' | 'lifecycle' | 'limiter' | 'logger' | 'price' | 'circuits' | 'spend' | 'cache' | 'tenantJobs'>;
 
 export interface SubmitOptions {
   idempotencyKey?: string | null;
@@ -34,6 +34,19 @@ export function checkWebhook(deps: Pick<Engine, 'config'>, principal: Principal,
       status: 400, type: 'invalid_request_error', code: 'webhook_url_not_allowed', param: 'webhook.url',
     });
   }
+}
+
+/**
+ * Holds a priority class to the key's `max_priority`. One the client asked for above it is refused
+ * (the cap is the key's, retrying cannot help: a 400, not a 429); a default above it is lowered to
+ * it, so a request that names no priority is never refused for it.
+ */
+export function allowedPriority(principal: Principal, priority: Priority, asked: boolean): Priority {
+  if (!priorityAbove(priority, principal.maxPriority)) return priority;
+  if (!asked) return principal.maxPriority;
+  throw new ApiError(`priority ${priority} is above this key's max_priority ${principal.maxPriority}`, {
+    status: 400, type: 'invalid_request_error', code: 'priority_not_allowed', param: 'priority',
+  });
 }
 
 /** Enforces the tenant's `rpm` across every API process (sliding window in Redis). */
@@ -81,7 +94,26 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
   }
 }
 
-/** Answers the job from the response cache when it can (already succeeded), else writes and enqueues it. */
+/**
+ * Takes one of the key's `max_queued_jobs` places for the job, in one step across every process
+ * (only a key with a cap pays the round trip); past the cap, gives back what the job reserved of the
+ * budget and answers 429. The place is given back when the job ends, or when it is not written.
+ */
+async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: JobRecord): Promise<void> {
+  const cap = principal.maxQueuedJobs;
+  if (cap === undefined) return;
+  const { admitted, active } = await deps.tenantJobs.admit(principal.tenant, [record.id], record.expires_at, cap);
+  if (admitted === 1) return;
+  await deps.lifecycle.settleReservation(record, null);
+  throw new ApiError(`max_queued_jobs of ${cap} reached: tenant ${principal.tenant} has ${active} jobs queued or running; retry when one ends`, {
+    status: 429, type: 'rate_limit_error', code: 'max_queued_jobs_exceeded', retryAfter: 1,
+  });
+}
+
+/**
+ * Answers the job from the response cache when it can (already succeeded; a hit never waits, so it
+ * takes no `max_queued_jobs` place), else writes and enqueues it.
+ */
 async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
   const admitted = await admitJob(deps, principal, request, { id });
   if (admitted.cached !== null) {
@@ -94,6 +126,7 @@ async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request:
     return record;
   }
   const { record, candidate, waiting } = admitted;
+  await takeQueuedPlace(deps, principal, record);
   await deps.lifecycle.submit([record]);
   deps.logger.info(
     {

@@ -4,6 +4,7 @@ import { multiKey } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { batchChildrenKey, batchKey, tenantBatchesKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
+import { PrioritySchema, type Priority } from '../schemas/job-request.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -11,7 +12,7 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const BATCH_ID_PATTERN = /^batch_[A-Za-z0-9_-]{22}$/;
 export const newBatchId = (): string => `batch_${randomBytes(16).toString('base64url')}`;
 
-/** The OpenAI Batch API object (plus `webhook`, Sluice's extension). */
+/** The OpenAI Batch API object (plus `webhook` and `priority`, Sluice's extensions). */
 export interface BatchObject {
   id: string;
   object: 'batch';
@@ -34,6 +35,8 @@ export interface BatchObject {
   request_counts: { total: number; completed: number; failed: number };
   metadata: Record<string, string> | null;
   webhook: { url: string } | null;
+  /** The priority class of the batch's children: a line may ask for a lower one, never a higher one. */
+  priority: Priority;
 }
 
 export interface BatchRecord extends BatchObject {
@@ -162,7 +165,7 @@ function recordFields(record: BatchRecord): Record<string, string | number> {
   const fields: Record<string, string | number> = {
     id: record.id, tenant: record.tenant, status: record.status, endpoint: record.endpoint, input_file_id: record.input_file_id ?? '',
     completion_window: record.completion_window, created_at: record.created_at, expires_at: record.expires_at,
-    total: record.request_counts.total, completed: 0, failed: 0, expanded: record.expanded ? '1' : '0',
+    total: record.request_counts.total, completed: 0, failed: 0, expanded: record.expanded ? '1' : '0', priority: record.priority,
   };
   for (const name of JSON_FIELDS) {
     const value = record[name as keyof BatchRecord];
@@ -196,6 +199,8 @@ function parse(hash: Record<string, string>): BatchRecord {
     request_counts: { total: number('total') ?? 0, completed: number('completed') ?? 0, failed: number('failed') ?? 0 },
     metadata: json('metadata'),
     webhook: json('webhook'),
+    // Batches stored before batches had a priority ran their children at low.
+    priority: PrioritySchema.catch('low').parse(hash.priority),
     tenant: hash.tenant ?? '',
     expanded: hash.expanded === '1',
   };

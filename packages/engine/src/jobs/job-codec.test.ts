@@ -79,11 +79,11 @@ describe('a record through its life in Redis', () => {
     const check = async (): Promise<JobRecord> => strict.parse(await store.get(job.id));
     await store.create(job);
     expect(await check()).toEqual(job);
-    await store.transition(job.id, ['queued'], 'running', { started_at: 1_700_000_001, provider: 'p', provider_model: 'm', running_since: 1_700_000_001_000 }, 'x.0');
+    await store.transition(job, ['queued'], 'running', { started_at: 1_700_000_001, provider: 'p', provider_model: 'm', running_since: 1_700_000_001_000 }, 'x.0');
     await store.appendAttempt(job.id, { provider: 'p', model: 'm', started_at: 1_700_000_001, latency_ms: 5, outcome: 'succeeded', status_code: 200, error: null });
     const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
     const result = { id: 'c1', object: 'chat.completion' as const, created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content: 'ok' }, finish_reason: 'stop' as const }], usage };
-    await store.transition(job.id, ['running'], 'succeeded', { completed_at: 1_700_000_002, running_since: null, result, usage, cost_usd: 0.0004, cost_details: { price_source: 'config', input_usd_per_1m: 1, output_usd_per_1m: 2, reason: null } }, 'x.0');
+    await store.transition(job, ['running'], 'succeeded', { completed_at: 1_700_000_002, running_since: null, result, usage, cost_usd: 0.0004, cost_details: { price_source: 'config', input_usd_per_1m: 1, output_usd_per_1m: 2, reason: null } }, 'x.0');
     await store.appendDelivery(job.id, { webhook_id: 'msg_1', event: 'job.succeeded', attempt: 1, at: 1_700_000_003, latency_ms: 4, status_code: 200, outcome: 'delivered', error: null });
     await store.update(job.id, { webhook_status: 'delivered' });
     const ended = await check();

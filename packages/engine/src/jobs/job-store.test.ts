@@ -43,12 +43,12 @@ describe('job store', () => {
     const streamed = createJobStore(redis, { prefix, retentionSeconds: 60, streams: { retentionSeconds: 7 } });
     const job = { ...record('acme'), expires_at: Math.floor(Date.now() / 1000) + 30, stream: { include_usage: true } };
     await streamed.create(job);
-    await streamed.transition(job.id, ['queued'], 'running', { provider: 'fake' });
-    await streamed.transition(job.id, ['running'], 'queued', { provider: null });
-    await streamed.transition(job.id, ['queued'], 'running', { provider: 'other' });
+    await streamed.transition(job, ['queued'], 'running', { provider: 'fake' });
+    await streamed.transition(job, ['running'], 'queued', { provider: null });
+    await streamed.transition(job, ['queued'], 'running', { provider: 'other' });
     const key = jobStreamKey(prefix, job.id);
     expect(await redis.pttl(key)).toBeGreaterThan(60_000); // the record's own life while it runs
-    await streamed.transition(job.id, ['running'], 'failed');
+    await streamed.transition(job, ['running'], 'failed');
     expect(await redis.pttl(key)).toBeLessThanOrEqual(7000);
     const entries = (await redis.xrange(key, '-', '+')).map(([id, fields]) => decodeStreamEntry(id, fields));
     expect(entries.map((entry) => (entry?.kind === 'status' ? [entry.status, entry.provider] : null))).toEqual([
@@ -57,7 +57,7 @@ describe('job store', () => {
     // A job that does not stream has no stream.
     const plain = record('acme');
     await streamed.create(plain);
-    await streamed.transition(plain.id, ['queued'], 'running');
+    await streamed.transition(plain, ['queued'], 'running');
     expect(await redis.exists(jobStreamKey(prefix, plain.id))).toBe(0);
     await streamed.remove(job.id, 'acme');
     expect(await redis.exists(key)).toBe(0);
@@ -68,7 +68,7 @@ describe('job store', () => {
     await store.create(job);
     const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
     expect(await store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 1 })).toBe(false); // still queued
-    await store.transition(job.id, ['queued'], 'canceled');
+    await store.transition(job, ['queued'], 'canceled');
     const [first, second] = await Promise.all([store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 1 }), store.charge(job.id, ['canceled', 'expired'], { usage, cost_usd: 2 })]);
     expect([first, second].filter(Boolean)).toHaveLength(1);
     expect(await store.get(job.id)).toMatchObject({ status: 'canceled', usage, cost_usd: first ? 1 : 2 });
@@ -79,17 +79,17 @@ describe('job store', () => {
     for (let round = 0; round < 20; round += 1) {
       const job = record('acme');
       await store.create(job);
-      await store.transition(job.id, ['queued'], 'running');
+      await store.transition(job, ['queued'], 'running');
       const [succeeded, canceled] = await Promise.all([
-        store.transition(job.id, ['running'], 'succeeded', { cost_usd: 1 }),
-        store.transition(job.id, ['queued', 'running'], 'canceled'),
+        store.transition(job, ['running'], 'succeeded', { cost_usd: 1 }),
+        store.transition(job, ['queued', 'running'], 'canceled'),
       ]);
       expect([succeeded.ok, canceled.ok].filter(Boolean)).toHaveLength(1);
       const final = await store.get(job.id);
       expect(final?.status).toBe(succeeded.ok ? 'succeeded' : 'canceled');
       expect(final?.cost_usd).toBe(succeeded.ok ? 1 : null);
     }
-    expect((await store.transition('job_nothing', ['queued'], 'running')).previous).toBeNull();
+    expect((await store.transition({ id: 'job_nothing', tenant: 'acme', expires_at: 0 }, ['queued'], 'running')).previous).toBeNull();
   });
 
   it('appends concurrent attempts without losing any', async () => {
@@ -107,7 +107,7 @@ describe('job store', () => {
     await store.update(job.id, { webhook_status: 'delivered' });
     await store.appendAttempt(job.id, { provider: 'p', model: 'm', started_at: 1, latency_ms: 1, outcome: 'succeeded', status_code: 200, error: null });
     await store.appendDelivery(job.id, { webhook_id: 'msg_1', event: 'job.succeeded', attempt: 1, at: 1, latency_ms: 1, status_code: 200, outcome: 'delivered', error: null });
-    await store.transition(job.id, ['queued'], 'running');
+    await store.transition(job, ['queued'], 'running');
     await store.keepUntil(job.id, Math.floor(Date.now() / 1000) + 60);
     expect(await redis.exists(`${prefix}:job:${job.id}`)).toBe(0);
   });

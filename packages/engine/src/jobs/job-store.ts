@@ -2,10 +2,11 @@ import type { Redis } from 'ioredis';
 import { isCluster, multiKey } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { MAX_DEADLINE_S } from '../schemas/job-request.ts';
-import type { Attempt, JobRecord, JobStatus, WebhookDelivery } from './job-types.ts';
-import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, requeuingKey, tenantJobsKey } from '../keys.ts';
+import { isTerminal, type Attempt, type JobRecord, type JobStatus, type WebhookDelivery } from './job-types.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, requeuingKey, tenantJobKeys, tenantJobsKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
 import { newRecordFields, parseRecord, serializeJobFields, type JobFields } from './job-codec.ts';
+import { TENANT_JOBS_KEEP_MS } from '../tenants/tenant-jobs.ts';
 
 export { parseJobSnapshot, serializeJobFields, type JobFields } from './job-codec.ts';
 
@@ -21,6 +22,9 @@ export interface JobPage {
   data: JobRecord[];
   has_more: boolean;
 }
+
+/** The job a transition moves: its id, and what files it under its tenant's jobs. */
+export type JobRef = Pick<JobRecord, 'id' | 'tenant' | 'expires_at'>;
 
 export interface TransitionResult {
   ok: boolean;
@@ -39,9 +43,10 @@ export interface JobStore {
   getForTenant(id: string, tenant: string): Promise<JobRecord | null>;
   /**
    * Sets the status only when it is one of `from` (and, given `queueJobId`, only while that BullMQ
-   * job is still the record's live one), writing `fields` in the same step.
+   * job is still the record's live one), writing `fields` in the same step, and files the job under
+   * its tenant's queued and running jobs (`TenantJobs`) by the status it took.
    */
-  transition(id: string, from: readonly JobStatus[], to: JobStatus, fields?: JobFields, queueJobId?: string): Promise<TransitionResult>;
+  transition(job: JobRef, from: readonly JobStatus[], to: JobStatus, fields?: JobFields, queueJobId?: string): Promise<TransitionResult>;
   /** Writes fields of an existing record (nothing when it has expired). */
   update(id: string, fields: JobFields): Promise<void>;
   /** Keeps the record at least until `expiresAt` (unix seconds) plus the retention: a replay's fresh deadline. */
@@ -85,7 +90,10 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { retentionSeconds: 3600 };
 
-/** Job records in Redis: one hash per job, a time-ordered index per tenant, the deadline index and the requeue notes. */
+/**
+ * Job records in Redis: one hash per job, a time-ordered index per tenant, the deadline index, the
+ * requeue notes, and each tenant's jobs that have not ended (kept with every status change).
+ */
 export function createJobStore(redis: Redis, options: JobStoreOptions): JobStore {
   return new RedisJobStore(redis, options);
 }
@@ -140,12 +148,21 @@ class RedisJobStore implements JobStore {
     return record !== null && record.tenant === tenant ? record : null;
   }
 
-  async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
-    const outcome = await this.scripts.sluiceJobTransition(
-      this.jobKey(id), this.streamKey(id), from.join(','), to, queueJobId, jobEventsChannel(this.prefix, id), this.streams.retentionSeconds * 1000,
-      ...serializeJobFields(fields),
-    );
+  async transition(job: JobRef, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, queueJobId = ''): Promise<TransitionResult> {
+    const { id } = job;
+    const tenant = tenantJobKeys(this.prefix, job.tenant);
+    const channel = jobEventsChannel(this.prefix, id);
+    const retentionMs = this.streams.retentionSeconds * 1000;
+    const cluster = isCluster(this.redis);
+    const outcome = cluster
+      ? await this.scripts.sluiceJobTransition(this.jobKey(id), this.streamKey(id), from.join(','), to, queueJobId, channel, retentionMs, ...serializeJobFields(fields))
+      : await this.scripts.sluiceJobTransitionTracked(this.jobKey(id), this.streamKey(id), tenant.active, tenant.running, from.join(','), to, queueJobId, channel, id, retentionMs, ...serializeJobFields(fields));
     if (outcome === null) return { ok: false, previous: null };
+    if (cluster && outcome[0] === 1) {
+      // The tenant's sets live in another slot: a second command. Should it be lost, the entry
+      // stops counting at the job's deadline.
+      await this.scripts.sluiceTenantJobsTrack(tenant.active, tenant.running, id, to, fields.expires_at ?? job.expires_at).catch(() => undefined);
+    }
     return { ok: outcome[0] === 1, previous: outcome[1] as JobStatus };
   }
 
@@ -176,7 +193,8 @@ class RedisJobStore implements JobStore {
   }
 
   async remove(id: string, tenant: string): Promise<void> {
-    await multiKey(this.redis).del(this.jobKey(id)).del(this.streamKey(id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).exec();
+    const filed = tenantJobKeys(this.prefix, tenant);
+    await multiKey(this.redis).del(this.jobKey(id)).del(this.streamKey(id)).zrem(this.indexKey(tenant), id).zrem(this.expiryKey, id).zrem(filed.active, id).zrem(filed.running, id).exec();
   }
 
   async dueForExpiry(nowSeconds: number, limit: number): Promise<string[]> {
@@ -237,7 +255,7 @@ class RedisJobStore implements JobStore {
     const { id, tenant, status } = record;
     const now = Date.now();
     await this.writerScripts.sluiceJobCreate(
-      this.jobKey(id), this.indexKey(tenant), this.expiryKey, this.streamKey(id), this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
+      this.jobKey(id), this.indexKey(tenant), this.expiryKey, this.streamKey(id), tenantJobKeys(this.prefix, tenant).active, this.indexKeepMs, now, record.expires_at, id, this.recordTtlMs(record.expires_at, now),
       this.streams.retentionSeconds * 1000, 'status', status, ...serializeJobFields(newRecordFields(record)),
     );
   }
@@ -258,13 +276,17 @@ class RedisJobStore implements JobStore {
         .pexpire(key, this.recordTtlMs(record.expires_at, now))
         .zadd(this.indexKey(tenant), now, id)
         .zadd(this.expiryKey, record.expires_at, id);
+      if (!isTerminal(status)) pipeline.zadd(tenantJobKeys(this.prefix, tenant).active, record.expires_at, id);
       if (record.stream !== null) {
         const stream = this.streamKey(id);
         pipeline.xadd(stream, '*', 'k', 'status', 's', status, 'p', '').pexpire(stream, this.recordTtlMs(record.expires_at, now));
       }
       tenants.add(tenant);
     }
-    for (const tenant of tenants) pipeline.zremrangebyscore(this.indexKey(tenant), '-inf', now - this.indexKeepMs).pexpire(this.indexKey(tenant), this.indexKeepMs);
+    for (const tenant of tenants) {
+      pipeline.zremrangebyscore(this.indexKey(tenant), '-inf', now - this.indexKeepMs).pexpire(this.indexKey(tenant), this.indexKeepMs);
+      pipeline.pexpire(tenantJobKeys(this.prefix, tenant).active, TENANT_JOBS_KEEP_MS);
+    }
     throwOnExecError(await pipeline.exec());
   }
 

@@ -13,7 +13,7 @@ export async function failJob(lifecycle: Lifecycle, record: JobRecord, error: Jo
   const { letters, store, logger } = lifecycle.deps;
   // The dead letter is written first, so a client that sees `failed` also finds it in the list.
   if (deadLetter) await letters.add(record, error);
-  const failed = await store.transition(record.id, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
+  const failed = await store.transition(record, ['queued', 'running'], 'failed', { completed_at: seconds(Date.now()), running_since: null, error }, guard);
   if (!failed.ok) {
     if (deadLetter) await letters.remove(record).catch(() => false);
     return;

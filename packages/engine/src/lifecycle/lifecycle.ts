@@ -21,6 +21,7 @@ import { announceJobEnded, countBilled, enqueueJobWebhook, recordUsage } from '.
 import { modelCatalog } from '../metrics/model-labels.ts';
 import { submitCached } from './cache.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
+import type { TenantJobs } from '../tenants/tenant-jobs.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
 import { recordSuccess, type SuccessInput } from './record-success.ts';
 import { repairEntry, repairStuckRequeues, requeueJob } from './requeue.ts';
@@ -53,6 +54,8 @@ export interface LifecycleDeps {
   price: PriceLookup;
   /** Answers stored for jobs that asked for caching. */
   cache: ResponseCache;
+  /** Each tenant's queued and running jobs (the store files them at every status change). */
+  tenantJobs: TenantJobs;
   logger: Logger;
 }
 
@@ -128,7 +131,7 @@ export class Lifecycle {
 
   /** The worker takes the job: `running`, on the target it was queued for, while `entry` is its live entry. */
   claim(record: JobRecord, entry: string, candidate: RoutingCandidate, now: number): Promise<TransitionResult> {
-    return this.deps.store.transition(record.id, ['queued', 'running'], 'running', {
+    return this.deps.store.transition(record, ['queued', 'running'], 'running', {
       started_at: record.started_at ?? seconds(now),
       provider: candidate.provider,
       provider_model: candidate.model,
@@ -138,7 +141,7 @@ export class Lifecycle {
 
   /** A claimed job goes back to waiting on the same entry (its provider asked to slow down). */
   async unclaim(record: JobRecord, entry: string): Promise<void> {
-    await this.deps.store.transition(record.id, ['running'], 'queued', { running_since: null }, entry);
+    await this.deps.store.transition(record, ['running'], 'queued', { running_since: null }, entry);
   }
 
   /** A provider call that did not succeed, on the job's history. */
@@ -187,7 +190,7 @@ export class Lifecycle {
    * sent as its `result` and the estimated usage and cost, settled against the budget.
    */
   async interrupt(record: JobRecord, guard: string, ended: Interrupted): Promise<void> {
-    const failed = await this.deps.store.transition(record.id, ['running'], 'failed', {
+    const failed = await this.deps.store.transition(record, ['running'], 'failed', {
       completed_at: seconds(Date.now()), running_since: null, error: ended.error, result: ended.result, usage: ended.usage,
       cost_usd: ended.costUsd, cost_details: ended.costDetails, provider: record.routing.candidates[record.target]?.provider ?? null,
       provider_model: record.routing.candidates[record.target]?.model ?? null,
@@ -208,8 +211,10 @@ export class Lifecycle {
    */
   async extendDeadline(record: JobRecord, expiresAt: number): Promise<void> {
     if (expiresAt <= record.expires_at) return;
-    const { store } = this.deps;
-    await Promise.all([store.update(record.id, { expires_at: expiresAt }), store.keepUntil(record.id, expiresAt), store.scheduleExpiry(record.id, expiresAt)]);
+    const { store, tenantJobs } = this.deps;
+    await Promise.all([
+      store.update(record.id, { expires_at: expiresAt }), store.keepUntil(record.id, expiresAt), store.scheduleExpiry(record.id, expiresAt), tenantJobs.extend(record.tenant, record.id, expiresAt),
+    ]);
   }
 
   /**
@@ -249,7 +254,7 @@ export class Lifecycle {
    */
   async end(record: JobRecord, options: EndOptions): Promise<TransitionResult> {
     const { store, queues, redis, config } = this.deps;
-    const outcome = await store.transition(record.id, options.from ?? ['queued', 'running'], options.to, {
+    const outcome = await store.transition(record, options.from ?? ['queued', 'running'], options.to, {
       completed_at: seconds(Date.now()),
       running_since: null,
       error: options.error,

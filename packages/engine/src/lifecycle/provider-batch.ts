@@ -20,7 +20,7 @@ export async function markSubmitted(lifecycle: Lifecycle, records: readonly JobR
     records.map((record) => {
       const candidate = record.routing.candidates[record.target];
       const execution: Execution = { mode: 'provider_batch', provider_batch_id: providerBatchId, submitted_at: seconds(now), fallback_reason: null };
-      return store.transition(record.id, ['queued'], 'running', {
+      return store.transition(record, ['queued'], 'running', {
         started_at: record.started_at ?? seconds(now), provider: candidate?.provider ?? null, provider_model: candidate?.model ?? null, execution,
       }, record.queue_job_id);
     }),

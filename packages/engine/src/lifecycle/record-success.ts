@@ -67,7 +67,7 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   const [, finished] = await Promise.all(
     corked(redis, () => [
       store.appendAttempt(record.id, input.attempt),
-      store.transition(record.id, ['running'], 'succeeded', fields, entry),
+      store.transition(record, ['running'], 'succeeded', fields, entry),
     ] as const),
   );
   if (finished.ok) await Promise.all([lifecycle.settleReservation(record, cost.usd), lifecycle.announce(ended), storeInCache(lifecycle, cacheable)]);

@@ -51,7 +51,7 @@ export async function requeueJob(
       : undefined;
   await store.requeuing(record.id);
   const moved = await store.transition(
-    record.id,
+    record,
     move.from,
     'queued',
     { ...move.fields, target: move.target, tries: move.tries, queue_job_id: entry, running_since: null, exhausted: move.exhausted ?? record.exhausted, refused: move.refused ?? record.refused, ...(routing ? { routing } : {}) },

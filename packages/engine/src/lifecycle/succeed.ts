@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, spendKey, usageKey } from '../keys.ts';
+import { deadlineIndexKey, jobEventsChannel, jobRecordKey, jobStreamKey, spendKey, tenantJobKeys, usageKey } from '../keys.ts';
 import { DEFAULT_STREAM_LIMITS, serializeJobFields, type JobFields, type StreamLimits } from '../jobs/job-store.ts';
 import type { Attempt, JobRecord } from '../jobs/job-types.ts';
 import { isCluster } from '@sluice/shared';
@@ -34,12 +34,15 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
     async succeed(success) {
       if (isCluster(redis)) return null;
       const { record, usage, costUsd } = success;
+      const tenant = tenantJobKeys(prefix, record.tenant);
       const outcome = await scripts.sluiceJobSucceed(
         jobRecordKey(prefix, record.id),
         usageKey(prefix, success.completedAt),
         spendKey(prefix, record.tenant, record.created_at),
         deadlineIndexKey(prefix),
         jobStreamKey(prefix, record.id, isCluster(redis)),
+        tenant.active,
+        tenant.running,
         success.guard,
         jobEventsChannel(prefix, record.id),
         JSON.stringify(success.attempt),

@@ -1,7 +1,8 @@
 -- Everything a succeeded job writes, in one script on one server: the guarded status change with
 -- its attempt and result, the status publish, the hour's usage totals, the tenant's spend and the
--- deadline-index cleanup (and, for a streamed job, the status entry in its output stream).
--- KEYS: job, usage hour, spend month, deadline index, job's output stream
+-- deadline-index cleanup (and, for a streamed job, the status entry in its output stream); the job
+-- leaves its tenant's queued and running jobs.
+-- KEYS: job, usage hour, spend month, deadline index, job's output stream, tenant's active jobs, tenant's running jobs
 -- ARGV: guard, channel, attempt, usage base, prompt, completion (-1: none), cost (-1: none),
 --   spend delta, usage ttl, spend ttl, job id, usage base past the hour's cap ('' when none), USD saved,
 --   stream retention (ms), field pairs...
@@ -11,6 +12,7 @@
 --!include includes/usage-add.lua
 --!include includes/spend-adjust.lua
 --!include includes/stream-status.lua
+--!include includes/tenant-jobs.lua
 local previous, refused = check_job_guard(KEYS[1], 'running', ARGV[1])
 if refused ~= nil then return refused end
 append_entry(KEYS[1], 'attempt', ARGV[3])
@@ -26,4 +28,5 @@ stream_status(KEYS[1], KEYS[5], 'succeeded', ARGV[14])
 usage_add(KEYS[2], ARGV[4], ARGV[12], ARGV[5], ARGV[6], ARGV[7], ARGV[9], ARGV[13])
 spend_adjust(KEYS[3], ARGV[8], ARGV[10])
 redis.call('ZREM', KEYS[4], ARGV[11])
+track_tenant_job(KEYS[6], KEYS[7], ARGV[11], 'succeeded', 0)
 return {1, previous}

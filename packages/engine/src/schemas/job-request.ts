@@ -3,6 +3,12 @@ import { ChatMessageSchema, MAX_CACHE_TTL_S } from '@sluice/shared';
 
 export const PrioritySchema = z.enum(['high', 'normal', 'low']);
 export type Priority = z.infer<typeof PrioritySchema>;
+/** Where a priority class runs: `high` (0) before `normal` (1) before `low` (2). */
+export const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+/** True when `priority` runs before `than`. */
+export const priorityAbove = (priority: Priority, than: Priority): boolean => PRIORITY_RANK[priority] < PRIORITY_RANK[than];
+/** The later-running of two priority classes: a priority held to a ceiling. */
+export const lowerPriority = (priority: Priority, ceiling: Priority): Priority => (priorityAbove(priority, ceiling) ? ceiling : priority);
 export const TierSchema = z.enum(['economy', 'standard', 'premium']);
 export type Tier = z.infer<typeof TierSchema>;
 

@@ -49,6 +49,14 @@ export function principalFor(config: GatewayConfig, tenant: string): Principal {
   };
 }
 
+/** The tenant of every request when auth is disabled. */
+const LOCAL_TENANT = 'local';
+
+/** Every tenant the config knows: those its keys name (and the local one when auth is disabled). */
+export function knownTenants(config: GatewayConfig): string[] {
+  return [...new Set([...config.auth.keys.map((key) => key.tenant), ...(config.auth.disabled ? [LOCAL_TENANT] : [])])];
+}
+
 export function createAuthenticator(config: GatewayConfig): Authenticator {
   const entries = config.auth.keys.map((key) => ({
     hash: Buffer.from(key.key_sha256 ?? hashApiKey(key.key ?? ''), 'hex'),
@@ -56,7 +64,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticator {
   }));
   return {
     disabled: config.auth.disabled,
-    local: { ...principalFor(config, 'local'), role: 'admin' },
+    local: { ...principalFor(config, LOCAL_TENANT), role: 'admin' },
     authenticate(bearer) {
       const presented = createHash('sha256').update(bearer, 'utf8').digest();
       let found: Principal | null = null;

@@ -241,6 +241,8 @@ const MetricsConfigSchema = z
     worker_port: z.number().int().min(0).max(65535).optional(),
     /** Serve `/metrics` without a key (it names tenants and providers). Default false: an admin key is needed. */
     public: z.boolean().default(false),
+    /** Tenants `sluice_tenant_jobs_queued` shows: those with the most jobs queued. Default 10. */
+    top_tenants: z.number().int().min(0).max(1000).default(10),
   })
   .strict();
 

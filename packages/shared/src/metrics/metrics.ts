@@ -35,6 +35,9 @@ function define() {
       name: 'sluice_webhook_deferred_total', help: 'Webhook deliveries put back to wait without spending an attempt (tenant_limit: the tenant had its most deliveries in flight)', labelNames: ['reason'] as const,
     }),
     deadLetters: new Gauge({ name: 'sluice_dead_letter_jobs', help: 'Jobs in the dead-letter queue' }),
+    tenantJobsQueued: new Gauge({
+      name: 'sluice_tenant_jobs_queued', help: 'Jobs queued now (not yet running) of the tenants with the most, at most metrics.top_tenants of them', labelNames: ['tenant'] as const,
+    }),
     saved: new Counter({ name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'mode'] as const }),
     cacheLookups: new Counter({ name: 'sluice_cache_lookups_total', help: 'Response cache lookups of jobs that asked for caching', labelNames: ['outcome'] as const }),
     wasted: new Counter({ name: 'sluice_wasted_usd_total', help: 'USD billed for provider batch results discarded because the job had run otherwise', labelNames: ['provider', 'tenant'] as const }),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFakeOpenAI, lastUserText, type FakeOpenAIServer, type RecordedRequest } from '@sluice/providers/testing';
-import { client, deletePrefix, KEYS, makeConfig, startGateway, testPrefix, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, deletePrefix, eventually, KEYS, makeConfig, startGateway, testPrefix, userMessage, type Gateway } from './harness/gateway.ts';
 import { ENTRY, spawnSluice, writeConfigFile, type SluiceProcess } from './harness/processes.ts';
 
 /**
@@ -118,4 +118,41 @@ describe('fair share between tenants', () => {
     expect(nth(order, 'globex', 20)).toBeLessThan(nth(order, 'acme', 196));
     expect(nth(order, 'globex', 20)).toBeLessThan(48);
   }, 180_000);
+
+  it("a 5,000-line batch whose lines ask for high does not hold up another tenant's synchronous call by more than one job per slot", async () => {
+    const latency = 100;
+    fake = await startFakeOpenAI(fixedLatency(latency));
+    gateway = await startGateway(
+      makeConfig({ providers: { solo: { type: 'openai-compatible', base_url: fake.url, concurrency: 4 } }, routes: { default: ['solo/m'] } }),
+    );
+    const globex = client(gateway.url, KEYS.globex);
+    const syncCall = async (): Promise<number> => {
+      const started = performance.now();
+      const reply = await globex.post('/v1/chat/completions', { model: 'default', messages: userMessage('globex sync') });
+      expect(reply.status).toBe(200);
+      return performance.now() - started;
+    };
+    const idle = Math.max(await syncCall(), await syncCall());
+    const lines = Array.from({ length: 5000 }, (_, index) =>
+      JSON.stringify({ custom_id: `line-${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'default', priority: 'high', messages: userMessage(`acme ${index}`) } }),
+    ).join('\n');
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([lines], { type: 'application/jsonl' }), 'batch.jsonl');
+    const uploaded = await fetch(`${gateway.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.acme}` }, body: form });
+    expect(uploaded.status).toBe(200);
+    const acme = client(gateway.url, KEYS.acme);
+    const batch = await acme.post('/v1/batches', { input_file_id: ((await uploaded.json()) as { id: string }).id, endpoint: '/v1/chat/completions', completion_window: '24h', priority: 'high' });
+    expect(batch.status).toBe(200);
+    // Once every line is a queued job (thousands waiting at high), globex calls in.
+    await eventually(async () => (await acme.get(`/v1/batches/${batch.body.id}`)).body.request_counts?.total === 5000, 60_000, 'the batch expanded');
+    const children = await acme.get(`/v1/jobs?limit=1`);
+    expect(children.body.data[0]?.priority).toBe('high');
+    for (let i = 0; i < 3; i++) {
+      // Its normal latency, plus at most one job per slot (a slot frees within one call's latency), plus slack.
+      expect(await syncCall()).toBeLessThan(idle + latency + 250);
+    }
+    const served = callers(fake.requests);
+    expect(served.filter((caller) => caller === 'acme').length).toBeLessThan(1000);
+  }, 120_000);
 });

@@ -25,6 +25,13 @@ export interface EntrySpec {
   delayMs?: number;
 }
 
+/** Entries waiting for their placement, with the caller waiting for it. */
+interface Placement {
+  specs: readonly EntrySpec[];
+  resolve(priorities: number[]): void;
+  reject(error: unknown): void;
+}
+
 export interface EntryWriterOptions {
   /** Priority numbers per class (tests shrink it to exercise the rebase). Default `CLASS_SPAN`. */
   classSpan?: number;
@@ -59,13 +66,42 @@ export class EntryWriter {
     return queue;
   }
 
-  /** The BullMQ priority of each entry: its class, its tenant's fair-share tag, its tier. */
-  async priorities(queue: Queue<QueuedJobData>, specs: readonly EntrySpec[]): Promise<number[]> {
+  /**
+   * The BullMQ priority of each entry: its class, its tenant's fair-share tag, its tier. Placements
+   * asked for in one event-loop turn go to Redis as one script call per queue, at the end of the
+   * turn (when the submits' corked writes leave too).
+   */
+  priorities(queue: Queue<QueuedJobData>, specs: readonly EntrySpec[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      let batch = this.waiting.get(queue);
+      if (batch === undefined) {
+        batch = [];
+        this.waiting.set(queue, batch);
+        setImmediate(() => void this.place(queue));
+      }
+      batch.push({ specs, resolve, reject });
+    });
+  }
+
+  private readonly waiting = new Map<Queue<QueuedJobData>, Placement[]>();
+
+  private async place(queue: Queue<QueuedJobData>): Promise<void> {
+    const batch = this.waiting.get(queue) ?? [];
+    this.waiting.delete(queue);
     const args: (string | number)[] = [`${queue.qualifiedName}:`, this.span, this.chunk];
-    for (const spec of specs) {
-      args.push(PRIORITY_CLASS[spec.priority], TIER_RANK[spec.tier], spec.tenant, this.weightOf(spec.tenant), (spec.delayMs ?? 0) > 0 ? 1 : 0);
+    for (const { specs } of batch) {
+      for (const spec of specs) args.push(PRIORITY_CLASS[spec.priority], TIER_RANK[spec.tier], spec.tenant, this.weightOf(spec.tenant), (spec.delayMs ?? 0) > 0 ? 1 : 0);
     }
-    return defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), queue.keys.prioritized ?? '', ...args);
+    try {
+      const priorities = await defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), queue.keys.prioritized ?? '', ...args);
+      let offset = 0;
+      for (const placement of batch) {
+        placement.resolve(priorities.slice(offset, offset + placement.specs.length));
+        offset += placement.specs.length;
+      }
+    } catch (error) {
+      for (const placement of batch) placement.reject(error);
+    }
   }
 
   /**

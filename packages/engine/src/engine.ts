@@ -77,10 +77,14 @@ export interface Engine {
   logger: Logger;
 }
 
-/** Each tenant's fair-share weight (its first key's), 1 for a tenant no key names. */
+/**
+ * Each tenant's fair-share weight (its first key's; 1 for a tenant no key names), divided by the
+ * smallest weight below 1, so no tenant's entries are spread further apart than one tag each.
+ */
 function tenantWeights(config: GatewayConfig): (tenant: string) => number {
   const weights = new Map(config.auth.keys.map((key) => [key.tenant, principalFor(config, key.tenant).weight]));
-  return (tenant) => weights.get(tenant) ?? 1;
+  const smallest = Math.min(1, ...weights.values());
+  return (tenant) => (weights.get(tenant) ?? 1) / smallest;
 }
 
 /**

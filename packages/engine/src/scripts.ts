@@ -60,7 +60,7 @@ export const COMMANDS = {
   sluiceRateAcquire: command<(requests: string, tokenLog: string, tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-acquire.lua', 4),
   sluiceRateCorrect: command<(tokens: string, sum: string, ...args: Arg[]) => Promise<number>>('rate-correct.lua', 2),
 
-  sluiceFairTag: command<(state: string, prioritized: string, ...args: Arg[]) => Promise<number[]>>('fair-tag.lua', 2),
+  sluiceFairTag: command<(state: string, prioritized: string, active: string, delayed: string, ...args: Arg[]) => Promise<number[]>>('fair-tag.lua', 4),
 
   sluiceWebhookSlotAcquire: command<
     (held: string, waiting: string, hold: string, leaseId: string, webhookId: string, now: number, leaseMs: number, limit: number, defaultHoldMs: number, minWaitMs: number, maxWaitMs: number, jitter: number) => Promise<[number, number]>

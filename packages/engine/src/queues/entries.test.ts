@@ -94,25 +94,44 @@ describe('entry writer: fair share between tenants', () => {
     expect(served.slice(1).map((id) => id.split('-')[2])).toEqual(['premium', 'standard', 'economy']);
   });
 
-  it("a tenant's premium work overtakes its own economy backlog, and its economy pays for the slots", async () => {
+  it("a tenant's premium work is not queued behind its own economy backlog, and its tiers share its weight", async () => {
     const { add, serve, provider } = setUp();
     await add('acme', 100, 'normal', 'economy');
     await add('acme', 10, 'normal', 'premium');
     await add('globex', 300, 'normal', 'standard');
-    const served = await serve(40);
+    const served = await serve(60);
     const acme = served.filter((id) => tenantOf(id) === 'acme');
-    // acme's 10 premium jobs are among its first 20 served, not behind its 100 economy ones.
-    expect(acme.slice(0, 20).filter((id) => id.includes('-premium-'))).toHaveLength(10);
-    // The 10 slots they took move acme's economy tag on by 10: its next economy job starts at 110, not 100.
+    // acme's 10 premium jobs take turns with its economy ones from the head (tags 0, 2, … 18): all
+    // among its first 30, not after its 100 economy ones.
+    expect(acme.slice(0, 30).filter((id) => id.includes('-premium-'))).toHaveLength(10);
+    // Each premium slot is paid: acme's economy tag moves on by one per premium job (100 → 110), and
+    // premium, sharing the weight with economy, moves two per job.
     const state = await redis.hgetall(fairShareKey(prefix, bullQueueName(providerQueueName(provider))));
     expect(Number(state['f:1:2:acme'])).toBe(110);
-    expect(Number(state['f:1:0:acme'])).toBe(10);
+    expect(Number(state['f:1:0:acme'])).toBe(20);
+  });
+
+  it('a tenant feeding all three tiers gets its weight over the run, not three times it', async () => {
+    const { add, serve } = setUp();
+    const served: string[] = [];
+    for (let round = 0; round < 80; round++) {
+      await add('acme', 3, 'normal', 'economy');
+      await add('acme', 3, 'normal', 'standard');
+      await add('acme', 3, 'normal', 'premium');
+      await add('globex', 9, 'normal', 'standard');
+      served.push(...(await serve(12)));
+    }
+    // Both kept a backlog all along (18 added, 12 served a round): they split about evenly.
+    expect(count(served, 'acme') / served.length).toBeLessThan(0.56);
+    expect(count(served, 'acme') / served.length).toBeGreaterThan(0.44);
   });
 
   it('a tenant returning after the others were served starts with them, not behind its old tags', async () => {
     const { add, serve } = setUp();
     await add('acme', 50);
     expect(await serve(50)).toHaveLength(50);
+    // Past the 50 ms in which a placement's entries may still be on their way to the queue.
+    await new Promise((resolve) => setTimeout(resolve, 60));
     await add('globex', 50);
     await add('acme', 5);
     const served = await serve(55);
@@ -166,13 +185,28 @@ describe('entry writer: fair share between tenants', () => {
     expect(next.map(tenantOf)).toEqual(['acme', 'later', 'acme']);
   });
 
-  it('gives a delayed retry its class head without tagging it', async () => {
-    const { writer, queue } = setUp();
-    const [high, low] = await writer.priorities(queue, [
-      { jobId: 'a', entryId: 'a.1', tenant: 'acme', priority: 'high', tier: 'standard', delayMs: 500 },
-      { jobId: 'b', entryId: 'b.1', tenant: 'acme', priority: 'low', tier: 'premium', delayMs: 500 },
-    ]);
-    expect(high).toBe(2);
-    expect(low).toBe(1 + 2 * CLASS_SPAN);
+  it("a backlog past the range's end never holds up another tenant's new jobs", async () => {
+    // 50 tags per class: acme's 80 jobs run past the end; the ones past it share the overflow number.
+    const { add, serve } = setUp({}, { classSpan: 150, rebaseChunk: 4 });
+    await add('acme', 80);
+    await serve(20);
+    await add('bee', 3);
+    const next = await serve(6);
+    expect(count(next, 'bee')).toBe(3);
+    // The overflow comes last, in arrival order, after the range has been shifted down for it.
+    const rest = await serve(100);
+    const acme = rest.map((id) => Number(id.split('-').at(-1)));
+    expect(rest).toHaveLength(80 - 20 - 3);
+    expect(acme).toEqual([...acme].sort((a, b) => a - b));
+  });
+
+  it('places a delayed retry like a new job of its tenant, not ahead of the class', async () => {
+    const { writer, queue, add } = setUp();
+    await add('acme', 5);
+    const [retry] = await writer.priorities(queue, [{ jobId: 'a', entryId: 'a.1', tenant: 'acme', priority: 'normal', tier: 'standard', delayMs: 500 }]);
+    const [fresh] = await writer.priorities(queue, [{ jobId: 'b', entryId: 'b.1', tenant: 'globex', priority: 'normal', tier: 'standard' }]);
+    // acme's sixth entry is tagged 5; globex, with nothing waiting, starts at the head (tag 0).
+    expect(retry).toBe(1 + CLASS_SPAN + 5 * 3 + 1);
+    expect(fresh).toBe(1 + CLASS_SPAN + 1);
   });
 });

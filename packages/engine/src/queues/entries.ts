@@ -21,7 +21,7 @@ export interface EntrySpec {
   tenant: string;
   priority: Priority;
   tier: Tier;
-  /** A retry's backoff: the entry waits this long, then returns at its class's head (it is not tagged again). */
+  /** A retry's backoff: the entry waits this long (placed now, like a new job). */
   delayMs?: number;
 }
 
@@ -90,10 +90,11 @@ export class EntryWriter {
     this.waiting.delete(queue);
     const args: (string | number)[] = [`${queue.qualifiedName}:`, this.span, this.chunk];
     for (const { specs } of batch) {
-      for (const spec of specs) args.push(PRIORITY_CLASS[spec.priority], TIER_RANK[spec.tier], spec.tenant, this.weightOf(spec.tenant), (spec.delayMs ?? 0) > 0 ? 1 : 0);
+      for (const spec of specs) args.push(PRIORITY_CLASS[spec.priority], TIER_RANK[spec.tier], spec.tenant, this.weightOf(spec.tenant));
     }
     try {
-      const priorities = await defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), queue.keys.prioritized ?? '', ...args);
+      const { prioritized = '', active = '', delayed = '' } = queue.keys;
+      const priorities = await defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), prioritized, active, delayed, ...args);
       let offset = 0;
       for (const placement of batch) {
         placement.resolve(priorities.slice(offset, offset + placement.specs.length));

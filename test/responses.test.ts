@@ -202,6 +202,26 @@ describe('the Responses API through the official openai SDK, on openai and anthr
     expect(JSON.parse(hook?.body ?? '{}')).toMatchObject({ type: 'job.succeeded', data: { id: created.id, status: 'succeeded' } });
   });
 
+  it('fallbacks and cache work as on /v1/jobs: a failing target fails over, a repeated request is answered from the cache (streamed too)', async () => {
+    anthropicFake.script({ status: 500, body: { type: 'error', error: { type: 'api_error', message: 'down' } } });
+    const failedOver = await sdk.responses.create({ model: 'claude', input: 'fail over', fallbacks: ['openai/gpt-4o-mini'] } as OpenAI.Responses.ResponseCreateParamsNonStreaming).withResponse();
+    expect(failedOver.data.output_text).toBe('fake: fail over');
+    expect(failedOver.response.headers.get('x-sluice-provider')).toBe('openai');
+
+    const body = { model: 'gpt', input: 'cache me', cache: { ttl_s: 60 } } as OpenAI.Responses.ResponseCreateParamsNonStreaming;
+    const first = await sdk.responses.create(body);
+    const calls = openaiFake.requests.length;
+    const second = await sdk.responses.create(body);
+    expect(second.id).not.toBe(first.id);
+    expect(second.output_text).toBe(first.output_text);
+    const events = await collect(await sdk.responses.create({ ...body, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming));
+    expect(joinedDeltas(events)).toBe('fake: cache me');
+    expect(events.at(-1)?.type).toBe('response.completed');
+    expect(openaiFake.requests.length).toBe(calls);
+    const job = (await client(gateway.url).get(`/v1/jobs/${second.id}`)).body as JobObject;
+    expect(job).toMatchObject({ cache: { hit: true }, cost_usd: 0 });
+  });
+
   it('responses.cancel on a slow background response cancels its job (the provider call is aborted) and answers status cancelled', async () => {
     openaiFake.script({ hang: true });
     const created = await sdk.responses.create({ model: 'gpt', input: 'never finishes', background: true });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { MAX_DEADLINE_S, MetadataSchema, PrioritySchema, TierSchema, WebhookTargetSchema } from '@sluice/engine';
+import { CacheRequestSchema, MAX_DEADLINE_S, MetadataSchema, PrioritySchema, TierSchema, WebhookTargetSchema } from '@sluice/engine';
 
 /**
  * The body of `POST /v1/responses` that Sluice takes: the Responses API's fields it can carry into a
- * chat job, and Sluice's job fields (`priority`, `tier`, `deadline_s`, `webhook`). Anything else is
- * refused with a 400 naming it, never dropped: built-in tools, `conversation`, `prompt`, `include`,
- * `truncation: "auto"`, reasoning summaries, file inputs.
+ * chat job, and Sluice's job fields (`priority`, `tier`, `deadline_s`, `webhook`, `fallbacks`,
+ * `cache`). Anything else is refused with a 400 naming it, never dropped: built-in tools,
+ * `conversation`, `prompt`, `include`, `truncation: "auto"`, reasoning summaries, file inputs.
  */
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -154,11 +154,14 @@ export const CreateResponseSchema = z.object({
   service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority']).nullish(),
   truncation: z.literal('disabled', { error: 'truncation "auto" is not supported: a prompt too long for the model fails (truncation "disabled")' }).nullish(),
   include: z.array(z.string()).max(0, 'include is not supported: Sluice adds no extra output (logprobs, encrypted reasoning, tool sources)').nullish(),
-  // Sluice's own: the job's priority class, cost tier, deadline and signed webhook, as on POST /v1/jobs.
+  // Sluice's own, as on POST /v1/jobs: the priority class, cost tier, deadline, signed webhook,
+  // extra targets and response cache (checked in full as a job request's).
   priority: PrioritySchema.optional(),
   tier: TierSchema.optional(),
   deadline_s: z.number().int().min(1).max(MAX_DEADLINE_S).optional(),
   webhook: WebhookTargetSchema.optional(),
+  fallbacks: z.array(z.string()).max(10).optional(),
+  cache: CacheRequestSchema.optional(),
 });
 export type CreateResponse = z.output<typeof CreateResponseSchema>;
 

@@ -77,7 +77,7 @@ export async function toJobRequest(deps: TranslateDeps, tenant: string, body: Cr
   const instructions = body.instructions != null && body.instructions !== '' ? body.instructions : null;
   const messages: ChatMessage[] = [...(instructions === null ? [] : [{ role: 'system' as const, content: instructions }]), ...previous, ...input];
   const job: Record<string, unknown> = { model: body.model, messages, ...toChatParams(body) };
-  for (const name of ['priority', 'tier', 'deadline_s', 'webhook'] as const) if (body[name] !== undefined) job[name] = body[name];
+  for (const name of ['priority', 'tier', 'deadline_s', 'webhook', 'fallbacks', 'cache'] as const) if (body[name] !== undefined) job[name] = body[name];
   if (body.metadata != null) job.metadata = body.metadata;
   if (body.stream === true) job.stream = true;
   return {

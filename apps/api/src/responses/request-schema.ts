@@ -47,7 +47,7 @@ const InputMessageSchema = z
 const AssistantMessageSchema = z
   .object({ type: z.literal('message'), role: z.literal('assistant'), content: partsOf(AssistantPartSchema, 'output_text', 0), ...itemBookkeeping, phase: z.string().nullish() })
   .strict();
-export const FunctionCallItemSchema = z
+const FunctionCallItemSchema = z
   .object({ type: z.literal('function_call'), call_id: z.string().min(1).max(256), name: z.string().min(1).max(256), arguments: z.string(), ...itemBookkeeping })
   .strict();
 const FunctionCallOutputItemSchema = z
@@ -73,16 +73,15 @@ const MessageItemSchema = z.discriminatedUnion('role', [InputMessageSchema, Assi
   error: (issue) => `role ${JSON.stringify(isObject(issue.input) ? issue.input.role : undefined)} is not one of user, system, developer, assistant`,
 });
 
-export const InputItemSchema = z.preprocess(
+const InputItemSchema = z.preprocess(
   withType,
   z.discriminatedUnion('type', [MessageItemSchema, FunctionCallItemSchema, FunctionCallOutputItemSchema, ItemReferenceSchema], {
     error: (issue) => `input item type ${JSON.stringify(isObject(issue.input) ? issue.input.type : undefined)} is not supported: Sluice takes ${SUPPORTED_ITEMS} items`,
   }),
 );
 export type InputItem = z.output<typeof InputItemSchema>;
-export type FunctionCallItem = z.output<typeof FunctionCallItemSchema>;
 
-export const FunctionToolSchema = z
+const FunctionToolSchema = z
   .object({
     type: z.literal('function'),
     name: z.string().min(1).max(256),

@@ -10,9 +10,9 @@ export interface ResponseEvent {
 
 export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-export type OutputPart = { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] } | { type: 'refusal'; refusal: string };
+type OutputPart = { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] } | { type: 'refusal'; refusal: string };
 
-export interface MessageOutputItem {
+interface MessageOutputItem {
   id: string;
   type: 'message';
   status: ItemStatus;
@@ -20,7 +20,7 @@ export interface MessageOutputItem {
   content: OutputPart[];
 }
 
-export interface FunctionCallOutputItem {
+interface FunctionCallOutputItem {
   id: string;
   type: 'function_call';
   status: ItemStatus;

@@ -63,7 +63,7 @@ function instructionsOf(record: ResponseRecord): string | null {
   return first.content;
 }
 
-export interface ResponseView {
+interface ResponseView {
   /** Shown instead of the job's own (the opening events of a stream show the response as it starts). */
   status?: ResponseStatus;
   /** The output items; default: what the job's result makes. */

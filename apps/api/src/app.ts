@@ -15,6 +15,7 @@ import { filesRouter } from './routes/files.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { modelsRouter } from './routes/models.ts';
 import { providersRouter } from './routes/providers.ts';
+import { responsesRouter } from './routes/responses.ts';
 import { tenantsRouter } from './routes/tenants.ts';
 import { usageRouter } from './routes/usage.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(jobsRouter(deps));
   app.use(chatCompletionsRouter(deps));
+  app.use(responsesRouter(deps));
   app.use(modelsRouter(deps));
   app.use(providersRouter(deps));
   app.use(deadLettersRouter(deps));

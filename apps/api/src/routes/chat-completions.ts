@@ -1,6 +1,5 @@
-import { Router, type Response } from 'express';
-import { type Principal } from '@sluice/shared';
-import { JobRequestSchema, newJobId, type JobRecord, type JobRequest } from '@sluice/engine';
+import { Router } from 'express';
+import { JobRequestSchema, newJobId, type JobRecord } from '@sluice/engine';
 import { failureOf } from '../services/job-failure.ts';
 import { relayChatStream, type ChatStreamDeps } from '../services/chat-stream.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -8,37 +7,12 @@ import { principalOf } from '../middleware/auth.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { allowedPriority, enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
-import { waitForJob, watchForEnd, type WaitDeps } from '../services/wait-for-job.ts';
+import { submitAndWait } from '../services/submit-and-wait.ts';
+import type { WaitDeps } from '../services/wait-for-job.ts';
 import { jsonBody } from './jobs.ts';
 
 /** What this router uses of the API's dependencies. */
 type ChatDeps = Pick<ApiDeps, 'config' | 'waiters'> & SubmitDeps & WaitDeps & ChatStreamDeps;
-
-/**
- * Submits the job and waits for its end, listening from before the submit (its id is chosen up
- * front) so the end cannot be missed; stops waiting when the client goes away.
- */
-async function submitAndWait(deps: ChatDeps, principal: Principal, request: JobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
-  const closed = new AbortController();
-  res.on('close', () => closed.abort());
-  const id = newJobId();
-  const watching = watchForEnd(deps, id, true);
-  // Handled now: it may fail (the subscriber closing at shutdown) while the submit is still running.
-  watching.catch(() => undefined);
-  let record: JobRecord;
-  try {
-    ({ record } = await submitJob(deps, principal, request, { ...options, id }));
-  } catch (error) {
-    void watching.then((watch) => watch.stop(), () => undefined);
-    throw error;
-  }
-  if (record.id !== id) {
-    // An Idempotency-Key replayed an earlier job: wait on that one.
-    void watching.then((watch) => watch.stop(), () => undefined);
-    return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal);
-  }
-  return waitForJob(deps, record.id, principal.tenant, timeoutS * 1000, closed.signal, { watch: watching, known: record });
-}
 
 /**
  * `POST /v1/chat/completions`: OpenAI-compatible and synchronous. The request becomes an ordinary job
@@ -71,7 +45,7 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     }
     let done: JobRecord;
     try {
-      done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body }, res, timeoutS);
+      done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body, id: newJobId() }, res, timeoutS);
     } finally {
       release();
     }

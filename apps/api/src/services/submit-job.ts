@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type Engine, type JobRecord, type JobRequest, type Priority } from '@sluice/engine';
+import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type Engine, type JobRecord, type JobRequest, type PlanOptions, type Priority, type ResponseSettings } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
@@ -14,6 +14,8 @@ export interface SubmitOptions {
   rawBody?: unknown;
   /** The job id to use (a caller already listening for it); new when absent. */
   id?: string;
+  /** Set for a job made by `POST /v1/responses`: what its record keeps for the response. */
+  response?: ResponseSettings;
 }
 
 export interface Submitted {
@@ -87,7 +89,7 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
     release = claim.release;
   }
   try {
-    return { record: await createAndEnqueue(deps, principal, request, id), replayed: false };
+    return { record: await createAndEnqueue(deps, principal, request, { id, ...(options.response ? { response: options.response } : {}) }), replayed: false };
   } catch (error) {
     await release();
     throw error;
@@ -114,8 +116,9 @@ async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: J
  * Answers the job from the response cache when it can (already succeeded; a hit never waits, so it
  * takes no `max_queued_jobs` place), else writes and enqueues it.
  */
-async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, id: string): Promise<JobRecord> {
-  const admitted = await admitJob(deps, principal, request, { id });
+async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, plan: PlanOptions): Promise<JobRecord> {
+  const { id } = plan;
+  const admitted = await admitJob(deps, principal, request, plan);
   if (admitted.cached !== null) {
     const record = admitted.cached;
     await deps.lifecycle.submitCached(record);

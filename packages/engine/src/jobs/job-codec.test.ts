@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { newJobId } from './ids.ts';
+import { JOB_ID_PATTERN, newJobId, newResponseId, RESPONSE_ID_PATTERN } from './ids.ts';
 import { decodeJobEvent, newRecordFields, parseRecord, serializeJobFields } from './job-codec.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
 import { JobRecordSchema, toJobObject, type JobRecord } from './job-types.ts';
@@ -12,7 +12,7 @@ const record = (): JobRecord => ({
   routing: { route: 'default', strategy: 'ordered', tier: 'economy', candidates: [{ provider: 'p', model: 'm', est_cost_usd: 0.001, eligible: true, reason: null }], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0.001, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null, stream: null,
+  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null, stream: null, response: null,
 });
 
 /** A hash as Redis hands it back from HSET arguments. */
@@ -36,6 +36,17 @@ describe('job record codec', () => {
     const fixed = { id: job.id, tenant: job.tenant, model: job.model, priority: job.priority, tier: job.tier, created_at: job.created_at, request: job.request, batch_id: job.batch_id, custom_id: job.custom_id, metadata: job.metadata, webhook: job.webhook };
     const hash = { status: 'queued', ...hashOf(serializeJobFields({ ...changing, ...fixed } as never)) };
     expect(parseRecord(hash)).toEqual(job);
+  });
+
+  it('keeps a response job\'s settings inside the doc, and reads a record without them as null', () => {
+    const job = { ...record(), id: newResponseId(), response: { instructions: true, store: false, background: true, previous_response_id: null } };
+    const fields = newRecordFields(job);
+    expect(JSON.parse(fields.doc).response).toEqual(job.response);
+    expect(parseRecord({ status: 'queued', ...hashOf(serializeJobFields(fields)) })).toEqual(job);
+    expect(parseRecord({ status: 'queued' }).response).toBeNull();
+    expect(job.id).toMatch(JOB_ID_PATTERN);
+    expect(newJobId()).toMatch(JOB_ID_PATTERN);
+    expect(newJobId()).not.toMatch(RESPONSE_ID_PATTERN);
   });
 
   it('refuses a hash whose status is none of the states a job can be in', () => {

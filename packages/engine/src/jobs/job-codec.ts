@@ -36,6 +36,7 @@ const LAYOUT: { readonly [Name in keyof JobRecord]: Layout } = {
   webhook: fixed('json'),
   cache: fixed('json'),
   cache_entry: fixed('json'),
+  response: fixed('json'),
   status: field('text'),
   started_at: field('number'),
   completed_at: field('number'),

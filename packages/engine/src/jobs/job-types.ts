@@ -140,6 +140,20 @@ export type CacheEntryRef = z.infer<typeof CacheEntryRefSchema>;
 export const StreamOptionsSchema = z.object({ include_usage: z.boolean() });
 export type StreamOptions = z.infer<typeof StreamOptionsSchema>;
 
+/**
+ * What a job made by `POST /v1/responses` keeps beyond its chat request, to answer as a response and
+ * to be continued by a later one (`previous_response_id`). Fixed at submit.
+ */
+export const ResponseSettingsSchema = z.object({
+  /** The first message is the request's `instructions` (a system message): a response that continues this one leaves it out. */
+  instructions: z.boolean(),
+  /** False: the response may not be continued by a later one (its record still lives its usual life). */
+  store: z.boolean(),
+  background: z.boolean(),
+  previous_response_id: z.string().nullable(),
+});
+export type ResponseSettings = z.infer<typeof ResponseSettingsSchema>;
+
 /** The job record in Redis, as the store reads it back. */
 export const JobRecordSchema = z.object({
   id: z.string().min(1),
@@ -193,6 +207,8 @@ export const JobRecordSchema = z.object({
   cache_entry: CacheEntryRefSchema.nullable(),
   /** Set on a job that streams: its output deltas are written to its stream as they come. */
   stream: StreamOptionsSchema.nullable(),
+  /** Set on a job made by `POST /v1/responses`. */
+  response: ResponseSettingsSchema.nullable(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 

@@ -8,7 +8,7 @@ import { chooseTarget, isRoutable } from './choose-target.ts';
 import { chooseExecution } from './execution-mode.ts';
 import { resolveRoute } from './resolve-route.ts';
 import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
-import type { JobRecord, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
+import type { JobRecord, ResponseSettings, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
 
 /** What planning a job reads: the routes, prices, open circuits and the tenant's spend. */
 export interface PlanDeps {
@@ -88,6 +88,8 @@ export interface PlanOptions {
    * `economy` job, for the provider's batch API or flex tier. Default false.
    */
   batchChild?: boolean;
+  /** Set for a job made by `POST /v1/responses`: what its response needs beyond the chat request. */
+  response?: ResponseSettings;
 }
 
 export interface PlannedJob {
@@ -189,5 +191,6 @@ export function newJobRecord({ config, submitter, request, options, stored, rout
     cache: null,
     cache_entry: null,
     stream: request.stream === true ? { include_usage: request.stream_options?.include_usage === true } : null,
+    response: options.response ?? null,
   };
 }

@@ -357,3 +357,33 @@ describe('the Responses API through the official openai SDK, on openai and anthr
     expect(query.status).toBe(400);
   });
 });
+
+describe('the Responses API on the gemini provider type', () => {
+  let geminiFake: FakeProviderServer;
+  let gateway: Gateway;
+  let sdk: OpenAI;
+  beforeAll(async () => {
+    geminiFake = await startFakeProvider('gemini');
+    gateway = await startGateway(makeConfig({ providers: { gemini: { type: 'gemini', base_url: geminiFake.url, api_key: 'gm-secret' } }, routes: { gem: ['gemini/gemini-2.0-flash'] } }));
+    sdk = new OpenAI({ apiKey: KEYS.acme, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await geminiFake.close();
+  });
+
+  it('answers a plain response, and streams one to response.completed with the joined deltas equal to its text', async () => {
+    const plain = await sdk.responses.create({ model: 'gem', input: 'plain gemini', instructions: 'Be brief.' });
+    expect(plain.status).toBe('completed');
+    expect(plain.output_text).toContain('plain gemini');
+    expect(plain.usage?.total_tokens).toBeGreaterThan(0);
+    const sent = sentTo(geminiFake, 'plain gemini')?.body as { systemInstruction?: unknown; contents?: unknown };
+    expect(JSON.stringify(sent.systemInstruction)).toContain('Be brief.');
+    const events = await collect(await sdk.responses.create({ model: 'gem', input: 'stream gemini', stream: true }));
+    const last = events.at(-1);
+    expect(last?.type).toBe('response.completed');
+    const final = last?.type === 'response.completed' ? last.response : null;
+    expect(joinedDeltas(events)).toContain('stream gemini');
+    expect(final?.output_text ?? (final?.output[0] as { content?: { text: string }[] } | undefined)?.content?.[0]?.text).toBe(joinedDeltas(events));
+  });
+});

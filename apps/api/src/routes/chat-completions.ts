@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { type Principal } from '@sluice/shared';
-import { JobRequestSchema, newJobId, type JobRecord, type JobRequest } from '@sluice/engine';
+import { JobRequestSchema, newJobId, type AnyJobRequest, type JobRecord } from '@sluice/engine';
 import { failureOf } from '../services/job-failure.ts';
 import { relayChatStream, type ChatStreamDeps } from '../services/chat-stream.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -18,7 +18,7 @@ type ChatDeps = Pick<ApiDeps, 'config' | 'waiters'> & SubmitDeps & WaitDeps & Ch
  * Submits the job and waits for its end, listening from before the submit (its id is chosen up
  * front) so the end cannot be missed; stops waiting when the client goes away.
  */
-async function submitAndWait(deps: ChatDeps, principal: Principal, request: JobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
+export async function submitAndWait(deps: SubmitDeps & WaitDeps, principal: Principal, request: AnyJobRequest, options: { idempotencyKey: string | null; rawBody: unknown }, res: Response, timeoutS: number): Promise<JobRecord> {
   const closed = new AbortController();
   res.on('close', () => closed.abort());
   const id = newJobId();
@@ -75,12 +75,17 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     } finally {
       release();
     }
-    res.setHeader('x-sluice-job-id', done.id);
-    if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
-    if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);
-    res.setHeader('x-sluice-cost-usd', done.cost_usd === null ? 'unknown' : String(done.cost_usd));
-    res.json(done.result);
+    sendSyncAnswer(res, done);
   });
 
   return router;
+}
+
+/** A synchronous call's answer: the job's result with the `x-sluice-*` headers, or its failure in OpenAI's error shape. */
+export function sendSyncAnswer(res: Response, done: JobRecord): void {
+  res.setHeader('x-sluice-job-id', done.id);
+  if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
+  if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);
+  res.setHeader('x-sluice-cost-usd', done.cost_usd === null ? 'unknown' : String(done.cost_usd));
+  res.json(done.result);
 }

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { completionChunks, getMetrics, isCluster } from '@sluice/shared';
-import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
+import { chatResult, isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
 import { drained, SSE_HEADERS, startHeartbeat, truncatedError } from './sse.ts';
 import type { StreamHub } from './stream-hub.ts';
@@ -184,8 +184,9 @@ export async function relayChatStream(deps: ChatStreamDeps, res: Response, recor
 function replayEnded(res: Response, record: JobRecord, includeUsage: boolean): void {
   res.setHeader('x-sluice-job-id', record.id);
   if (record.provider !== null) res.setHeader('x-sluice-provider', record.provider);
-  if (record.status !== 'succeeded' || record.result === null) throw failureOf(record);
-  const chunks = completionChunks(record.result).filter((chunk) => chunk.choices.length > 0 || includeUsage);
+  const completion = chatResult(record.result);
+  if (record.status !== 'succeeded' || completion === null) throw failureOf(record);
+  const chunks = completionChunks(completion).filter((chunk) => chunk.choices.length > 0 || includeUsage);
   res.writeHead(200, SSE_HEADERS);
   res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
 }

@@ -54,6 +54,15 @@ describe('bad embeddings input gets a 400 in OpenAI\'s error shape naming the pr
     expect(most.body.data[2047]).toEqual({ object: 'embedding', index: 2047, embedding: mockEmbedding('text 2047') });
   });
 
+  it('an answer of megabytes reaches a synchronous caller whole (read back: too large to go along with the success announcement)', async () => {
+    const input = Array.from({ length: MAX_EMBEDDING_INPUTS }, (_, index) => `t${index}`);
+    const reply = await client(gateway.url).post('/v1/embeddings', { model: 'default', input, dimensions: 256, encoding_format: 'float' });
+    expect(reply.status).toBe(200);
+    expect(reply.body.data).toHaveLength(MAX_EMBEDDING_INPUTS);
+    expect(reply.body.data[2047].embedding).toEqual(mockEmbedding('t2047', 256));
+    expect(JSON.stringify(reply.body).length).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
   it('unknown and unsupported fields are refused by name, never dropped', async () => {
     await refused({ model: 'default', input: 'x', temperature: 0.2 }, 'temperature', /unknown field "temperature": not supported/);
     await refused({ model: 'default', input: 'x', messages: [{ role: 'user', content: 'x' }] }, 'messages', /unknown field "messages"/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { embeddingsContract } from '../testing/embeddings-contract-suite.ts';
-import { fakeEmbedding, startFakeProvider } from '../testing/index.ts';
+import { embeddingsContract, withFakeProvider } from '../testing/embeddings-contract-suite.ts';
+import { fakeEmbedding } from '../testing/index.ts';
 import errors from './__fixtures__/errors.json' with { type: 'json' };
 import { geminiFromConfig } from './adapter.ts';
 import { GeminiProviderSchema } from './config-schema.ts';
@@ -30,9 +30,7 @@ embeddingsContract('gemini', {
 
 describe('gemini embeddings', () => {
   it('sends each text as a request of the URL model, 100 to a call, and keeps input order across calls', async () => {
-    const fake = await startFakeProvider('gemini');
-    const adapter = create(fake.url);
-    try {
+    await withFakeProvider('gemini', create, async (fake, adapter) => {
       const texts = Array.from({ length: 250 }, (_, index) => `text ${index}`);
       const result = await adapter.embed!({ model: 'models/gemini-embedding-001', input: texts, dimensions: 16 });
       expect(fake.requests.map((request) => (request.body as SentBody).requests.length)).toEqual([GEMINI_EMBED_BATCH, GEMINI_EMBED_BATCH, 50]);
@@ -40,36 +38,23 @@ describe('gemini embeddings', () => {
       expect((fake.requests[0]?.body as SentBody).requests[0]).toEqual({ model: 'models/gemini-embedding-001', content: { role: 'user', parts: [{ text: 'text 0' }] }, outputDimensionality: 16 });
       expect(result.vectors).toEqual(texts.map((text) => fakeEmbedding(text, 16)));
       expect(result.model).toBe('gemini-embedding-001');
-    } finally {
-      await adapter.close();
-      await fake.close();
-    }
+    });
   });
 
   it('the first failing call fails the whole embedding (the worker retries it whole)', async () => {
-    const fake = await startFakeProvider('gemini');
-    const adapter = create(fake.url);
-    try {
+    await withFakeProvider('gemini', create, async (fake, adapter) => {
       fake.script({}, { status: 500, body: errors.server_error.body });
       const error = await adapter.embed!({ model: 'gemini-embedding-001', input: Array.from({ length: 150 }, (_, index) => `t${index}`) }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ kind: 'retryable', status: 500 });
       expect(fake.requests).toHaveLength(2);
-    } finally {
-      await adapter.close();
-      await fake.close();
-    }
+    });
   });
 
   it('refuses token arrays without a call: Gemini takes text only', async () => {
-    const fake = await startFakeProvider('gemini');
-    const adapter = create(fake.url);
-    try {
+    await withFakeProvider('gemini', create, async (fake, adapter) => {
       const error = await adapter.embed!({ model: 'gemini-embedding-001', input: [[1, 2]] }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ kind: 'fatal', code: 'provider_token_input_unsupported' });
       expect(fake.requests).toHaveLength(0);
-    } finally {
-      await adapter.close();
-      await fake.close();
-    }
+    });
   });
 });

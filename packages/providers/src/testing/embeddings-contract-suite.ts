@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingRequest } from '@sluice/shared';
 import type { ProviderAdapter } from '../provider-adapter.ts';
-import { ProviderError, type ProviderErrorKind } from '../provider-error.ts';
-import type { ContractFixtures } from './contract-suite.ts';
+import type { ProviderError, ProviderErrorKind } from '../provider-error.ts';
+import { failureOf, type ContractFixtures } from './contract-suite.ts';
 import { fakeEmbedding, FAKE_EMBEDDING_DIMENSIONS } from './fake-embeddings.ts';
 import { startFakeProvider, type FakeProviderServer, type RecordedRequest } from './fake-provider-server.ts';
 
@@ -24,10 +24,16 @@ export interface EmbeddingsContractSpec {
 
 const THREE: EmbeddingRequest = { model: 'm', input: ['alpha', 'beta', 'gamma delta'] };
 
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const outcome = await promise.then(() => null, (error: unknown) => error);
-  expect(outcome).toBeInstanceOf(ProviderError);
-  return outcome as ProviderError;
+/** Runs `test` with a fresh fake of `format` and an adapter on it, and closes both after. */
+export async function withFakeProvider(format: 'openai' | 'gemini', createAdapter: (baseUrl: string) => ProviderAdapter, test: (fake: FakeProviderServer, adapter: ProviderAdapter) => Promise<void>): Promise<void> {
+  const fake = await startFakeProvider(format);
+  const adapter = createAdapter(fake.url);
+  try {
+    await test(fake, adapter);
+  } finally {
+    await adapter.close();
+    await fake.close();
+  }
 }
 
 /**

@@ -92,3 +92,29 @@ describe('bad embeddings input gets a 400 in OpenAI\'s error shape naming the pr
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('input');
   });
 });
+
+describe("a key's caps hold for embeddings as for chat", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await startGateway(makeConfig({
+      auth: { keys: [{ key: KEYS.acme, tenant: 'acme', role: 'tenant', rpm: 2, max_priority: 'normal' }] },
+      providers: { mock: { type: 'mock', latency_ms: 1 } },
+      routes: { default: ['mock/echo'] },
+    }));
+  });
+  afterAll(() => gateway.close());
+
+  it('max_priority lowers the synchronous default, and rpm answers 429 past it', async () => {
+    const api = client(gateway.url);
+    const first = await api.post('/v1/embeddings', { model: 'default', input: 'one' });
+    expect(first.status).toBe(200);
+    expect((await api.waitForJob(first.headers.get('x-sluice-job-id') ?? '')).priority).toBe('normal');
+    const asked = await api.post('/v1/embeddings', { model: 'default', input: 'two', priority: 'high' });
+    expect(asked.status).toBe(400);
+    expect(asked.body.error).toMatchObject({ code: 'priority_not_allowed', param: 'priority' });
+    const limited = await api.post('/v1/embeddings', { model: 'default', input: 'three' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limit_exceeded');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});

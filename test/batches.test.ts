@@ -170,7 +170,7 @@ describe('batches', () => {
     expect((await upload(gateway, jsonl(1), KEYS.acme, 'fine-tune')).body.error.code).toBe('invalid_purpose');
     const api = client(gateway.url);
     expect((await api.post('/v1/batches', {})).body.error.message).toContain('exactly one of input_file_id or requests');
-    expect((await api.post('/v1/batches', { input_file_id: 'file-doesnotexist', endpoint: '/v1/embeddings' })).body.error.param).toBe('endpoint');
+    expect((await api.post('/v1/batches', { input_file_id: 'file-doesnotexist', endpoint: '/v1/completions' })).body.error.param).toBe('endpoint');
     expect((await api.post('/v1/batches', { input_file_id: 'file-AAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(404);
     expect((await api.get('/v1/batches/batch_nope')).status).toBe(404);
     const small = await startGateway(makeConfig({ providers: { mock: { type: 'mock' } }, routes: { default: ['mock/echo'] }, server: { host: '127.0.0.1', port: 0, file_limit: '2kb' } }), { worker: false });

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { startApi, type ApiRuntime } from '@sluice/api';
 import { Redis } from 'ioredis';
-import { createLogger, type GatewayConfig, type GatewayConfigInput } from '@sluice/shared';
+import { createLogger, type ChatCompletion, type GatewayConfig, type GatewayConfigInput } from '@sluice/shared';
 import { parseConfig } from '@sluice/providers';
-import { type JobObject } from '@sluice/engine';
+import { type JobObject, type JobResult } from '@sluice/engine';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
 
 export const KEYS = { acme: 'sk-test-acme-0001', globex: 'sk-test-globex-0002', admin: 'sk-test-admin-0003' } as const;
@@ -112,13 +112,13 @@ export function client(baseUrl: string, key: string | null = KEYS.acme) {
     get: (path: string, headers?: Record<string, string>) => send('GET', path, undefined, headers),
     post: (path: string, body?: unknown, headers?: Record<string, string>) => send('POST', path, body, headers),
     send,
-    /** Polls a job until `done(job)` holds or the time runs out. */
-    async waitForJob(id: string, done: (job: JobObject) => boolean = (job) => ['succeeded', 'failed', 'canceled', 'expired'].includes(job.status), timeoutMs = 15_000): Promise<JobObject> {
+    /** Polls a job until `done(job)` holds or the time runs out; `Result` names the kind of answer (a chat job's unless named). */
+    async waitForJob<Result extends JobResult = ChatCompletion>(id: string, done: (job: JobObject<Result>) => boolean = (job) => ['succeeded', 'failed', 'canceled', 'expired'].includes(job.status), timeoutMs = 15_000): Promise<JobObject<Result>> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const reply = await send('GET', `/v1/jobs/${id}`);
         if (reply.status !== 200) throw new Error(`GET job ${id}: ${reply.status} ${JSON.stringify(reply.body)}`);
-        const job = reply.body as JobObject;
+        const job = reply.body as JobObject<Result>;
         if (done(job)) return job;
         if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -11,6 +11,7 @@ import { batchesRouter } from './routes/batches.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './routes/bull-board.ts';
 import { chatCompletionsRouter } from './routes/chat-completions.ts';
 import { deadLettersRouter } from './routes/dead-letters.ts';
+import { embeddingsRouter } from './routes/embeddings.ts';
 import { filesRouter } from './routes/files.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { modelsRouter } from './routes/models.ts';
@@ -63,6 +64,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(jobsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(responsesRouter(deps));
+  app.use(embeddingsRouter(deps));
   app.use(modelsRouter(deps));
   app.use(providersRouter(deps));
   app.use(deadLettersRouter(deps));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseByteSize, principalFor, SluiceError, type Principal } from '@sluice/shared';
-import { batchKey, batchLineErrorsKey, enqueueBatchStep, JobRejectedError, JobRequestSchema, admitJob, lowerPriority, PrioritySchema, readBatchLines, UnknownModelError, type Engine, type BatchLine, type BatchRecord, type JobRecord, type JobRequest, type Priority } from '@sluice/engine';
+import { batchKey, batchLineErrorsKey, enqueueBatchStep, JobRejectedError, jobRequestSchemaFor, admitJob, lowerPriority, PrioritySchema, readBatchLines, UnknownModelError, type Engine, type AnyJobRequest, type BatchLine, type BatchRecord, type JobRecord, type Priority } from '@sluice/engine';
 
 /** What expanding a batch into child jobs needs. */
 export type ExpandDeps = Pick<Engine, 'config' | 'redis' | 'logger' | 'batches' | 'files' | 'store' | 'lifecycle' | 'price' | 'circuits' | 'spend' | 'cache' | 'batchQueue' | 'tenantJobs'>;
@@ -69,10 +69,14 @@ async function readCursor(context: ExpandDeps, batchId: string): Promise<ExpandC
 }
 
 /** A request line checked into its child's request, or the error that says why it makes none. */
-type CheckedRequest = { ok: true; request: JobRequest } | { ok: false; error: LineError };
+type CheckedRequest = { ok: true; request: AnyJobRequest } | { ok: false; error: LineError };
 
-function checkRequest(line: BatchLine, priority: Priority, expiresAt: number, now: number): CheckedRequest {
-  const parsed = JobRequestSchema.safeParse(childRequest(line, priority, expiresAt, now));
+/** A line checked against its batch's endpoint (one per batch, as OpenAI's), then as a request of that kind. */
+function checkRequest(line: BatchLine, batch: Pick<BatchRecord, 'endpoint' | 'priority' | 'expires_at'>, priority: Priority, now: number): CheckedRequest {
+  if (line.url !== batch.endpoint) {
+    return { ok: false, error: { custom_id: line.custom_id, code: 'invalid_request', message: `url: "${line.url}" is not this batch's endpoint "${batch.endpoint}"; a batch runs one endpoint` } };
+  }
+  const parsed = jobRequestSchemaFor(batch.endpoint).safeParse(childRequest(line, priority, batch.expires_at, now));
   if (!parsed.success) {
     return { ok: false, error: { custom_id: line.custom_id, code: 'invalid_request', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') } };
   }
@@ -119,7 +123,7 @@ async function expandChunk(context: ExpandDeps, batch: BatchRecord, pending: Pen
     const submitter = principalFor(context.config, batch.tenant);
     // The key's cap as it is now, should the config have lowered it since the batch was made.
     const priority = lowerPriority(current.priority, submitter.maxPriority);
-    const checked = pending.requests.map(({ line }, offset) => (existing[offset] === null ? checkRequest(line, priority, current.expires_at, now) : null));
+    const checked = pending.requests.map(({ line }, offset) => (existing[offset] === null ? checkRequest(line, current, priority, now) : null));
     stop = await takePlaces(context, submitter, ids, checked, Math.max(now + 1, current.expires_at));
     // Children made before a crash are listed again; finalizing reads each id once.
     made.children.push(...ids.slice(0, stop).filter((_, offset) => existing[offset] !== null));

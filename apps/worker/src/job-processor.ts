@@ -1,6 +1,6 @@
 import { RateLimitError, type Job } from 'bullmq';
-import { ProviderError, type CompletionResult, type ProviderAdapter } from '@sluice/providers';
-import { estimatePromptTokens, getMetrics, isCluster, type ProviderConfig } from '@sluice/shared';
+import { ProviderError, type CompletionResult, type EmbeddingResult, type ProviderAdapter } from '@sluice/providers';
+import { estimateEmbeddingTokens, estimatePromptTokens, getMetrics, isCluster, type EmbeddingRequest, type ProviderConfig } from '@sluice/shared';
 import {
   attemptOf,
   attemptOutcomeOf,
@@ -95,8 +95,9 @@ async function guard(deps: ProcessorDeps, job: Job<QueuedJobData>): Promise<Runn
   return { record, entry, candidate, adapter, provider, flex: record.execution?.mode === 'flex' && runsFlex(deps.config, candidate) };
 }
 
-/** Tokens a job may use: its prompt estimate plus its completion limit, charged to `tpm` before the call. */
+/** Tokens a job may use, charged to `tpm` before the call: its prompt estimate plus its completion limit (an embeddings job's input). */
 function estimatedTokens(record: JobRecord, defaultMaxTokens: number): number {
+  if (record.request.input !== undefined) return estimateEmbeddingTokens(record.request.input);
   const params = record.request.params;
   const limit = Number(params.max_completion_tokens ?? params.max_tokens ?? defaultMaxTokens);
   return estimatePromptTokens(record.request.messages) + (Number.isFinite(limit) ? limit : defaultMaxTokens);
@@ -190,7 +191,10 @@ async function noteStopped(deps: ProcessorDeps, run: Runnable, log: Record<strin
   deps.logger.warn({ ...log, outcome: 'interrupted' }, 'job was running on a worker that stopped; running it again');
 }
 
-type Answer = { ok: true; answer: CompletionResult } | Extract<CallOutcome, { ok: false }>;
+type Answer = { ok: true; answer: CompletionResult | EmbeddingResult } | Extract<CallOutcome, { ok: false }>;
+
+/** How a call ended, before its error is classified: a streamed or whole answer, or embeddings. */
+type CallEnd = StreamedAnswer | { ok: true; answer: EmbeddingResult };
 
 /**
  * The claim (status → running) and the provider call start together, saving a round trip on every
@@ -226,9 +230,25 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, tim
   }
 }
 
-/** One provider call: whole, or streamed into the job's stream. Never rejects. */
-function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writer: DeltaWriter | null, timing: CallTiming): Promise<StreamedAnswer> {
+/** The embeddings call of an embeddings job (its adapter was chosen for having one). */
+function embedCall(run: Runnable, options: { signal: AbortSignal; logger: ProcessorDeps['logger'] }): Promise<CallEnd> {
   const { record, candidate, adapter } = run;
+  const { input = [], params } = record.request;
+  const request: EmbeddingRequest = {
+    model: candidate.model, input,
+    ...(typeof params.dimensions === 'number' ? { dimensions: params.dimensions } : {}),
+    ...(typeof params.user === 'string' ? { user: params.user } : {}),
+  };
+  const call = adapter.embed === undefined
+    ? Promise.reject(new ProviderError(`${candidate.provider}: provider type ${adapter.type} cannot embed`, { kind: 'fatal', provider: candidate.provider, status: null, code: 'embeddings_unsupported' }))
+    : adapter.embed(request, options);
+  return call.then((answer) => ({ ok: true as const, answer }), (error: unknown) => ({ ok: false as const, error, partial: null }));
+}
+
+/** One provider call: whole, or streamed into the job's stream, or embeddings. Never rejects. */
+function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writer: DeltaWriter | null, timing: CallTiming): Promise<CallEnd> {
+  const { record, candidate, adapter } = run;
+  if (record.request.endpoint === '/v1/embeddings') return embedCall(run, { signal, logger: deps.logger });
   // A job deferred to the flex tier asks for it on a target that sells it.
   const params = run.flex ? { ...record.request.params, service_tier: 'flex' } : record.request.params;
   const request = { model: candidate.model, messages: record.request.messages, params };

@@ -23,6 +23,7 @@ describe('bundled prices', () => {
     expect(shares(OPENAI_PRICES)).toEqual({
       'gpt-5': 0.1, 'gpt-5-mini': 0.1, 'gpt-5-nano': 0.1, 'gpt-4.1': 0.25, 'gpt-4.1-mini': 0.25, 'gpt-4.1-nano': 0.25,
       'gpt-4o': 0.5, 'gpt-4o-mini': 0.5, o3: 0.5, 'o3-mini': 0.5, 'o4-mini': 0.5, o1: 0.5, 'gpt-4-turbo': null, 'gpt-3.5-turbo': null,
+      'text-embedding-3-small': null, 'text-embedding-3-large': null, 'text-embedding-ada-002': null,
     });
     expect(Object.values(OPENAI_PRICES).every((price) => price.cache_write_5m === undefined && price.cache_write_1h === undefined)).toBe(true);
   });
@@ -38,7 +39,15 @@ describe('bundled prices', () => {
   it('price Gemini cache reads at 0.1× from 2.5 on, 0.25× before', () => {
     expect(shares(GEMINI_PRICES)).toEqual({
       'gemini-2.5-pro': 0.1, 'gemini-2.5-flash': 0.1, 'gemini-2.5-flash-lite': 0.1,
-      'gemini-2.0-flash': 0.25, 'gemini-2.0-flash-lite': 0.25, 'gemini-1.5-pro': 0.25, 'gemini-1.5-flash': 0.25,
+      'gemini-2.0-flash': 0.25, 'gemini-2.0-flash-lite': 0.25, 'gemini-1.5-pro': 0.25, 'gemini-1.5-flash': 0.25, 'gemini-embedding-001': null,
     });
+  });
+
+  it('price embedding models by input tokens only: text-embedding-3-small $0.02, -3-large $0.13, ada-002 $0.10, gemini-embedding-001 $0.15 per 1M', () => {
+    const embedding = (table: Readonly<Record<string, { input: number; output: number }>>, families: string[]) => families.map((family) => [family, table[family]?.input, table[family]?.output]);
+    expect(embedding(OPENAI_PRICES, ['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'])).toEqual([
+      ['text-embedding-3-small', 0.02, 0], ['text-embedding-3-large', 0.13, 0], ['text-embedding-ada-002', 0.1, 0],
+    ]);
+    expect(embedding(GEMINI_PRICES, ['gemini-embedding-001'])).toEqual([['gemini-embedding-001', 0.15, 0]]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ChatCompletion, ChatCompletionChunk, Logger } from '@sluice/shared';
+import type { ChatCompletion, ChatCompletionChunk, EmbeddingRequest, EmbeddingUsage, Logger } from '@sluice/shared';
 import type { ChatRequest } from '@sluice/shared';
 import type { ProviderError } from './provider-error.ts';
 
@@ -10,6 +10,18 @@ export interface CallOptions {
 
 export interface CompletionResult {
   completion: ChatCompletion;
+  /** The provider's HTTP status (200 for the mock). */
+  statusCode: number;
+}
+
+/** The answer of one embeddings call: a vector per input, in input order. */
+export interface EmbeddingResult {
+  vectors: number[][];
+  /** The model the provider says answered (the one asked for when it does not say). */
+  model: string;
+  usage: EmbeddingUsage;
+  /** True when the provider reported no token usage and `usage` is Sluice's estimate of the input. */
+  usageEstimated: boolean;
   /** The provider's HTTP status (200 for the mock). */
   statusCode: number;
 }
@@ -43,6 +55,13 @@ export interface ProviderAdapter {
    * bounds a whole `complete`. Aborting the signal, or leaving the loop early, ends the HTTP request.
    */
   stream?(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatCompletionChunk>;
+  /**
+   * Embeds the inputs, for types that can (`embeddings` in the type's definition). Throws
+   * ProviderError classified as `complete` does. One call, one HTTP attempt, except where the
+   * provider caps the inputs of a request below Sluice's limit: then consecutive requests, and the
+   * first failure fails the call.
+   */
+  embed?(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult>;
   /** The cheapest real request that proves the provider answers; throws ProviderError when it does not. */
   probe(options?: CallOptions): Promise<void>;
   /** The provider's batch API, for types that have one (half price for work that can wait). */

@@ -20,6 +20,21 @@ export const RequiredApiKeySchema = z.string().default('');
 /** A provider type's config schema: a strict zod object with a literal `type` (the discriminator). */
 type ConfigSchemaOf<C extends ProviderConfig> = z.ZodType<C, ProviderConfigInput> & z.core.$ZodTypeDiscriminable;
 
+/** What a type knows of embedding a model: the largest `dimensions` it takes, or null when it takes none. */
+export interface EmbeddingModel {
+  maxDimensions: number | null;
+}
+
+/** What a provider type knows about embeddings; a type without it has no embeddings call. */
+export interface EmbeddingSupport {
+  /** Embedding model families, by exact name or name prefix (longest wins). Models the type does not know are tried as asked. */
+  models?: Readonly<Record<string, EmbeddingModel>>;
+  /** Name prefixes of models the type knows are not embedding models (its chat families); an embedding family that is longer wins. */
+  otherModels?: readonly string[];
+  /** True when the type takes token arrays as input, not only text. */
+  tokenInput: boolean;
+}
+
 /** What one provider folder declares about its type; the registry lists one per type. */
 export interface ProviderTypeDefinition<C extends ProviderConfig> {
   /** Validates a `providers.<id>` entry of this type and applies its defaults. */
@@ -43,6 +58,8 @@ export interface ProviderTypeDefinition<C extends ProviderConfig> {
   batch?: boolean;
   /** True when the type has a cheaper, slower real-time tier: only then may its entries set `flex.enabled`. Default false. */
   flex?: boolean;
+  /** What the type knows of embeddings, when its adapter has `embed`. Default null: it cannot embed. */
+  embeddings?: EmbeddingSupport | null;
 }
 
 /** A registered provider type, its config type erased: `createAdapter` validates the entry with the type's own schema. */
@@ -62,6 +79,7 @@ export function defineProviderType<C extends ProviderConfig>(definition: Provide
     free: false,
     batch: false,
     flex: false,
+    embeddings: null,
     ...definition,
     configSchema,
     createAdapter: (id, config) => createAdapter(id, configSchema.parse(config)),

@@ -1,5 +1,5 @@
 import { completionChunks, type Usage } from '@sluice/shared';
-import type { JobRecord, ResponseSettings } from '@sluice/engine';
+import { chatResult, type JobRecord, type ResponseSettings } from '@sluice/engine';
 import { failureOf } from '../services/job-failure.ts';
 import { echoParams } from './chat-params.ts';
 import { ResponseEventBuilder, type ItemStatus, type OutputItem, type ResponseEvent } from './response-events.ts';
@@ -11,7 +11,7 @@ export const isResponseRecord = (record: JobRecord): record is ResponseRecord =>
 
 export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | 'incomplete';
 
-const finishReasonOf = (record: JobRecord): string | null => record.result?.choices.find((choice) => choice.index === 0)?.finish_reason ?? null;
+const finishReasonOf = (record: JobRecord): string | null => chatResult(record.result)?.choices.find((choice) => choice.index === 0)?.finish_reason ?? null;
 
 /** The job's status as a response's: a success cut short by the token limit or a content filter is `incomplete`; an expired job has `failed`. */
 export function responseStatus(record: JobRecord): ResponseStatus {
@@ -36,9 +36,10 @@ const finished = (status: ResponseStatus): boolean => status === 'completed' || 
 
 /** The output a job's result makes, item for item what its event stream makes (same ids, same order). */
 export function outputOf(record: JobRecord): OutputItem[] {
-  if (record.result === null) return [];
+  const completion = chatResult(record.result);
+  if (completion === null) return [];
   const builder = new ResponseEventBuilder(record.id);
-  for (const chunk of completionChunks(record.result)) builder.add(chunk);
+  for (const chunk of completionChunks(completion)) builder.add(chunk);
   const status = responseStatus(record);
   if (finished(status)) builder.close(itemStatusOf(status));
   else builder.abandon();

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { completionChunks, type ChatCompletionChunk } from '@sluice/shared';
-import { isTerminal, type JobRecord, type JobStatus } from '@sluice/engine';
+import { chatResult, isTerminal, type JobRecord, type JobStatus } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import { failureOf } from '../services/job-failure.ts';
 import { outputStreamKept } from '../services/job-stream-events.ts';
@@ -66,7 +66,8 @@ class ResponseStreamRelay extends StreamRelay {
 function replayEnded(res: Response, record: ResponseRecord, startingAfter: number | null): void {
   const builder = new ResponseEventBuilder(record.id);
   const events = openingEvents(builder, record);
-  for (const chunk of record.result === null ? [] : completionChunks(record.result)) events.push(...builder.add(chunk));
+  const completion = chatResult(record.result);
+  for (const chunk of completion === null ? [] : completionChunks(completion)) events.push(...builder.add(chunk));
   events.push(...endingEvents(builder, record));
   res.writeHead(200, { ...SSE_HEADERS, 'x-sluice-job-id': record.id, ...(record.provider === null ? {} : { 'x-sluice-provider': record.provider }) });
   res.end(sse(events, startingAfter));

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, MAX_BATCH_REQUESTS, MetadataSchema, PrioritySchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord, type Priority } from '@sluice/engine';
+import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, JOB_ENDPOINTS, MAX_BATCH_REQUESTS, MetadataSchema, PrioritySchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord, type Priority } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, type Principal } from '../middleware/auth.ts';
@@ -19,7 +19,8 @@ const CreateBatchSchema = z
     input_file_id: z.string().min(1).optional(),
     /** Sluice's extension: the requests inline instead of an uploaded file. */
     requests: z.array(InlineBatchRequestSchema).min(1).max(MAX_BATCH_REQUESTS).optional(),
-    endpoint: z.literal('/v1/chat/completions', 'only "/v1/chat/completions" is supported').default('/v1/chat/completions'),
+    /** Every line's `url` must be it: a batch runs one endpoint. */
+    endpoint: z.enum(JOB_ENDPOINTS, `supported: ${JOB_ENDPOINTS.map((endpoint) => `"${endpoint}"`).join(', ')}`).default('/v1/chat/completions'),
     completion_window: z.literal('24h', 'only "24h" is supported').default('24h'),
     metadata: MetadataSchema.nullable().optional(),
     webhook: WebhookTargetSchema.optional(),
@@ -51,8 +52,9 @@ async function loadBatch(deps: BatchesDeps, id: string, tenant: string): Promise
  * Inline requests become an input file, so both kinds of batch run the same way. The file counts
  * toward the tenant's held bytes like an upload (the lines are within server.body_limit).
  */
-async function storeInlineRequests(deps: BatchesDeps, principal: Principal, requests: CreateBatchBody['requests'] = []): Promise<string> {
-  const lines = requests.map((request) => JSON.stringify({ custom_id: request.custom_id, method: 'POST', url: '/v1/chat/completions', body: request.body }));
+async function storeInlineRequests(deps: BatchesDeps, principal: Principal, body: CreateBatchBody): Promise<string> {
+  const requests = body.requests ?? [];
+  const lines = requests.map((request) => JSON.stringify({ custom_id: request.custom_id, method: 'POST', url: body.endpoint, body: request.body }));
   const ids = new Set(requests.map((request) => request.custom_id));
   if (ids.size !== lines.length) throw new ApiError('custom_id values must be unique', { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'requests' });
   const file = await deps.files.create(principal.tenant, 'inline-requests.jsonl', 'batch', lines.join('\n'), { maxHeldBytes: principal.maxFileBytes }).catch((error: unknown) => {
@@ -63,7 +65,7 @@ async function storeInlineRequests(deps: BatchesDeps, principal: Principal, requ
 
 /** The id of the batch's input file: the tenant's uploaded `batch` file named, or one made of the inline requests. */
 async function batchInputFile(deps: BatchesDeps, principal: Principal, body: CreateBatchBody): Promise<string> {
-  if (body.input_file_id === undefined) return storeInlineRequests(deps, principal, body.requests);
+  if (body.input_file_id === undefined) return storeInlineRequests(deps, principal, body);
   const file = await deps.files.get(body.input_file_id, principal.tenant);
   if (file === null || file.purpose !== 'batch') throw notFound('file', body.input_file_id);
   return body.input_file_id;

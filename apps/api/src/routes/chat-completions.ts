@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { JobRequestSchema, newJobId, type JobRecord } from '@sluice/engine';
 import { failureOf } from '../services/job-failure.ts';
 import { relayChatStream, type ChatStreamDeps } from '../services/chat-stream.ts';
@@ -49,12 +49,17 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     } finally {
       release();
     }
-    res.setHeader('x-sluice-job-id', done.id);
-    if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
-    if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);
-    res.setHeader('x-sluice-cost-usd', done.cost_usd === null ? 'unknown' : String(done.cost_usd));
-    res.json(done.result);
+    sendSyncAnswer(res, done);
   });
 
   return router;
+}
+
+/** A synchronous call's answer: the job's result with the `x-sluice-*` headers, or its failure in OpenAI's error shape. */
+export function sendSyncAnswer(res: Response, done: JobRecord): void {
+  res.setHeader('x-sluice-job-id', done.id);
+  if (done.provider !== null) res.setHeader('x-sluice-provider', done.provider);
+  if (done.status !== 'succeeded' || done.result === null) throw failureOf(done);
+  res.setHeader('x-sluice-cost-usd', done.cost_usd === null ? 'unknown' : String(done.cost_usd));
+  res.json(done.result);
 }

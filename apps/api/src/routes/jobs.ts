@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, JobRequestSchema, toJobObject, type JobRecord } from '@sluice/engine';
+import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, jobRequestSchemaFor, toJobObject, type JobRecord } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -57,13 +57,16 @@ const notCancelable = (id: string, status: string | null): ApiError =>
     status: 409, type: 'invalid_request_error', code: 'job_not_cancelable', param: 'id',
   });
 
-/** `POST /v1/jobs`: queues one job (202 with its location), or replays the one an idempotency key already made. */
+/**
+ * `POST /v1/jobs`: queues one job (202 with its location), or replays the one an idempotency key
+ * already made. Its `endpoint` says what kind: `/v1/chat/completions` (the default) or `/v1/embeddings`.
+ */
 async function createJob(deps: JobsDeps, req: Request, res: Response): Promise<void> {
   const principal = principalOf(res);
   const body = jsonBody(req);
   const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
   await enforceTenantRate(deps, principal);
-  const request = validate(JobRequestSchema, body);
+  const request = validate(jobRequestSchemaFor((body as { endpoint?: unknown }).endpoint), body);
   request.priority = allowedPriority(principal, request.priority, (body as { priority?: unknown }).priority !== undefined);
   const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { completionChunks } from '@sluice/shared';
-import { isTerminal, type JobRecord, type JobStatus } from '@sluice/engine';
+import { chatResult, isTerminal, type JobRecord, type JobStatus } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
 import { SSE_HEADERS, truncatedError } from './sse.ts';
 import { StreamRelay, type DeltaEntry, type StreamRelayDeps } from './stream-relay.ts';
@@ -78,8 +78,9 @@ export async function relayChatStream(deps: ChatStreamDeps, res: Response, recor
 function replayEnded(res: Response, record: JobRecord, includeUsage: boolean): void {
   res.setHeader('x-sluice-job-id', record.id);
   if (record.provider !== null) res.setHeader('x-sluice-provider', record.provider);
-  if (record.status !== 'succeeded' || record.result === null) throw failureOf(record);
-  const chunks = completionChunks(record.result).filter((chunk) => chunk.choices.length > 0 || includeUsage);
+  const completion = chatResult(record.result);
+  if (record.status !== 'succeeded' || completion === null) throw failureOf(record);
+  const chunks = completionChunks(completion).filter((chunk) => chunk.choices.length > 0 || includeUsage);
   res.writeHead(200, SSE_HEADERS);
   res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
 }

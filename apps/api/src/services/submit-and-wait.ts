@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { JobRecord, JobRequest } from '@sluice/engine';
+import type { AnyJobRequest, JobRecord } from '@sluice/engine';
 import type { Principal } from '../middleware/auth.ts';
 import { submitJob, type SubmitDeps, type SubmitOptions } from './submit-job.ts';
 import { waitForJob, watchForEnd, type WaitDeps } from './wait-for-job.ts';
@@ -9,7 +9,7 @@ import { waitForJob, watchForEnd, type WaitDeps } from './wait-for-job.ts';
  * (its id, `options.id`, is chosen up front) so the end cannot be missed; stops waiting when the
  * client goes away. An Idempotency-Key replay waits on the job it replays.
  */
-export async function submitAndWait(deps: SubmitDeps & WaitDeps, principal: Principal, request: JobRequest, options: SubmitOptions & { id: string }, res: Response, timeoutS: number): Promise<JobRecord> {
+export async function submitAndWait(deps: SubmitDeps & WaitDeps, principal: Principal, request: AnyJobRequest, options: SubmitOptions & { id: string }, res: Response, timeoutS: number): Promise<JobRecord> {
   const closed = new AbortController();
   res.on('close', () => closed.abort());
   const watching = watchForEnd(deps, options.id, true);

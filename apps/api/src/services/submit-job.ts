@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { webhookSecretFor } from '@sluice/shared';
-import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type Engine, type JobRecord, type JobRequest, type PlanOptions, type Priority, type ResponseSettings } from '@sluice/engine';
+import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type AnyJobRequest, type Engine, type JobRecord, type PlanOptions, type Priority, type ResponseSettings } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
@@ -68,7 +68,7 @@ export async function enforceTenantRate(deps: Pick<Engine, 'limiter'>, principal
  * enqueues it on the first healthy target's provider queue. The record is written first so a worker
  * never meets a job without one; a job whose targets are all down waits on the first one's paused queue.
  */
-export async function submitJob(deps: SubmitDeps, principal: Principal, request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
+export async function submitJob(deps: SubmitDeps, principal: Principal, request: AnyJobRequest, options: SubmitOptions = {}): Promise<Submitted> {
   const { config, store } = deps;
   if (request.webhook !== undefined) checkWebhook(deps, principal, request.webhook.url);
   const id = options.id ?? newJobId();
@@ -116,7 +116,7 @@ async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: J
  * Answers the job from the response cache when it can (already succeeded; a hit never waits, so it
  * takes no `max_queued_jobs` place), else writes and enqueues it.
  */
-async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: JobRequest, plan: PlanOptions): Promise<JobRecord> {
+async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: AnyJobRequest, plan: PlanOptions): Promise<JobRecord> {
   const { id } = plan;
   const admitted = await admitJob(deps, principal, request, plan);
   if (admitted.cached !== null) {

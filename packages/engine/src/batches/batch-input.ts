@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { createLineSplitter, readLines, type JsonlLine } from '../files/jsonl-lines.ts';
 import { exceedsJsonDepth } from '@sluice/shared';
+import { JOB_ENDPOINTS } from '../schemas/job-request.ts';
 
 /** Requests one batch may hold (OpenAI's limit). */
 export const MAX_BATCH_REQUESTS = 50_000;
@@ -9,12 +10,12 @@ export const MAX_BATCH_REQUESTS = 50_000;
 /** Invalid lines an upload may have before it is refused without reading further. */
 export const LISTED_LINE_PROBLEMS = 20;
 
-/** One line of a batch input file (OpenAI Batch API). */
+/** One line of a batch input file (OpenAI Batch API); its `url` must also be its batch's `endpoint` (checked when the batch runs). */
 export const BatchLineSchema = z
   .object({
     custom_id: z.string().min(1).max(512),
     method: z.literal('POST', 'expected "POST"'),
-    url: z.literal('/v1/chat/completions', 'expected "/v1/chat/completions"'),
+    url: z.enum(JOB_ENDPOINTS, `expected one of ${JOB_ENDPOINTS.map((endpoint) => `"${endpoint}"`).join(', ')}`),
     body: z.record(z.string(), z.unknown()),
   })
   .loose();

@@ -2,7 +2,7 @@ import { getMetrics } from '@sluice/shared';
 import type { CostDetails, JobRecord } from '../jobs/job-types.ts';
 import { newJobRecord, planJob, type PlanDeps, type PlannedJob, type PlanOptions, type Submitter } from '../routing/plan-job.ts';
 import { resolveRoute } from '../routing/resolve-route.ts';
-import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+import { splitJobRequest, type AnyJobRequest } from '../schemas/job-request.ts';
 import { cacheTtlOf, responseCacheKey } from './cache-key.ts';
 import type { CachedResponse, ResponseCache } from './response-cache.ts';
 
@@ -19,7 +19,7 @@ export type Admission = { cached: JobRecord } | ({ cached: null } & PlannedJob);
  * becomes a succeeded record at once (no provider call, no budget reserved); a miss is planned as
  * usual and carries its cache key, so its success is stored. Other requests are only planned.
  */
-export async function admitJob(deps: AdmitDeps, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<Admission> {
+export async function admitJob(deps: AdmitDeps, submitter: Submitter, request: AnyJobRequest, options: PlanOptions): Promise<Admission> {
   const ttlS = cacheTtlOf(deps.config, request);
   if (ttlS === 0) return { cached: null, ...(await planJob(deps, submitter, request, options)) };
   const key = responseCacheKey(request);
@@ -41,9 +41,9 @@ const cachedCost = (hit: CachedResponse): CostDetails => ({
  * The succeeded record of a hit: routed as the request would be (so an unknown model is refused as
  * ever and the job shows its route), answered by the original job's provider and model.
  */
-function cachedJobRecord(deps: AdmitDeps, submitter: Submitter, request: JobRequest, options: PlanOptions, hit: CachedResponse): JobRecord {
+function cachedJobRecord(deps: AdmitDeps, submitter: Submitter, request: AnyJobRequest, options: PlanOptions, hit: CachedResponse): JobRecord {
   const stored = splitJobRequest(request);
-  const routing = resolveRoute(deps.config, { ...request, params: stored.params }, deps.price);
+  const routing = resolveRoute(deps.config, { ...request, ...stored }, deps.price);
   const now = Math.floor(Date.now() / 1000);
   const target = Math.max(0, routing.candidates.findIndex((c) => c.provider === hit.provider && c.model === hit.provider_model));
   const record = newJobRecord({ config: deps.config, submitter, request, options, stored, routing, target, now, reserved: 0 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '@sluice/shared';
-import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+import { splitJobRequest, type AnyJobRequest } from '../schemas/job-request.ts';
 
 /** The value with every object's keys in sorted order (arrays keep theirs), so key order never changes a digest. */
 function canonical(value: unknown): unknown {
@@ -19,10 +19,12 @@ function canonical(value: unknown): unknown {
  * normalized `model` as asked, `messages`, every provider-bound parameter and `fallbacks`. Fallbacks
  * count because they change which targets may answer; Sluice's other fields (priority, tier,
  * deadline, metadata, webhook, cache) do not change what is asked of a provider, so they do not.
+ * An embeddings request's key adds its endpoint and inputs (a chat request's is as it always was).
  */
-export function responseCacheKey(request: JobRequest): string {
-  const { messages, params } = splitJobRequest(request);
-  const normalized = canonical({ v: 1, model: request.model, messages, params, fallbacks: request.fallbacks });
+export function responseCacheKey(request: AnyJobRequest): string {
+  const { messages, params, endpoint, input } = splitJobRequest(request);
+  const embeddings = endpoint === undefined ? {} : { endpoint, input };
+  const normalized = canonical({ v: 1, model: request.model, messages, params, fallbacks: request.fallbacks, ...embeddings });
   return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
 }
 
@@ -31,7 +33,7 @@ export function responseCacheKey(request: JobRequest): string {
  * else its route's `cache_ttl_s`, else 0 (no caching). A streamed request shares entries with the
  * same request not streamed: a hit streams the stored answer.
  */
-export function cacheTtlOf(config: GatewayConfig, request: JobRequest): number {
+export function cacheTtlOf(config: GatewayConfig, request: AnyJobRequest): number {
   if (request.cache !== undefined) return request.cache.ttl_s;
   const route = config.routes[request.model];
   return route === undefined || Array.isArray(route) ? 0 : (route.cache_ttl_s ?? 0);

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ChatCompletionSchema, MAX_CACHE_TTL_S, UsageSchema } from '@sluice/shared';
+import { MAX_CACHE_TTL_S, UsageSchema } from '@sluice/shared';
+import { JobResultSchema } from '../jobs/job-types.ts';
 import { cacheKeys } from '../keys.ts';
 import { defineScripts } from '../scripts.ts';
 
 /** What a cache entry holds: the original job's answer, who gave it, what it cost, and when. */
 export const CachedResponseSchema = z.object({
-  result: ChatCompletionSchema,
+  result: JobResultSchema,
   usage: UsageSchema.nullable(),
   provider: z.string().nullable(),
   provider_model: z.string().nullable(),

@@ -49,6 +49,16 @@ describe('job record codec', () => {
     expect(newJobId()).not.toMatch(RESPONSE_ID_PATTERN);
   });
 
+  it('keeps an embeddings job\'s kind and inputs in its doc; a record without them is a chat job', () => {
+    const job: JobRecord = { ...record(), request: { endpoint: '/v1/embeddings', messages: [], input: ['a', 'b'], params: { encoding_format: 'base64', dimensions: 8 } } };
+    const hash = { status: 'queued', ...hashOf(serializeJobFields(newRecordFields(job))) };
+    const read = parseRecord(hash);
+    expect(read).toEqual(job);
+    expect(JobRecordSchema.strict().parse(read).request).toEqual(job.request);
+    expect(toJobObject(read).endpoint).toBe('/v1/embeddings');
+    expect(toJobObject(record()).endpoint).toBe('/v1/chat/completions');
+  });
+
   it('refuses a hash whose status is none of the states a job can be in', () => {
     expect(() => parseRecord({ status: 'paused', doc: '{"id":"job_x"}' })).toThrow(/job job_x has an unknown status "paused"/);
   });

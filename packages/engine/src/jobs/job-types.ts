@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ChatCompletionSchema, ChatMessageSchema, UsageSchema } from '@sluice/shared';
-import { MetadataSchema, PrioritySchema, TierSchema } from '../schemas/job-request.ts';
+import { ChatCompletionSchema, ChatMessageSchema, EmbeddingListSchema, UsageSchema, type ChatCompletion } from '@sluice/shared';
+import { MetadataSchema, PrioritySchema, TierSchema, type JobEndpoint } from '../schemas/job-request.ts';
 
 /**
  * The job record: the one definition of what Redis holds for a job. The codec (job-codec.ts) lays it
@@ -45,7 +45,11 @@ export const WebhookDeliverySchema = z.object({
 });
 export type WebhookDelivery = z.infer<typeof WebhookDeliverySchema>;
 
-export const IneligibleReasonSchema = z.enum(['circuit_open', 'unknown_provider', 'provider_disabled', 'context_too_long', 'over_budget', 'unsupported_parameter', 'no_price']);
+export const IneligibleReasonSchema = z.enum([
+  'circuit_open', 'unknown_provider', 'provider_disabled', 'context_too_long', 'over_budget', 'unsupported_parameter', 'no_price',
+  // An embeddings job's: the provider type has no embeddings call, the model is known not to embed, or the request asks what the target cannot give.
+  'embeddings_unsupported', 'not_an_embedding_model', 'dimensions_unsupported', 'token_input_unsupported',
+]);
 export type IneligibleReason = z.infer<typeof IneligibleReasonSchema>;
 
 export const RoutingCandidateSchema = z.object({
@@ -121,9 +125,29 @@ export const REALTIME: Execution = { mode: 'realtime', provider_batch_id: null, 
 export const JobErrorSchema = z.object({ type: z.string(), code: z.string(), message: z.string() });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
-/** What a job keeps of the client's request: the provider-bound part only. */
-export const StoredRequestSchema = z.object({ messages: z.array(ChatMessageSchema), params: z.record(z.string(), z.unknown()) });
+/**
+ * What a job keeps of the client's request: the provider-bound part only. A chat job has its
+ * messages and parameters; an embeddings job says so (`endpoint`) and has its inputs (no messages)
+ * and `encoding_format`, `dimensions` and `user` as parameters. Records without `endpoint` (every
+ * one written before embeddings) are chat jobs.
+ */
+export const StoredRequestSchema = z.object({
+  messages: z.array(ChatMessageSchema),
+  params: z.record(z.string(), z.unknown()),
+  endpoint: z.literal('/v1/embeddings').optional(),
+  input: z.union([z.array(z.string()), z.array(z.array(z.number().int()))]).optional(),
+});
 export type StoredRequest = z.infer<typeof StoredRequestSchema>;
+
+/** What kind of job a record is: the endpoint its request was for. */
+export const jobEndpoint = (record: Pick<JobRecord, 'request'>): JobEndpoint => record.request.endpoint ?? '/v1/chat/completions';
+
+/** A job's answer: a `chat.completion`, or an embeddings `list`. */
+export const JobResultSchema = z.discriminatedUnion('object', [ChatCompletionSchema, EmbeddingListSchema]);
+export type JobResult = z.infer<typeof JobResultSchema>;
+
+/** The result when it is a `chat.completion` (a chat job's), else null. */
+export const chatResult = (result: JobResult | null): ChatCompletion | null => (result?.object === 'chat.completion' ? result : null);
 
 /**
  * What the response cache did for the job: `{hit: true, key_age_s}` when it was answered from a
@@ -186,7 +210,7 @@ export const JobRecordSchema = z.object({
   running_since: z.number().nullable(),
   provider: z.string().nullable(),
   provider_model: z.string().nullable(),
-  result: ChatCompletionSchema.nullable(),
+  result: JobResultSchema.nullable(),
   error: JobErrorSchema.nullable(),
   usage: UsageSchema.nullable(),
   cost_usd: z.number().nullable(),
@@ -218,9 +242,15 @@ const PUBLIC_FIELDS = [
   'result', 'error', 'usage', 'cost_usd', 'cost_details', 'attempts', 'routing', 'batch_id', 'custom_id', 'metadata', 'cache',
 ] as const satisfies readonly (keyof JobRecord)[];
 
-/** The job object of the HTTP API: the record's public fields, with its webhook and deliveries as one. */
-export type JobObject = Pick<JobRecord, (typeof PUBLIC_FIELDS)[number]> & {
+/**
+ * The job object of the HTTP API: the record's public fields, what kind of job it is, and its
+ * webhook and deliveries as one. `Result` is the kind of answer: a chat job's unless named
+ * (`JobObject<EmbeddingList>`, or `JobObject<JobResult>` for a job of either kind).
+ */
+export type JobObject<Result extends JobResult = ChatCompletion> = Omit<Pick<JobRecord, (typeof PUBLIC_FIELDS)[number]>, 'result'> & {
   object: 'job';
+  endpoint: JobEndpoint;
+  result: Result | null;
   execution: Execution;
   webhook: { url: string; status: WebhookStatus; deliveries: WebhookDelivery[] } | null;
 };
@@ -233,13 +263,13 @@ export function callsMade(record: JobRecord): number {
   return record.attempts.filter((attempt) => attempt.outcome !== 'rate_limited' && attempt.outcome !== 'canceled').length - record.replayed_calls;
 }
 
-export function toJobObject(record: JobRecord): JobObject {
-  const shown: Record<string, unknown> = { id: record.id, object: 'job' };
+export function toJobObject(record: JobRecord): JobObject<JobResult> {
+  const shown: Record<string, unknown> = { id: record.id, object: 'job', endpoint: jobEndpoint(record) };
   for (const name of PUBLIC_FIELDS) {
     shown[name] = record[name];
     if (name === 'cost_details') shown.execution = record.execution ?? REALTIME;
     // The webhook follows the routing, where clients have always found it.
     if (name === 'routing') shown.webhook = record.webhook ? { url: record.webhook.url, status: record.webhook_status ?? 'pending', deliveries: record.deliveries } : null;
   }
-  return shown as JobObject;
+  return shown as JobObject<JobResult>;
 }

@@ -74,7 +74,7 @@ async function lineSucceeded(lifecycle: Lifecycle, record: JobRecord, line: Extr
   const latencyMs = Date.now() - startedAt;
   const cost = costOf(usage, lifecycle.deps.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, 'provider_batch');
   const finished = await lifecycle.succeed({
-    record, entry: record.queue_job_id, candidate, completion, usage, cost, latencyMs, startedAt, breaker: false, mode: 'provider_batch',
+    record, entry: record.queue_job_id, candidate, result: completion, usage, cost, latencyMs, startedAt, breaker: false, mode: 'provider_batch',
     attempt: attemptOf(candidate, startedAt, latencyMs, 'succeeded', statusCode, null),
     correctTokens: null,
   });

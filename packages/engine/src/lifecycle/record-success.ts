@@ -1,6 +1,6 @@
-import { corked, getMetrics, type ChatCompletion, type Usage } from '@sluice/shared';
+import { corked, getMetrics, type Usage } from '@sluice/shared';
 import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
-import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
+import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobResult, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
 import { modelCatalog } from '../metrics/model-labels.ts';
 import { storeInCache } from './cache.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -13,7 +13,8 @@ export interface SuccessInput {
   entry: string;
   candidate: RoutingCandidate;
   attempt: Attempt;
-  completion: ChatCompletion;
+  /** The answer: a chat completion, or an embeddings list. */
+  result: JobResult;
   usage: Usage | null;
   cost: { usd: number | null; details: CostDetails };
   latencyMs: number;
@@ -37,7 +38,7 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   const { record, entry, candidate, usage, cost } = input;
   const completedAt = seconds(Date.now());
   const fields: JobFields = {
-    completed_at: completedAt, running_since: null, result: input.completion, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
+    completed_at: completedAt, running_since: null, result: input.result, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
     ...(record.execution === null ? {} : { execution: { ...record.execution, mode: input.mode ?? 'realtime' } }),
   };
   const saved = cost.details.saved_usd ?? 0;
@@ -58,7 +59,7 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   const outcome = await succeeded;
   await side;
   // Only the write that won stores the answer: a job billed once is cached once.
-  const cacheable = { record, candidate, completion: input.completion, usage, costUsd: cost.usd };
+  const cacheable = { record, candidate, result: input.result, usage, costUsd: cost.usd };
   if (outcome !== null) {
     if (outcome.ok) await Promise.all([lifecycle.announce(ended, { accounted: true }), storeInCache(lifecycle, cacheable)]);
     return { ok: outcome.ok, previous: outcome.previous as JobStatus | null };

@@ -1,6 +1,7 @@
-import { ProviderError, type CompletionResult } from '@sluice/providers';
+import { ProviderError, type CompletionResult, type EmbeddingResult } from '@sluice/providers';
 import { estimatePromptTokens, type ChatCompletion, type ProviderConfig, type Usage } from '@sluice/shared';
-import { callsMade, type Attempt, type AttemptOutcome, type ExecutionMode, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
+import { callAnswer, contentLog } from './call-answer.ts';
+import { callsMade, chatResult, type Attempt, type AttemptOutcome, type ExecutionMode, type JobRecord, type RoutingCandidate } from '../jobs/job-types.ts';
 import { costOf, type PriceLookup } from '../pricing/prices.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Interrupted, Lifecycle } from './lifecycle.ts';
@@ -26,7 +27,7 @@ export interface Call {
 }
 
 export type CallOutcome =
-  | { ok: true; answer: CompletionResult; correctTokens: ((totalTokens: number) => Promise<void>) | null }
+  | { ok: true; answer: CompletionResult | EmbeddingResult; correctTokens: ((totalTokens: number) => Promise<void>) | null }
   /** `partial`: what a stream that broke after its first chunk had sent (its text is kept on the job). */
   | { ok: false; error: ProviderError; partial?: ChatCompletion | null };
 
@@ -114,17 +115,18 @@ function streamCharge(call: Call, partial: ChatCompletion | null): Omit<Interrup
   return { result: partial, usage, costUsd: cost.usd, costDetails };
 }
 
-async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {
+async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult | EmbeddingResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {
   const { record, candidate, latencyMs } = call;
-  const { completion, statusCode } = answer;
-  const usage = completion.usage ?? null;
-  const cost = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
+  const { result, usage, estimated, statusCode } = callAnswer(record, answer);
+  const priced = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
+  const cost = estimated === null || priced.usd === null ? priced : { ...priced, details: { ...priced.details, reason: estimated } };
   const finished = await lifecycle.succeed({
-    record, entry: call.entry, candidate, completion, usage, cost, latencyMs, startedAt: call.startedAt, mode: call.mode ?? 'realtime',
+    record, entry: call.entry, candidate, result, usage, cost, latencyMs, startedAt: call.startedAt, mode: call.mode ?? 'realtime',
     attempt: attemptOf(candidate, call.startedAt, latencyMs, 'succeeded', statusCode, null),
     correctTokens: usage && correctTokens ? () => correctTokens(usage.total_tokens) : null,
   });
-  if (!finished.ok && record.stream !== null && (finished.previous === 'canceled' || finished.previous === 'expired')) {
+  const completion = chatResult(result);
+  if (!finished.ok && record.stream !== null && completion !== null && (finished.previous === 'canceled' || finished.previous === 'expired')) {
     // Its client had the whole answer streamed before the cancel or the deadline won: billed all the same.
     await lifecycle.chargeAbandoned(record, { result: completion, usage: usage ?? estimatedUsage(call, completion), costUsd: cost.usd, costDetails: cost.details });
   }
@@ -141,7 +143,7 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
       outcome: finished.ok ? 'succeeded' : finished.previous,
       reason: finished.ok ? null : 'status changed during the call',
       // Prompt and completion text only when the operator asked for it (log_content: true).
-      ...(config.log_content ? { messages: record.request.messages, completion: completion.choices.map((choice) => choice.message) } : {}),
+      ...(config.log_content ? contentLog(record, result) : {}),
     },
     'job finished',
   );

@@ -18,8 +18,10 @@ if refused ~= nil then return refused end
 append_entry(KEYS[1], 'attempt', ARGV[3])
 redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 15))
 -- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
--- need not read it back; with nobody listening, only the status goes out.
-if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 then
+-- need not read it back; with nobody listening, only the status goes out. So does a record whose
+-- result passes 1 MiB (many long embedding vectors): encoding it here would hold the server, and a
+-- message that size could pass a subscriber's output buffer limit; waiters read it back instead.
+if redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0 and redis.call('HSTRLEN', KEYS[1], 'result') <= 1048576 then
   redis.call('PUBLISH', ARGV[2], 'succeeded\n' .. cjson.encode(redis.call('HGETALL', KEYS[1])))
 else
   redis.call('PUBLISH', ARGV[2], 'succeeded')

@@ -7,7 +7,7 @@ import type { SpendLedger } from '../reliability/spend.ts';
 import { chooseTarget, isRoutable } from './choose-target.ts';
 import { chooseExecution } from './execution-mode.ts';
 import { resolveRoute } from './resolve-route.ts';
-import { splitJobRequest, type JobRequest } from '../schemas/job-request.ts';
+import { isEmbeddingsRequest, splitJobRequest, type AnyJobRequest } from '../schemas/job-request.ts';
 import type { JobRecord, ResponseSettings, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
 
 /** What planning a job reads: the routes, prices, open circuits and the tenant's spend. */
@@ -103,14 +103,14 @@ export interface PlannedJob {
  * Routes a validated request into a job record: candidates with estimates and reasons, the first
  * healthy target, the deadline, and (by default) the estimate reserved against the tenant's budget.
  */
-export async function planJob(deps: PlanDeps, submitter: Submitter, request: JobRequest, options: PlanOptions): Promise<PlannedJob> {
+export async function planJob(deps: PlanDeps, submitter: Submitter, request: AnyJobRequest, options: PlanOptions): Promise<PlannedJob> {
   const stored = splitJobRequest(request);
   const now = Math.floor(Date.now() / 1000);
-  const routing = resolveRoute(deps.config, { ...request, params: stored.params }, deps.price);
+  const routing = resolveRoute(deps.config, { ...request, ...stored }, deps.price);
   const open = await applyHealthAndBudget(deps, submitter, routing, now);
   const choice = chooseTarget(routing.candidates, [], open);
   const candidate = choice === null ? undefined : routing.candidates[choice.index];
-  if (choice === null || candidate === undefined) throw noEligibleTarget(request.model, routing.candidates);
+  if (choice === null || candidate === undefined) throw noEligibleTarget(request, routing.candidates);
   // Only a tenant with a budget reserves at submit (one round trip); every tenant's spend is
   // settled with the real cost when its job ends either way.
   let reserved = 0;
@@ -120,26 +120,32 @@ export async function planJob(deps: PlanDeps, submitter: Submitter, request: Job
     if (!reservation.ok) throw budgetExceeded(submitter, submitter.monthlyBudgetUsd - reservation.spentUsd);
   }
   const record = newJobRecord({ config: deps.config, submitter, request, options, stored, routing, target: choice.index, now, reserved });
-  record.execution = chooseExecution(deps.config, candidate, {
+  // Embeddings run in real time: neither a provider's batch API nor its flex tier is used for them.
+  record.execution = isEmbeddingsRequest(request) ? null : chooseExecution(deps.config, candidate, {
     tier: record.tier, batchChild: options.batchChild ?? false, now, expiresAt: record.expires_at, streams: record.stream !== null,
   });
   return { record, candidate, waiting: choice.waiting };
 }
 
+/** The request field a reason is about, when every target was refused for it (else `model`). */
+const PARAM_OF_REASON: Partial<Record<string, string>> = { dimensions_unsupported: 'dimensions', token_input_unsupported: 'input' };
+
 /** The 400 for a request none of whose targets can take it, with each target's reason. */
-function noEligibleTarget(model: string, candidates: readonly RoutingCandidate[]): JobRejectedError {
+function noEligibleTarget(request: AnyJobRequest, candidates: readonly RoutingCandidate[]): JobRejectedError {
   const reasons = candidates.map((c) => `${c.provider}/${c.model}: ${c.reason}`).join(', ');
   const hint = candidates.some((c) => c.reason === 'no_price')
     ? '; no_price: the key has a monthly budget and the target has no price (add it to `pricing`, or set allow_unpriced on the key)'
     : '';
-  return new JobRejectedError(`No target of "${model}" can take the job (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: 'model' });
+  const params = new Set(candidates.map((c) => PARAM_OF_REASON[c.reason ?? ''] ?? 'model'));
+  const job = isEmbeddingsRequest(request) ? 'embeddings job' : 'job';
+  return new JobRejectedError(`No target of "${request.model}" can take the ${job} (${reasons})${hint}`, { code: 'no_eligible_target', status: 400, param: params.size === 1 ? [...params][0] : 'model' });
 }
 
 /** What a new job record is made of: the request as stored, where it was routed and what it reserved. */
 export interface NewJob {
   config: GatewayConfig;
   submitter: Submitter;
-  request: JobRequest;
+  request: AnyJobRequest;
   options: PlanOptions;
   stored: JobRecord['request'];
   routing: RoutingDecision;
@@ -190,7 +196,7 @@ export function newJobRecord({ config, submitter, request, options, stored, rout
     metadata: request.metadata,
     cache: null,
     cache_entry: null,
-    stream: request.stream === true ? { include_usage: request.stream_options?.include_usage === true } : null,
+    stream: !isEmbeddingsRequest(request) && request.stream === true ? { include_usage: request.stream_options?.include_usage === true } : null,
     response: options.response ?? null,
   };
 }

@@ -1,12 +1,12 @@
-import type { GatewayConfig } from '@sluice/shared';
-import { providerDisabledReason, unsupportedParameters } from '@sluice/providers';
+import type { EmbeddingInput, GatewayConfig } from '@sluice/shared';
+import { embeddingRefusal, embedsWith, providerDisabledReason, unsupportedParameters } from '@sluice/providers';
 import type { PriceLookup } from '../pricing/prices.ts';
 import { bundledContextWindow } from '../pricing/bundled-prices.ts';
 import { SluiceError } from '@sluice/shared';
 import type { IneligibleReason, RoutingCandidate, RoutingDecision } from '../jobs/job-types.ts';
 import type { ChatMessage } from '@sluice/shared';
-import { estimatePromptTokens } from '@sluice/shared';
-import type { Tier } from '../schemas/job-request.ts';
+import { estimateEmbeddingTokens, estimatePromptTokens } from '@sluice/shared';
+import type { JobEndpoint, Tier } from '../schemas/job-request.ts';
 
 /** A model name that is neither a route nor a `provider/model` of a configured provider. */
 export class UnknownModelError extends SluiceError {
@@ -22,6 +22,13 @@ export function parseTarget(target: string): { provider: string; model: string }
   return { provider: target.slice(0, slash), model: target.slice(slash + 1) };
 }
 
+/** True when a `provider/model` target can take embeddings jobs, as its provider type knows (a model it does not know may). */
+export function targetEmbeds(config: GatewayConfig, target: string): boolean {
+  const { provider, model } = parseTarget(target);
+  const settings = config.providers[provider];
+  return settings !== undefined && embedsWith(settings.type, model);
+}
+
 export interface RouteRequest {
   model: string;
   messages: readonly ChatMessage[];
@@ -31,6 +38,15 @@ export interface RouteRequest {
   fallbacks: readonly string[];
   /** The provider-bound parameters, checked against each target's type. */
   params: Record<string, unknown>;
+  /** `/v1/embeddings` for an embeddings job (its targets must embed `input`); chat when absent. */
+  endpoint?: JobEndpoint | undefined;
+  input?: EmbeddingInput | undefined;
+}
+
+/** The tokens a request is estimated to use: prompt and completion (an embeddings job's input, and no completion). */
+function estimateTokens(config: GatewayConfig, request: RouteRequest): { prompt: number; completion: number } {
+  if (request.endpoint === '/v1/embeddings') return { prompt: estimateEmbeddingTokens(request.input ?? []), completion: 0 };
+  return { prompt: estimatePromptTokens(request.messages), completion: request.max_completion_tokens ?? request.max_tokens ?? config.jobs.default_max_tokens };
 }
 
 
@@ -52,15 +68,14 @@ export function resolveRoute(config: GatewayConfig, request: RouteRequest, price
   }
   if (request.tier === 'economy') strategy = 'cheapest';
 
-  const promptTokens = estimatePromptTokens(request.messages);
-  const completionTokens = request.max_completion_tokens ?? request.max_tokens ?? config.jobs.default_max_tokens;
+  const { prompt: promptTokens, completion: completionTokens } = estimateTokens(config, request);
   const seen = new Set<string>();
   const candidates: RoutingCandidate[] = [];
   for (const target of [...targets, ...request.fallbacks]) {
     if (seen.has(target)) continue;
     seen.add(target);
     const { provider, model } = parseTarget(target);
-    const reason = ineligibility(config, provider, request.params) ?? contextCheck(config, provider, model, promptTokens + completionTokens);
+    const reason = ineligibility(config, provider, model, request, promptTokens + completionTokens);
     const prices = reason === 'unknown_provider' ? null : price(provider, model);
     candidates.push({
       provider,
@@ -85,11 +100,20 @@ function contextCheck(config: GatewayConfig, provider: string, model: string, to
   return window !== null && tokens > window ? 'context_too_long' : null;
 }
 
-/** Why a provider cannot take this request at all, whatever its health. */
-function ineligibility(config: GatewayConfig, provider: string, params: Record<string, unknown>): IneligibleReason | null {
+/**
+ * Why a target cannot take this request at all, whatever its health: its provider is unknown or
+ * disabled; a chat job's parameters or length it cannot honour; an embeddings job's model, input or
+ * `dimensions` its type cannot embed (known in the provider type's folder).
+ */
+function ineligibility(config: GatewayConfig, provider: string, model: string, request: RouteRequest, tokens: number): IneligibleReason | null {
   const settings = config.providers[provider];
   if (settings === undefined) return 'unknown_provider';
   if (providerDisabledReason(settings) !== null) return 'provider_disabled';
-  if (unsupportedParameters(settings.type, params).length > 0) return 'unsupported_parameter';
-  return null;
+  if (request.endpoint === '/v1/embeddings') {
+    const dimensions = request.params.dimensions;
+    const tokenInput = request.input?.some((item) => typeof item !== 'string') ?? false;
+    return embeddingRefusal(settings.type, model, { tokenInput, dimensions: typeof dimensions === 'number' ? dimensions : undefined });
+  }
+  if (unsupportedParameters(settings.type, request.params).length > 0) return 'unsupported_parameter';
+  return contextCheck(config, provider, model, tokens);
 }

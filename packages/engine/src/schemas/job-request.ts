@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChatMessageSchema, MAX_CACHE_TTL_S } from '@sluice/shared';
+import { ChatMessageSchema, EncodingFormatSchema, MAX_CACHE_TTL_S, type EmbeddingInput } from '@sluice/shared';
 
 export const PrioritySchema = z.enum(['high', 'normal', 'low']);
 export type Priority = z.infer<typeof PrioritySchema>;
@@ -29,8 +29,15 @@ export const MAX_DEADLINE_S = 30 * 86_400;
 
 const TargetNameSchema = z.string().max(256).regex(/^[a-z0-9][a-z0-9_-]*\/.+$/i, 'expected "provider/model"');
 
+/** What a job asks for: a chat completion (every job made before embeddings) or embeddings. */
+export const JOB_ENDPOINTS = ['/v1/chat/completions', '/v1/embeddings'] as const;
+export type JobEndpoint = (typeof JOB_ENDPOINTS)[number];
+const ENDPOINT_MESSAGE = `expected one of ${JOB_ENDPOINTS.map((endpoint) => `"${endpoint}"`).join(', ')}`;
+
 /** Chat-completions parameters Sluice checks; any other parameter passes through to the provider. */
 const chatParameters = {
+  /** Sluice's job field on `POST /v1/jobs`: a chat job may name its endpoint, or leave it out. */
+  endpoint: z.literal('/v1/chat/completions', ENDPOINT_MESSAGE).optional(),
   model: z.string().min(1).max(256),
   messages: z.array(ChatMessageSchema).min(1).max(10_000),
   max_tokens: z.number().int().positive().optional(),
@@ -52,8 +59,8 @@ const chatParameters = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullable().optional(),
 };
 
-/** Request fields that shape how the answer goes out, not what the provider is asked. */
-const DELIVERY_FIELDS: readonly string[] = ['stream', 'stream_options'];
+/** Request fields that shape how the answer goes out (or say what kind of job it is), not what the provider is asked. */
+const DELIVERY_FIELDS: readonly string[] = ['stream', 'stream_options', 'endpoint'];
 
 /** Sluice's own job fields; they never reach a provider. */
 const jobFields = {
@@ -78,8 +85,89 @@ export const JobRequestSchema = z
   });
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 
+/** Inputs one embeddings request may hold (OpenAI's limit). */
+export const MAX_EMBEDDING_INPUTS = 2048;
+/** Token ids one token-array input may hold (OpenAI's per-input limit). */
+export const MAX_EMBEDDING_INPUT_TOKENS = 8192;
+/** The largest `dimensions` a request may ask for; each target's own limit is checked at routing. */
+export const MAX_EMBEDDING_DIMENSIONS = 8192;
+
+const isTokenId = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/**
+ * `input` as OpenAI takes it (a string, strings, token ids, or arrays of token ids), normalized to a
+ * list of inputs; a problem is named with its path (`input.3`).
+ */
+const EmbeddingInputSchema = z.unknown().transform((value, context): EmbeddingInput => {
+  const problem = (message: string, path: (string | number)[] = []): never => {
+    context.addIssue({ code: 'custom', message, path, input: value });
+    return z.NEVER;
+  };
+  const tokens = (ids: unknown[], path: (string | number)[]): number[] => {
+    if (ids.length === 0) return problem('a token array must hold at least one token id', path);
+    if (ids.length > MAX_EMBEDDING_INPUT_TOKENS) return problem(`a token array may hold at most ${MAX_EMBEDDING_INPUT_TOKENS} token ids; it holds ${ids.length}`, path);
+    return ids as number[];
+  };
+  if (value === undefined) return problem('required (a string or an array of strings)');
+  if (typeof value === 'string') return value === '' ? problem('must not be an empty string') : [value];
+  if (!Array.isArray(value)) return problem('expected a string, an array of strings, an array of token ids, or an array of token-id arrays');
+  if (value.length === 0) return problem('must not be an empty array');
+  if (value.every(isTokenId)) return [tokens(value, [])];
+  if (value.length > MAX_EMBEDDING_INPUTS) return problem(`at most ${MAX_EMBEDDING_INPUTS} inputs per request; got ${value.length}`);
+  if (value.every((item) => typeof item === 'string')) {
+    const empty = value.findIndex((item) => item === '');
+    return empty === -1 ? value : problem('must not be an empty string', [empty]);
+  }
+  if (value.every((item) => Array.isArray(item))) {
+    const bad = value.findIndex((item: unknown[]) => !item.every(isTokenId));
+    if (bad !== -1) return problem('a token array holds non-negative integer token ids only', [bad]);
+    return value.map((item: unknown[], index) => tokens(item, [index]));
+  }
+  return problem('an array of inputs holds all strings or all token-id arrays, not a mix or other values');
+});
+
+/**
+ * An embeddings job: OpenAI's `/v1/embeddings` body and Sluice's job fields. Strict: a field
+ * Sluice does not support is refused with a 400 naming it, never dropped or passed on unchecked.
+ */
+export const EmbeddingsJobRequestSchema = z
+  .object({
+    endpoint: z.literal('/v1/embeddings', ENDPOINT_MESSAGE).default('/v1/embeddings'),
+    model: z.string().min(1).max(256),
+    input: EmbeddingInputSchema,
+    encoding_format: EncodingFormatSchema.default('float'),
+    dimensions: z.number().int().min(1).max(MAX_EMBEDDING_DIMENSIONS).optional(),
+    user: z.string().max(256).optional(),
+    stream: z.literal(false, 'embeddings do not stream: leave stream out or set it false').optional(),
+    ...jobFields,
+  })
+  .strict();
+export type EmbeddingsJobRequest = z.infer<typeof EmbeddingsJobRequestSchema>;
+
+/** A validated request of either kind. */
+export type AnyJobRequest = JobRequest | EmbeddingsJobRequest;
+
+export const isEmbeddingsRequest = (request: AnyJobRequest): request is EmbeddingsJobRequest => request.endpoint === '/v1/embeddings';
+
+/** The schema a job body is validated with: by its `endpoint` (chat completions when it names none). */
+export const jobRequestSchemaFor = (endpoint: unknown): typeof JobRequestSchema | typeof EmbeddingsJobRequestSchema =>
+  endpoint === '/v1/embeddings' ? EmbeddingsJobRequestSchema : JobRequestSchema;
+
+/** The provider-bound part of a request: what its job stores (the record's `request`). */
+export interface ProviderBoundRequest {
+  messages: JobRequest['messages'];
+  params: Record<string, unknown>;
+  endpoint?: '/v1/embeddings';
+  input?: EmbeddingInput;
+}
+
 /** Splits a validated job request into the provider-bound part and Sluice's own fields. */
-export function splitJobRequest(request: JobRequest): { messages: JobRequest['messages']; params: Record<string, unknown> } {
+export function splitJobRequest(request: AnyJobRequest): ProviderBoundRequest {
+  if (isEmbeddingsRequest(request)) {
+    const { encoding_format, dimensions, user } = request;
+    const params = { encoding_format, ...(dimensions === undefined ? {} : { dimensions }), ...(user === undefined ? {} : { user }) };
+    return { endpoint: request.endpoint, messages: [], input: request.input, params };
+  }
   const { model: _model, messages, ...rest } = request;
   const params: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest)) {

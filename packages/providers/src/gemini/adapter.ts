@@ -1,4 +1,4 @@
-import type { ChatRequest } from '@sluice/shared';
+import type { ChatRequest, EmbeddingRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
@@ -6,6 +6,7 @@ import { createGeminiBatchAdapter } from './batch.ts';
 import type { GeminiProviderConfig } from './config-schema.ts';
 import { toGeminiRequest } from './convert-request.ts';
 import { fromGeminiResponse } from './convert-response.ts';
+import { embedGemini } from './embeddings.ts';
 import { isGeminiRequestRefusal } from './request-refusal.ts';
 import { openEventBatches } from '../http/stream-call.ts';
 import { convertVendorStream, parseEventData } from '../vendor-stream.ts';
@@ -32,6 +33,9 @@ export function geminiFromConfig(id: string, config: GeminiProviderConfig): Prov
       const events = openEventBatches(http, id, path, { body: toGeminiRequest(request), headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       const converter = createGeminiStreamConverter({ model });
       return convertVendorStream(id, events, { push: (event) => converter.push(parseEventData(event.data)), end: () => converter.end() }, isGeminiRequestRefusal);
+    },
+    embed(request: EmbeddingRequest, call: CallOptions = {}) {
+      return embedGemini({ http, provider: id, headers }, request, call);
     },
     async probe(call: CallOptions = {}) {
       await callJson(http, id, 'GET', '/models?pageSize=1', { headers, signal: call.signal });

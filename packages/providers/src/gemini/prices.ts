@@ -14,6 +14,8 @@ export const GEMINI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gemini-2.0-flash-lite': { input: 0.075, output: 0.3, cached_input: 0.01875 },
   'gemini-1.5-pro': { input: 1.25, output: 5, cached_input: 0.3125 },
   'gemini-1.5-flash': { input: 0.075, output: 0.3, cached_input: 0.01875 },
+  // Embeddings bill input tokens only.
+  'gemini-embedding-001': { input: 0.15, output: 0 },
 };
 
 /** Gemini context windows (prompt + completion tokens) by model-name prefix. */

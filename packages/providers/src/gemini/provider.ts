@@ -1,6 +1,7 @@
 import { defineProviderType } from '../provider-type.ts';
 import { geminiFromConfig } from './adapter.ts';
 import { GeminiProviderSchema } from './config-schema.ts';
+import { GEMINI_EMBEDDINGS } from './embeddings.ts';
 import { GEMINI_CONTEXT_WINDOWS, GEMINI_PRICES } from './prices.ts';
 
 /** Gemini's generateContent API: only the parameters `convert-request.ts` maps. */
@@ -15,4 +16,5 @@ export const geminiProvider = defineProviderType({
   prices: GEMINI_PRICES,
   contextWindows: GEMINI_CONTEXT_WINDOWS,
   batch: true,
+  embeddings: GEMINI_EMBEDDINGS,
 });

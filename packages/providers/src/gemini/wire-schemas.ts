@@ -56,3 +56,6 @@ export interface GeminiRequest {
   tools?: { functionDeclarations: { name: string; description?: string; parameters?: Record<string, unknown> }[] }[];
   toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
 }
+
+/** A `batchEmbedContents` response: one embedding per request, in request order. */
+export const GeminiBatchEmbedResponseSchema = z.object({ embeddings: z.array(z.object({ values: z.array(z.number()) }).loose()) }).loose();

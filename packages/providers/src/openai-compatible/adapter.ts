@@ -1,9 +1,10 @@
-import type { ChatRequest } from '@sluice/shared';
+import type { ChatRequest, EmbeddingRequest } from '@sluice/shared';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
 import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import type { OpenAICompatibleProviderConfig } from './config-schema.ts';
+import { embedOpenAI } from './embeddings.ts';
 import { normalizeOpenAIResponse } from './normalize.ts';
 import { isOpenAICompatibleRequestRefusal } from './request-refusal.ts';
 import { streamOpenAI } from './stream.ts';
@@ -46,6 +47,9 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest, timeoutMs });
       const parsed = parseWireBody(options.id, response, OpenAIChatResponseSchema);
       return { completion: normalizeOpenAIResponse(parsed, request.model), statusCode: response.status };
+    },
+    embed(request: EmbeddingRequest, call: CallOptions = {}) {
+      return embedOpenAI({ http, provider: options.id, headers, refusesRequest }, request, call);
     },
     stream(request: ChatRequest, call: CallOptions = {}) {
       return streamOpenAI({ http, provider: options.id, headers, refusesRequest, timeoutMs: timeoutFor(request) }, request, call);

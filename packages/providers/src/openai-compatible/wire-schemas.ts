@@ -92,3 +92,13 @@ export const OpenAIChunkSchema = z
   })
   .loose();
 export type OpenAIChunk = z.infer<typeof OpenAIChunkSchema>;
+
+/** An embeddings response as OpenAI-shaped servers send it: vectors as numbers (or base64, from servers that ignore `encoding_format`), usage when they count it. */
+export const OpenAIEmbeddingsResponseSchema = z
+  .object({
+    data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: z.union([z.array(z.number()), z.string()]) }).loose()),
+    model: z.string().optional(),
+    usage: z.object({ prompt_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative().optional() }).loose().nullable().optional(),
+  })
+  .loose();
+export type OpenAIEmbeddingsResponse = z.infer<typeof OpenAIEmbeddingsResponseSchema>;

@@ -1,6 +1,7 @@
 import { defineProviderType } from '../provider-type.ts';
 import { openAIFromConfig } from './adapter.ts';
 import { OpenAIProviderSchema } from './config-schema.ts';
+import { OPENAI_EMBEDDINGS } from './embeddings.ts';
 import { OPENAI_CONTEXT_WINDOWS, OPENAI_PRICES } from './prices.ts';
 
 /** OpenAI: the chat-completions wire format, so every parameter passes through. */
@@ -12,4 +13,5 @@ export const openAIProvider = defineProviderType({
   contextWindows: OPENAI_CONTEXT_WINDOWS,
   batch: true,
   flex: true,
+  embeddings: OPENAI_EMBEDDINGS,
 });

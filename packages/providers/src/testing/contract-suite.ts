@@ -51,7 +51,8 @@ const TOOL_REQUEST: ChatRequest = {
   params: { tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }], tool_choice: 'auto' },
 };
 
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
+/** The ProviderError a call failed with (the test fails when it succeeds or throws anything else). */
+export async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
   const outcome = await promise.then(
     () => null,
     (error: unknown) => error,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createAnthropicBatchRoutes } from './fake-anthropic-batches.ts';
 import { anthropicStreamFormat } from './fake-anthropic-stream.ts';
 import { createFakeBatchStore, type BatchRoutes, type FakeBatchApi, type FakeBatchStore } from './fake-batch-store.ts';
+import { echoGeminiEmbeddings, echoOpenAIEmbeddings, isGeminiEmbeddingsRequest, isOpenAIEmbeddingsRequest } from './fake-embeddings.ts';
 import { createGeminiBatchRoutes } from './fake-gemini-batches.ts';
 import { geminiStreamFormat } from './fake-gemini-stream.ts';
 import { createOpenAIBatchRoutes } from './fake-openai-batches.ts';
@@ -128,7 +129,12 @@ export function echoGemini(request: RecordedRequest): Record<string, unknown> {
   };
 }
 
-const ECHO: Record<WireFormat, (request: RecordedRequest) => Record<string, unknown>> = { openai: echoCompletion, anthropic: echoAnthropic, gemini: echoGemini };
+/** The default reply of a POST per format: its embeddings answer for an embeddings request, else its chat echo. */
+const ECHO: Record<WireFormat, (request: RecordedRequest) => Record<string, unknown>> = {
+  openai: (request) => (isOpenAIEmbeddingsRequest(request) ? echoOpenAIEmbeddings(request) : echoCompletion(request)),
+  anthropic: echoAnthropic,
+  gemini: (request) => (isGeminiEmbeddingsRequest(request) ? echoGeminiEmbeddings(request) : echoGemini(request)),
+};
 /** The default streamed reply per format: the JSON echo's text and usage, in chunks. Formats without one answer a streaming request with JSON. */
 const STREAM_ECHO: Partial<Record<WireFormat, (request: RecordedRequest) => FakeStream>> = { openai: (request) => openAIStream()(request) };
 const BASE_PATH: Record<WireFormat, string> = { openai: '/v1', anthropic: '', gemini: '/v1beta' };
@@ -141,7 +147,8 @@ const STREAM_FORMATS: Partial<Record<WireFormat, StreamFormat>> = { anthropic: a
 
 /**
  * A real HTTP server on 127.0.0.1 speaking one provider wire format, with scripted faults. POSTs
- * get the format's echo reply unless a scripted or default reply says otherwise; GETs (the probes'
+ * get the format's echo reply (embeddings, for the OpenAI format's `/embeddings` and Gemini's
+ * `:batchEmbedContents`) unless a scripted or default reply says otherwise; GETs (the probes'
  * model listings) get a small list.
  */
 export async function startFakeProvider(format: WireFormat, defaultReply: ReplyFunction = () => ({})): Promise<FakeProviderServer> {

@@ -17,7 +17,9 @@ export async function submitAndWait(deps: SubmitDeps & WaitDeps, principal: Prin
   watching.catch(() => undefined);
   let record: JobRecord;
   try {
-    ({ record } = await submitJob(deps, principal, request, options));
+    // The subscription is in place before the job is written (routing and admission run meanwhile):
+    // on a subscriber connection still connecting, an end published first would never be heard.
+    ({ record } = await submitJob(deps, principal, request, { ...options, beforeWrite: watching }));
   } catch (error) {
     void watching.then((watch) => watch.stop(), () => undefined);
     throw error;

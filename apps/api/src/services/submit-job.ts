@@ -16,6 +16,11 @@ export interface SubmitOptions {
   id?: string;
   /** Set for a job made by `POST /v1/responses`: what its record keeps for the response. */
   response?: ResponseSettings;
+  /**
+   * Awaited just before the job is written (after routing and admission): a caller listening for
+   * the job's end subscribes meanwhile, so the end cannot be published before it listens.
+   */
+  beforeWrite?: Promise<unknown>;
 }
 
 export interface Submitted {
@@ -89,7 +94,7 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
     release = claim.release;
   }
   try {
-    return { record: await createAndEnqueue(deps, principal, request, { id, ...(options.response ? { response: options.response } : {}) }), replayed: false };
+    return { record: await createAndEnqueue(deps, principal, request, { id, ...(options.response ? { response: options.response } : {}) }, options.beforeWrite), replayed: false };
   } catch (error) {
     await release();
     throw error;
@@ -116,7 +121,7 @@ async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: J
  * Answers the job from the response cache when it can (already succeeded; a hit never waits, so it
  * takes no `max_queued_jobs` place), else writes and enqueues it.
  */
-async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: AnyJobRequest, plan: PlanOptions): Promise<JobRecord> {
+async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: AnyJobRequest, plan: PlanOptions, beforeWrite?: Promise<unknown>): Promise<JobRecord> {
   const { id } = plan;
   const admitted = await admitJob(deps, principal, request, plan);
   if (admitted.cached !== null) {
@@ -130,6 +135,7 @@ async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request:
   }
   const { record, candidate, waiting } = admitted;
   await takeQueuedPlace(deps, principal, record);
+  if (beforeWrite !== undefined) await beforeWrite.catch(() => undefined);
   await deps.lifecycle.submit([record]);
   deps.logger.info(
     {

@@ -121,6 +121,25 @@ describe("the operator's view: usage, metrics, Bull Board", () => {
     }
   }, 60_000);
 
+  it('GET /v1/providers answers tenant keys by default, and only admin keys with providers_visible_to_tenants: false', async () => {
+    const names = (reply: { body: { data: { id: string }[] } }) => reply.body.data.map((provider) => provider.id);
+    const shown = await client(gateway.url, KEYS.acme).get('/v1/providers');
+    expect(shown.status).toBe(200);
+    expect(names(shown)).toEqual(['mock', 'other']);
+    const hidden = await startGateway(makeConfig({ providers: { mock: { type: 'mock' } }, providers_visible_to_tenants: false }), { worker: false });
+    try {
+      const refused = await client(hidden.url, KEYS.acme).get('/v1/providers');
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({ type: 'permission_error', code: 'admin_required' });
+      expect(JSON.stringify(refused.body)).not.toContain('mock');
+      const admin = await client(hidden.url, KEYS.admin).get('/v1/providers');
+      expect(admin.status).toBe(200);
+      expect(names(admin)).toEqual(['mock']);
+    } finally {
+      await hidden.close();
+    }
+  });
+
   it('a worker run apart serves its own counters on metrics.worker_port', async () => {
     const port = await freePort();
     const worker = await startGateway(

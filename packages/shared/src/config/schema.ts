@@ -285,6 +285,8 @@ export function createGatewayConfigSchema(providerEntry: ProviderEntrySchema) {
       jobs: JobsConfigSchema.prefault({}),
       metrics: MetricsConfigSchema.prefault({}),
       queues: QueuesConfigSchema.prefault({}),
+      /** `GET /v1/providers` answers tenant keys too; false: admin keys only. Default true. */
+      providers_visible_to_tenants: z.boolean().default(true),
       log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       log_content: z.boolean().default(false),
     })

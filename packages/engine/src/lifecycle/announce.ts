@@ -97,7 +97,7 @@ function countEnded(record: JobRecord, models: ModelCatalog): void {
   if (billed(record)) countBilled(record, models);
 }
 
-/** A billed job's tokens and cost in the process's counters. */
+/** A billed job's tokens, cost and savings (below the real-time price: a cache hit, flex, a provider batch) in the process's counters. */
 export function countBilled(record: JobRecord, models: ModelCatalog): void {
   const metrics = getMetrics();
   const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
@@ -107,4 +107,7 @@ export function countBilled(record: JobRecord, models: ModelCatalog): void {
     metrics.tokens.inc({ provider, model, kind: 'completion' }, record.usage.completion_tokens);
   }
   if (record.cost_usd !== null) metrics.cost.inc({ provider, model, tenant: record.tenant }, record.cost_usd);
+  const saved = record.cost_details?.saved_usd ?? 0;
+  const mode = record.cache?.hit === true ? 'cache' : (record.execution?.mode ?? 'realtime');
+  if (saved > 0) metrics.saved.inc({ provider, model, tenant: record.tenant, mode }, saved);
 }

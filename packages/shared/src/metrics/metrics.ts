@@ -38,7 +38,9 @@ function define() {
     tenantJobsQueued: new Gauge({
       name: 'sluice_tenant_jobs_queued', help: 'Jobs queued now (not yet running) of the tenants with the most, at most metrics.top_tenants of them', labelNames: ['tenant'] as const,
     }),
-    saved: new Counter({ name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'mode'] as const }),
+    saved: new Counter({
+      name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'model', 'tenant', 'mode'] as const,
+    }),
     cacheLookups: new Counter({ name: 'sluice_cache_lookups_total', help: 'Response cache lookups of jobs that asked for caching', labelNames: ['outcome'] as const }),
     wasted: new Counter({ name: 'sluice_wasted_usd_total', help: 'USD billed for provider batch results discarded because the job had run otherwise', labelNames: ['provider', 'tenant'] as const }),
     deferredJobs: new Gauge({ name: 'sluice_deferred_jobs', help: 'Jobs waiting for or inside a provider batch', labelNames: ['provider'] as const }),

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { ROOT } from './harness/processes.ts';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -43,6 +43,10 @@ describe('Bull Board shows what happened: finished entries, clean queue names, t
     }
     for (const id of succeeded) expect((await api.waitForJob(id)).status).toBe('succeeded');
     for (const id of failed) expect((await api.waitForJob(id)).status).toBe('failed');
+    // An entry finishes just after the job it ran ended.
+    const queues = gateway.api!.deps.queues;
+    await eventually(async () => (await queues.get('mock')!.getJobCounts('completed')).completed === succeeded.length, 5_000, 'entries completed');
+    await eventually(async () => (await queues.get('broken')!.getJobCounts('failed')).failed === failed.length, 5_000, 'entries failed');
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -64,16 +68,19 @@ describe('Bull Board shows what happened: finished entries, clean queue names, t
 
     // The successes' entries completed; the failures' last entries failed, with the job's error.
     await page.goto(queuePage(gateway, 'provider-mock', 'completed'));
+    // The page draws its tabs first, then the counts and entries as they load.
+    await expect.poll(() => stateCount(page, 'COMPLETED'), { timeout: 15_000 }).toBe(succeeded.length);
     expect(await page.locator('h1').first().innerText()).toBe('provider-mock');
-    expect(await stateCount(page, 'COMPLETED')).toBe(succeeded.length);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 15_000 }).toContain(`${succeeded.at(-1)}.0`);
     const completed = await page.locator('main').innerText();
     for (const id of succeeded) {
       expect(completed).toContain(`${id}.0`); // the entry's id
       expect(completed).toContain(`id:"${id}"`); // its data: the job
     }
     await page.goto(queuePage(gateway, 'provider-broken', 'failed'));
-    expect(await stateCount(page, 'FAILED')).toBe(failed.length);
+    await expect.poll(() => stateCount(page, 'FAILED'), { timeout: 15_000 }).toBe(failed.length);
     expect(await stateCount(page, 'COMPLETED')).toBeGreaterThan(0); // the first call of each, which went on to a retry
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 15_000 }).toContain(`job ${failed.at(-1)} failed`);
     const failures = await page.locator('main').innerText();
     for (const id of failed) expect(failures).toContain(`job ${id} failed: max_attempts_exceeded`);
     expect(failures).not.toMatch(/\{provider-/);

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullQueueName, providerQueueName } from '@sluice/engine';
 import type { GatewayConfigInput } from '@sluice/shared';
-import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisServer, type TestRedis } from './harness/redis-server.ts';
 
 /**
@@ -33,13 +33,18 @@ describe('finished queue entries kept as history', () => {
 
   it('keeps the most recent completed entries by count; older than age_s, they go as later entries finish', async () => {
     const { api, queue } = await start({ queues: { keep_completed: { count: 5, age_s: 1 } } });
+    const kept = async () => (await queue.getJobs(['completed'], 0, -1)).map((job) => job.data.id).sort();
     const ids: string[] = [];
-    for (let index = 0; index < 8; index += 1) ids.push(...(await runJobs(api, 1))); // one at a time: finished in this order
-    const kept = await queue.getJobs(['completed'], 0, -1);
-    expect(kept.map((job) => job.data.id).sort()).toEqual(ids.slice(-5).sort());
+    for (let index = 0; index < 8; index += 1) {
+      const [id] = await runJobs(api, 1); // one at a time: the entries finish in this order
+      ids.push(id!);
+      await eventually(async () => (await kept()).includes(id!), 5_000, 'its entry completed');
+    }
+    expect(await kept()).toEqual(ids.slice(-5).sort());
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const [latest] = await runJobs(api, 1);
-    expect((await queue.getJobs(['completed'], 0, -1)).map((job) => job.data.id)).toEqual([latest]);
+    await eventually(async () => (await kept()).includes(latest!), 5_000, 'its entry completed');
+    expect(await kept()).toEqual([latest]);
   });
 
   it('count 0 keeps none, completed or failed', async () => {
@@ -120,8 +125,9 @@ async function measure(url: string): Promise<{ completed: EntrySize; failed: Ent
     const api = client(gateway.url);
     await runJobs(api, 300);
     await runJobs(api, 300, 'doomed');
-    expect(await succeeding.getJobCounts('completed')).toEqual({ completed: 300 });
-    expect(await failing.getJobCounts('failed')).toEqual({ failed: 300 });
+    // An entry finishes just after the job it ran ended.
+    await eventually(async () => (await succeeding.getJobCounts('completed')).completed === 300, 5_000, '300 completed entries');
+    await eventually(async () => (await failing.getJobCounts('failed')).failed === 300, 5_000, '300 failed entries');
     return { completed: await perEntry(redis, succeeding, 'completed'), failed: await perEntry(redis, failing, 'failed') };
   } finally {
     await Promise.all([succeeding.close(), failing.close()]);

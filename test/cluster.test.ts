@@ -97,4 +97,12 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
     }));
     for (const size of sizes) expect(size).toBeGreaterThan(0);
   });
+
+  it('/metrics shows the memory of every master, one series per node', async () => {
+    const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+    const used = [...text.matchAll(/^sluice_redis_used_memory_bytes\{node="([^"]+)"\} (\d+)/gm)];
+    expect(used.map((match) => match[1]).sort()).toEqual(cluster.nodes.map((url) => new URL(url).host).sort());
+    for (const match of used) expect(Number(match[2])).toBeGreaterThan(0);
+    expect([...text.matchAll(/^sluice_redis_maxmemory_bytes\{node=/gm)]).toHaveLength(cluster.nodes.length);
+  });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLEX_UNAVAILABLE_REPLY, startFakeOpenAI, type FakeProviderServer } from '@sluice/providers/testing';
-import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 const HOUR = 3600;
 const tiers = (fake: FakeProviderServer): unknown[] => fake.requests.filter((request) => request.method === 'POST').map((request) => (request.body as { service_tier?: string }).service_tier ?? null);
@@ -36,6 +36,10 @@ describe('the flex tier for work that can wait', () => {
     const standard = await api.post('/v1/jobs', { model: 'cheap', messages: userMessage('default') });
     expect(await api.waitForJob(standard.body.id)).toMatchObject({ status: 'succeeded', execution: { mode: 'realtime' }, cost_details: { discount: null } });
     expect(tiers(fake)).toEqual(['flex', null]);
+    // What flex saved is counted per provider, model, tenant and mode.
+    const metrics = await (await fetch(`${gateway!.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+    const saved = /^sluice_saved_usd_total\{provider="openai",model="o4-mini",tenant="acme",mode="flex"\} (\S+)$/m.exec(metrics);
+    expect(Number(saved?.[1])).toBeCloseTo(list / 2, 12);
   });
 
   it('flex out of capacity: tried again in flex later, or at once in the default tier when the deadline is near; the circuit stays closed', async () => {

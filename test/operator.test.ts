@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
+import { Redis } from 'ioredis';
 import { client, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { ROOT } from './harness/processes.ts';
 import { freePort } from './harness/redis-server.ts';
@@ -85,6 +86,16 @@ describe("the operator's view: usage, metrics, Bull Board", () => {
     expect(moved('sluice_provider_latency_seconds_count{provider="mock"}')).toBe(5);
     expect(moved('sluice_tokens_total{provider="mock",model="echo"')).toBeGreaterThan(0);
     expect(moved('sluice_cost_usd_total{provider="mock",model="echo",tenant="acme"}')).toBeGreaterThan(0);
+    // Redis memory, read from INFO at scrape time: used bytes, and the server's own maxmemory (0: none).
+    const node = new URL(gateway.config.redis.url).host;
+    expect(after.get(`sluice_redis_used_memory_bytes{node="${node}"}`)).toBeGreaterThan(1_000_000);
+    const redis = new Redis(gateway.config.redis.url);
+    try {
+      const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as [string, string];
+      expect(after.get(`sluice_redis_maxmemory_bytes{node="${node}"}`)).toBe(Number(maxmemory));
+    } finally {
+      redis.disconnect();
+    }
     for (const name of ['sluice_provider_circuit_state{provider="mock"}', 'sluice_dead_letter_jobs', 'sluice_queue_oldest_waiting_seconds{queue="provider-mock"}', 'sluice_queue_jobs{queue="provider-mock",state="waiting"}', 'sluice_queue_jobs{queue="webhooks",state="failed"}']) {
       expect(after.has(name), name).toBe(true);
     }
@@ -120,6 +131,25 @@ describe("the operator's view: usage, metrics, Bull Board", () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('GET /v1/providers answers tenant keys by default, and only admin keys with providers_visible_to_tenants: false', async () => {
+    const names = (reply: { body: { data: { id: string }[] } }) => reply.body.data.map((provider) => provider.id);
+    const shown = await client(gateway.url, KEYS.acme).get('/v1/providers');
+    expect(shown.status).toBe(200);
+    expect(names(shown)).toEqual(['mock', 'other']);
+    const hidden = await startGateway(makeConfig({ providers: { mock: { type: 'mock' } }, providers_visible_to_tenants: false }), { worker: false });
+    try {
+      const refused = await client(hidden.url, KEYS.acme).get('/v1/providers');
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({ type: 'permission_error', code: 'admin_required' });
+      expect(JSON.stringify(refused.body)).not.toContain('mock');
+      const admin = await client(hidden.url, KEYS.admin).get('/v1/providers');
+      expect(admin.status).toBe(200);
+      expect(names(admin)).toEqual(['mock']);
+    } finally {
+      await hidden.close();
+    }
+  });
 
   it('a worker run apart serves its own counters on metrics.worker_port', async () => {
     const port = await freePort();

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { Queue, Worker } from 'bullmq';
+import { bullQueueName, PROVIDER_JOB_NAME, providerQueueName } from '@sluice/engine';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
-import { client, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
+import { client, eventually, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisServer, type TestRedis } from './harness/redis-server.ts';
 
 /**
@@ -66,4 +68,47 @@ describe('a requeue whose queue write is refused', () => {
     expect(await admin.zscore(`${prefix}:requeuing`, submitted.body.id)).toBeNull();
     expect(gateway.logs.some((line) => line.includes('re-created queue entries that a requeue failed to write'))).toBe(true);
   }, 40_000);
+});
+
+/**
+ * Finished entries stay in their queue for Bull Board (`queues.keep_*`). An entry that finished
+ * without moving its job on (a worker whose writes were lost) runs nothing: when the record still
+ * names it, it is as lost as a deleted one, and the next stale entry's repair must re-create it.
+ */
+describe('a finished entry kept for Bull Board', () => {
+  let gateway: Gateway | undefined;
+  let queueRedis: Redis | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    queueRedis?.disconnect();
+  });
+
+  it.each(['completed', 'failed'] as const)('is not mistaken for the live one when it is %s: the repair re-creates it and the job runs', async (finished) => {
+    gateway = await startGateway(makeConfig({ providers: { mock: { type: 'mock', latency_ms: 1 } }, routes: { default: ['mock/echo'] } }), { worker: false });
+    const prefix = gateway.config.redis.prefix;
+    const api = client(gateway.url);
+    const id = (await api.post('/v1/jobs', { model: 'default', messages: userMessage('lost and kept') })).body.id as string;
+    const entry = `${id}.0`;
+    // A worker whose effects were lost takes the entry and finishes it, leaving the record queued.
+    queueRedis = new Redis(gateway.config.redis.url, { maxRetriesPerRequest: null });
+    const queueName = bullQueueName(providerQueueName('mock'));
+    const lost = new Worker(queueName, async () => {
+      if (finished === 'failed') throw new Error('lost');
+    }, { connection: queueRedis, prefix });
+    const queue = new Queue(queueName, { connection: queueRedis, prefix });
+    try {
+      await eventually(async () => (await queue.getJobState(entry)) === finished, 10_000, `entry ${finished}`);
+      await lost.close();
+      expect((await api.get(`/v1/jobs/${id}`)).body.status).toBe('queued');
+      // A stale entry of the job reaches a real worker, whose guard repairs the record's own entry.
+      await queue.add(PROVIDER_JOB_NAME, { id }, { jobId: `${id}.7` });
+      await gateway.startWorker();
+      const job = await api.waitForJob(id, undefined, 10_000);
+      expect(job.status).toBe('succeeded');
+      expect(gateway.logs.some((line) => line.includes('re-created a lost queue entry'))).toBe(true);
+    } finally {
+      await lost.close();
+      await queue.close();
+    }
+  }, 30_000);
 });

@@ -69,6 +69,8 @@ describe('response cache', () => {
     expect(gateway.logs.some((line) => line.includes('"cache":"miss"'))).toBe(true);
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
     expect(metrics).toMatch(/sluice_cache_lookups_total\{outcome="hit"\} [1-9]/);
+    const saved = /^sluice_saved_usd_total\{provider="p",model="gpt-test",tenant="acme",mode="cache"\} (\S+)$/m.exec(metrics);
+    expect(Number(saved?.[1])).toBeGreaterThanOrEqual(ECHO_COST);
   });
 
   it('a job that does not ask for caching shows cache null and is neither looked up nor stored', async () => {

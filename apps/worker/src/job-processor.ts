@@ -1,4 +1,4 @@
-import { RateLimitError, type Job } from 'bullmq';
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import { ProviderError, type CompletionResult, type EmbeddingResult, type ProviderAdapter } from '@sluice/providers';
 import { estimateEmbeddingTokens, estimatePromptTokens, getMetrics, isCluster, type EmbeddingRequest, type ProviderConfig } from '@sluice/shared';
 import {
@@ -58,7 +58,22 @@ export function createJobProcessor(deps: ProcessorDeps) {
     const settled = await callAndSettle(deps, runnable, job, tokens);
     // BullMQ puts the entry back and honours the queue's pause only when the processor throws this.
     if (settled.pauseMs !== null) throw new RateLimitError();
+    if (settled.callFailed) await failEntryOfFailedJob(deps, runnable.record.id);
   };
+}
+
+/**
+ * The entry whose call ended its job `failed` fails in BullMQ too, with the job's error as its
+ * reason, so Bull Board's failed list shows the jobs that failed (entries that led to a retry or a
+ * failover complete). The job is settled already: BullMQ's failed handler finds it ended.
+ */
+async function failEntryOfFailedJob(deps: Pick<ProcessorDeps, 'store'>, id: string): Promise<void> {
+  const record = await deps.store.get(id);
+  if (record?.status !== 'failed') return;
+  const reason = `job ${id} failed: ${record.error?.code ?? 'unknown'}: ${record.error?.message ?? ''}`;
+  const failure = new UnrecoverableError(reason);
+  failure.stack = reason; // a marker, not a fault: its stack would say nothing
+  throw failure;
 }
 
 /** The record behind the entry, when this entry should run it now; otherwise settles what it can and returns null. */
@@ -134,7 +149,7 @@ function asProviderError(error: unknown, provider: string): ProviderError {
 }
 
 /** Claims the job, calls the provider once, and hands the outcome to the lifecycle. */
-async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null }> {
+async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null; callFailed?: boolean }> {
   const { record, entry, candidate, provider } = run;
   const { lifecycle } = deps;
   const now = Date.now();
@@ -153,13 +168,14 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
   const limitKey = `provider:${candidate.provider}`;
   const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
   const ttft = timing.firstChunkMs === null ? {} : { ttft_ms: timing.firstChunkMs };
-  return lifecycle.settle(
+  const settled = await lifecycle.settle(
     {
       record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
       log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, ...ttft },
     },
     outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
   );
+  return { ...settled, callFailed: !outcome.ok };
 }
 
 /**

@@ -46,8 +46,8 @@ export function jsonBody(req: Request): unknown {
 type JobIdRequest = Request<{ id: string }>;
 
 /** The tenant's job, or a 404; an id that cannot exist is answered like an unknown one, without a Redis read. */
-async function loadJob(deps: JobsDeps, id: string, tenant: string): Promise<JobRecord> {
-  const record = JOB_ID_PATTERN.test(id) ? await deps.store.getForTenant(id, tenant) : null;
+async function loadJob(deps: JobsDeps, id: string, tenant: string | null): Promise<JobRecord> {
+  const record = !JOB_ID_PATTERN.test(id) ? null : tenant === null ? await deps.store.get(id) : await deps.store.getForTenant(id, tenant);
   if (record === null) throw notFound('job', id);
   return record;
 }
@@ -81,20 +81,23 @@ async function listJobs(deps: JobsDeps, req: Request, res: Response): Promise<vo
   res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more });
 }
 
-/** `GET /v1/jobs/{id}`: the job now, or (with `wait`) once it ends or the wait is up, holding a waiter slot meanwhile. */
+/**
+ * `GET /v1/jobs/{id}`: the job now, or (with `wait`) once it ends or the wait is up, holding a waiter
+ * slot meanwhile. An admin key reads any tenant's job (an operator looking up an entry Bull Board lists).
+ */
 async function getJob(deps: JobsDeps, req: JobIdRequest, res: Response): Promise<void> {
   const { wait } = validate(GetQuerySchema, req.query, 'query');
-  const tenant = principalOf(res).tenant;
+  const principal = principalOf(res);
+  const record = await loadJob(deps, req.params.id, principal.role === 'admin' ? null : principal.tenant);
   if (wait === 0) {
-    res.json(toJobObject(await loadJob(deps, req.params.id, tenant)));
+    res.json(toJobObject(record));
     return;
   }
-  if (!JOB_ID_PATTERN.test(req.params.id)) throw notFound('job', req.params.id);
-  const release = deps.waiters.take(tenant);
+  const release = deps.waiters.take(principal.tenant);
   try {
     const closed = new AbortController();
     res.on('close', () => closed.abort());
-    res.json(toJobObject(await waitForJob(deps, req.params.id, tenant, wait * 1000, closed.signal)));
+    res.json(toJobObject(await waitForJob(deps, record.id, record.tenant, wait * 1000, closed.signal, { known: record })));
   } finally {
     release();
   }

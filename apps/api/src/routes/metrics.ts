@@ -1,11 +1,11 @@
 import { Router, type RequestHandler } from 'express';
-import { getMetrics, knownTenants, metricsRegistry } from '@sluice/shared';
+import { getMetrics, knownTenants, metricsRegistry, redisMemory, type Redis } from '@sluice/shared';
 import { CIRCUIT_STATE_VALUE, type Engine } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin, requireAuth } from '../middleware/auth.ts';
 
 /** What this router uses of the API's dependencies. */
-type MetricsDeps = Pick<ApiDeps, 'auth' | 'config' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker' | 'tenantJobs'>;
+type MetricsDeps = Pick<ApiDeps, 'auth' | 'config' | 'redis' | 'queues' | 'deadLetters' | 'webhooks' | 'batchQueue' | 'breaker' | 'tenantJobs'>;
 
 const SAMPLE = 200;
 
@@ -42,12 +42,24 @@ async function collectTenantGauges(deps: Pick<MetricsDeps, 'config' | 'tenantJob
   for (const [tenant, { queued }] of top) gauge.set({ tenant }, queued);
 }
 
+/** Memory used and `maxmemory` of the Redis server (each master of a Cluster), from `INFO memory`. */
+async function collectRedisMemory(redis: Redis): Promise<void> {
+  const { redisUsedMemory, redisMaxMemory } = getMetrics();
+  const servers = await redisMemory(redis);
+  redisUsedMemory.reset();
+  redisMaxMemory.reset();
+  for (const { node, usedBytes, maxBytes } of servers) {
+    redisUsedMemory.set({ node }, usedBytes);
+    redisMaxMemory.set({ node }, maxBytes);
+  }
+}
+
 /** `GET /metrics` in Prometheus text format; needs an admin key unless `metrics.public`. */
 export function metricsRouter(deps: MetricsDeps): Router {
   const router = Router();
   const guard: RequestHandler[] = deps.config.metrics.public ? [] : [requireAuth(deps.auth), requireAdmin];
   router.get('/metrics', ...guard, async (_req, res) => {
-    await Promise.all([collectGauges(deps), collectTenantGauges(deps)]);
+    await Promise.all([collectGauges(deps), collectTenantGauges(deps), collectRedisMemory(deps.redis)]);
     res.setHeader('content-type', metricsRegistry.contentType);
     res.send(await metricsRegistry.metrics());
   });

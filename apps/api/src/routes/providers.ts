@@ -1,14 +1,11 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { providerDisabledReason } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
+import { requireAdmin } from '../middleware/auth.ts';
 
 /** What this router uses of the API's dependencies. */
 type ProvidersDeps = Pick<ApiDeps, 'breaker' | 'config' | 'limiter' | 'queues' | 'deferred'>;
 
-/**
- * `GET /v1/providers`: each provider's health as the gateway sees it: circuit state, whether its
- * queue is paused, queue counts, recent error ratio, latency percentiles and rate-limit usage.
- */
 /** Per provider: jobs waiting for a provider batch, and the open provider batches with their size. */
 async function deferredByProvider(deps: ProvidersDeps) {
   const waiting = new Map<string, number>();
@@ -22,9 +19,16 @@ async function deferredByProvider(deps: ProvidersDeps) {
   return { waiting, open };
 }
 
+/**
+ * `GET /v1/providers`: each provider's health as the gateway sees it: circuit state, whether its
+ * queue is paused, queue counts, recent error ratio, latency percentiles and rate-limit usage.
+ * Tenant keys get 403 when `providers_visible_to_tenants` is false.
+ */
 export function providersRouter(deps: ProvidersDeps): Router {
   const router = Router();
-  router.get('/v1/providers', async (_req, res) => {
+  // Provider names, health and load say how the gateway is built; a deployment may keep that to admins.
+  const guard: RequestHandler[] = deps.config.providers_visible_to_tenants ? [] : [requireAdmin];
+  router.get('/v1/providers', ...guard, async (_req, res) => {
     const deferred = await deferredByProvider(deps);
     const data = await Promise.all(
       Object.entries(deps.config.providers).map(async ([id, settings]) => {

@@ -55,7 +55,7 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     await deps.lifecycle.webhookStatus(id, 'pending');
     if (kept !== null && kept.tenant === principal.tenant) {
       const data: WebhookJobData = { kind: kept.kind, job_id: kept.job_id, tenant: kept.tenant, url: kept.url, webhook_id: kept.webhook_id, event: kept.event, payload: kept.payload };
-      await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config.webhooks, kept.webhook_id));
+      await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config, kept.webhook_id));
       await deps.failedDeliveries.remove(kept);
     } else {
       await deps.lifecycle.redeliver(record, last?.webhook_id);

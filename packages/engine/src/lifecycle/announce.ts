@@ -5,6 +5,7 @@ import type { BatchStore } from '../batches/batch-store.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
 import { modelCatalog, type ModelCatalog } from '../metrics/model-labels.ts';
+import { keptEntries } from '../queues/kept-entries.ts';
 import { batchStepOptions, newWebhookId, WEBHOOK_JOB_NAME, webhookJobOptions, type BatchJobData, type WebhookJobData } from '../queues/payloads.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 
@@ -27,7 +28,7 @@ export async function enqueueBatchWebhook(deps: Pick<AnnounceDeps, 'config' | 'w
   const event = `batch.${batch.status}`;
   const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data });
   const job: WebhookJobData = { kind: 'batch', job_id: batch.id, tenant: batch.tenant, url: batch.webhook.url, webhook_id: webhookId, event, payload };
-  await deps.webhooks.add(WEBHOOK_JOB_NAME, job, webhookJobOptions(deps.config.webhooks, webhookId));
+  await deps.webhooks.add(WEBHOOK_JOB_NAME, job, webhookJobOptions(deps.config, webhookId));
 }
 
 /** Queues the webhook of a job that reached a terminal status (again, on a redelivery with its `webhookId`). */
@@ -37,13 +38,13 @@ export async function enqueueJobWebhook(deps: Pick<AnnounceDeps, 'config' | 'web
   const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data: toJobObject(record) });
   const data: WebhookJobData = { job_id: record.id, tenant: record.tenant, url: record.webhook.url, webhook_id: webhookId, event, payload };
   await deps.store.update(record.id, { webhook_status: 'pending' });
-  await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config.webhooks, webhookId));
+  await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config, webhookId));
 }
 
 /** Queues one step of a batch; a repeated request for the same step is a no-op. */
-export async function enqueueBatchStep(deps: Pick<AnnounceDeps, 'batchQueue'>, batchId: string, action: BatchJobData['action']): Promise<void> {
+export async function enqueueBatchStep(deps: Pick<AnnounceDeps, 'batchQueue' | 'config'>, batchId: string, action: BatchJobData['action']): Promise<void> {
   const data: BatchJobData = { batch_id: batchId, action };
-  await deps.batchQueue.add(action, data, batchStepOptions(batchId, action));
+  await deps.batchQueue.add(action, data, batchStepOptions(batchId, action, keptEntries(deps.config.queues)));
 }
 
 /**
@@ -96,7 +97,7 @@ function countEnded(record: JobRecord, models: ModelCatalog): void {
   if (billed(record)) countBilled(record, models);
 }
 
-/** A billed job's tokens and cost in the process's counters. */
+/** A billed job's tokens, cost and savings (below the real-time price: a cache hit, flex, a provider batch) in the process's counters. */
 export function countBilled(record: JobRecord, models: ModelCatalog): void {
   const metrics = getMetrics();
   const provider = record.provider ?? record.routing.candidates[record.target]?.provider ?? 'none';
@@ -106,4 +107,7 @@ export function countBilled(record: JobRecord, models: ModelCatalog): void {
     metrics.tokens.inc({ provider, model, kind: 'completion' }, record.usage.completion_tokens);
   }
   if (record.cost_usd !== null) metrics.cost.inc({ provider, model, tenant: record.tenant }, record.cost_usd);
+  const saved = record.cost_details?.saved_usd ?? 0;
+  const mode = record.cache?.hit === true ? 'cache' : (record.execution?.mode ?? 'realtime');
+  if (saved > 0) metrics.saved.inc({ provider, model, tenant: record.tenant, mode }, saved);
 }

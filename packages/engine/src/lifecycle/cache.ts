@@ -1,4 +1,4 @@
-import { getMetrics, type Usage } from '@sluice/shared';
+import type { Usage } from '@sluice/shared';
 import type { JobRecord, JobResult, RoutingCandidate } from '../jobs/job-types.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -7,13 +7,11 @@ const CACHEABLE_FINISH = new Set(['stop', 'length']);
 
 /**
  * Writes the record of a job answered from the response cache, already succeeded, then announces it
- * like any other end: metrics, usage (its tokens, cost 0, the original cost as saved), webhook, and
+ * like any other end: metrics and usage (its tokens, cost 0, the original cost as saved), webhook, and
  * its batch's counts.
  */
 export async function submitCached(lifecycle: Lifecycle, record: JobRecord): Promise<void> {
   await lifecycle.deps.store.create(record);
-  const saved = record.cost_details?.saved_usd ?? 0;
-  if (saved > 0) getMetrics().saved.inc({ provider: record.provider ?? 'none', mode: 'cache' }, saved);
   await lifecycle.announce(record);
 }
 

@@ -1,4 +1,4 @@
-import { corked, getMetrics, type Usage } from '@sluice/shared';
+import { corked, type Usage } from '@sluice/shared';
 import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
 import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobResult, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
 import { modelCatalog } from '../metrics/model-labels.ts';
@@ -40,10 +40,6 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
   const fields: JobFields = {
     completed_at: completedAt, running_since: null, result: input.result, usage, cost_usd: cost.usd, cost_details: cost.details, error: null,
     ...(record.execution === null ? {} : { execution: { ...record.execution, mode: input.mode ?? 'realtime' } }),
-  };
-  const saved = cost.details.saved_usd ?? 0;
-  const countSaved = (ok: boolean): void => {
-    if (ok && saved > 0) getMetrics().saved.inc({ provider: candidate.provider, mode: input.mode ?? 'realtime' }, saved);
   };
   const ended: JobRecord = {
     ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),

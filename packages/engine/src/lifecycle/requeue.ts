@@ -67,12 +67,18 @@ export async function requeueJob(
   return true;
 }
 
-/** Re-creates the entry a record names when a crash or a refused write left it unwritten. */
+/**
+ * Re-creates the entry a record names when a crash or a refused write left it unwritten. An entry
+ * that finished (kept for Bull Board, `queues.keep_*`) runs nothing: it counts as lost, and goes
+ * first, since BullMQ ignores an add whose id it still holds.
+ */
 export async function repairEntry(entries: EntryWriter, record: JobRecord): Promise<boolean> {
   const provider = record.routing.candidates[record.target]?.provider;
   const queue = provider === undefined ? undefined : entries.queues.get(provider);
   if (provider === undefined || queue === undefined || record.queue_job_id === '') return false;
-  if ((await queue.getJob(record.queue_job_id)) !== undefined) return false;
+  const state = await queue.getJobState(record.queue_job_id);
+  if (state !== 'unknown' && state !== 'completed' && state !== 'failed') return false;
+  if (state !== 'unknown') await queue.remove(record.queue_job_id);
   await entries.add(provider, [entryOf(record)]);
   return true;
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { fairShareKey } from '../keys.ts';
 import type { Priority, Tier } from '../schemas/job-request.ts';
 import { defineScripts } from '../scripts.ts';
+import { KEEP_NONE, type KeptEntries } from './kept-entries.ts';
 import type { QueuedJobData } from './payloads.ts';
 import { PROVIDER_JOB_NAME } from './queues.ts';
 
@@ -37,6 +38,8 @@ export interface EntryWriterOptions {
   classSpan?: number;
   /** Entries a rebase in progress moves per call. Default 64. */
   rebaseChunk?: number;
+  /** Finished entries kept for Bull Board (`keptEntries` of `queues.*`). Default `KEEP_NONE`: removed at once. */
+  keep?: KeptEntries;
 }
 
 /**
@@ -48,6 +51,7 @@ export interface EntryWriterOptions {
 export class EntryWriter {
   private readonly span: number;
   private readonly chunk: number;
+  private readonly keep: KeptEntries;
 
   constructor(
     private readonly redis: Redis,
@@ -58,6 +62,7 @@ export class EntryWriter {
   ) {
     this.span = options.classSpan ?? CLASS_SPAN;
     this.chunk = options.rebaseChunk ?? 64;
+    this.keep = options.keep ?? KEEP_NONE;
   }
 
   queue(provider: string): Queue<QueuedJobData> {
@@ -114,7 +119,7 @@ export class EntryWriter {
     const placing = this.priorities(queue, specs);
     sent();
     const priorities = await placing;
-    const entries = specs.map((spec, index) => ({ name: PROVIDER_JOB_NAME, data: { id: spec.jobId }, opts: entryOptions(spec, priorities[index] ?? 1) }));
+    const entries = specs.map((spec, index) => ({ name: PROVIDER_JOB_NAME, data: { id: spec.jobId }, opts: entryOptions(spec, priorities[index] ?? 1, this.keep) }));
     const first = entries[0];
     await (entries.length === 1 && first !== undefined ? queue.add(first.name, first.data, first.opts) : queue.addBulk(entries));
   }
@@ -122,15 +127,14 @@ export class EntryWriter {
 
 /**
  * BullMQ options for an entry on a provider queue. BullMQ makes one attempt: the worker owns retries,
- * backoff and failover, re-enqueueing a new entry, so the record always names the live one.
+ * backoff and failover, re-enqueueing a new entry, so the record always names the live one. The job
+ * record is the truth polling reads; finished entries are kept only as history for operators.
  */
-function entryOptions(spec: EntrySpec, priority: number): JobsOptions {
+function entryOptions(spec: EntrySpec, priority: number, keep: KeptEntries): JobsOptions {
   return {
     jobId: spec.entryId,
     priority,
     ...((spec.delayMs ?? 0) > 0 ? { delay: spec.delayMs } : {}),
-    // The job record is the truth polling reads; finished BullMQ jobs are dead weight in Redis.
-    removeOnComplete: true,
-    removeOnFail: true,
+    ...keep,
   };
 }

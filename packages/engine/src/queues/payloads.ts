@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import type { GatewayConfig } from '@sluice/shared';
 import { JobErrorSchema } from '../jobs/job-types.ts';
+import { keptEntries, type KeptEntries } from './kept-entries.ts';
 
 /**
  * What each Sluice queue carries: the contracts between the process that adds an entry and the one
@@ -43,17 +45,17 @@ export const newWebhookId = (): string => `msg_${randomBytes(16).toString('base6
 
 /**
  * BullMQ options of a delivery: one attempt plus one per `retry_schedule_s` entry, spaced by the
- * `webhook` backoff strategy (`webhookBackoff`, which the delivering worker registers). Exhausted
- * ones are kept by the failed-delivery store (per tenant, bounded); the queue keeps them for Bull
- * Board for the same time, at most 1000.
+ * `webhook` backoff strategy (`webhookBackoff`, which the delivering worker registers). Delivered
+ * ones are kept as `queues.keep_completed` says. Exhausted ones are kept by the failed-delivery
+ * store (per tenant, bounded); the queue keeps them for Bull Board for the same time, at most 1000.
  */
-export function webhookJobOptions(settings: { retry_schedule_s: readonly number[]; failed_retention_s: number }, webhookId: string): JobsOptions {
+export function webhookJobOptions(config: Pick<GatewayConfig, 'webhooks' | 'queues'>, webhookId: string): JobsOptions {
   return {
     jobId: webhookId,
-    attempts: settings.retry_schedule_s.length + 1,
+    attempts: config.webhooks.retry_schedule_s.length + 1,
     backoff: { type: 'webhook' },
-    removeOnComplete: true,
-    removeOnFail: { age: settings.failed_retention_s, count: 1000 },
+    removeOnComplete: keptEntries(config.queues).removeOnComplete,
+    removeOnFail: { age: config.webhooks.failed_retention_s, count: 1000 },
   };
 }
 
@@ -62,7 +64,10 @@ export function webhookBackoff(schedule: readonly number[]): (attemptsMade: numb
   return (attemptsMade) => (schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 60) * 1000;
 }
 
-/** BullMQ options of a batch step; the job id makes a repeated request for the same step a no-op. */
-export function batchStepOptions(batchId: string, action: BatchJobData['action']): JobsOptions {
-  return { jobId: `${action}.${batchId}`, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 };
+/**
+ * BullMQ options of a batch step; the job id makes a repeated request for the same step a no-op
+ * (also while the finished step is kept: each step is asked for once per batch).
+ */
+export function batchStepOptions(batchId: string, action: BatchJobData['action'], keep: KeptEntries): JobsOptions {
+  return { jobId: `${action}.${batchId}`, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, ...keep };
 }

@@ -246,6 +246,26 @@ const MetricsConfigSchema = z
   })
   .strict();
 
+/** How many finished entries a queue keeps, and for how long: history for Bull Board, never read by Sluice. */
+const KeptEntriesSchema = (count: number, ageSeconds: number) =>
+  z
+    .object({
+      /** The most recent entries kept; 0 keeps none. */
+      count: z.number().int().min(0).max(1_000_000).default(count),
+      /** Entries older than this go (as later entries finish). */
+      age_s: z.number().int().positive().default(ageSeconds),
+    })
+    .strict();
+
+const QueuesConfigSchema = z
+  .object({
+    /** Completed entries kept per queue (provider pools, webhooks, batches). Default 1000 entries, 1 h. */
+    keep_completed: KeptEntriesSchema(1000, 3600).prefault({}),
+    /** Failed entries kept per queue (provider pools, batches). Default 1000 entries, 24 h. */
+    keep_failed: KeptEntriesSchema(1000, 86_400).prefault({}),
+  })
+  .strict();
+
 /**
  * The whole config's schema, `providers.*` validated by `providerEntry` (which only the providers
  * package can build: it knows the types). Load config through `loadConfig` of `@sluice/providers`.
@@ -264,6 +284,9 @@ export function createGatewayConfigSchema(providerEntry: ProviderEntrySchema) {
       webhooks: WebhooksConfigSchema.prefault({}),
       jobs: JobsConfigSchema.prefault({}),
       metrics: MetricsConfigSchema.prefault({}),
+      queues: QueuesConfigSchema.prefault({}),
+      /** `GET /v1/providers` answers tenant keys too; false: admin keys only. Default true. */
+      providers_visible_to_tenants: z.boolean().default(true),
       log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       log_content: z.boolean().default(false),
     })

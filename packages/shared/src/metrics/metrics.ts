@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client'
 /**
  * The process's Prometheus metrics (README "Operating it"), defined once per process on prom-client's
  * default registry. Counters move where the work happens (workers, API); gauges of shared state
- * (queues, circuits, dead letters) are read from Redis when scraped.
+ * (queues, circuits, dead letters, Redis memory) are read from Redis when scraped.
  */
 function define() {
   return {
@@ -38,11 +38,15 @@ function define() {
     tenantJobsQueued: new Gauge({
       name: 'sluice_tenant_jobs_queued', help: 'Jobs queued now (not yet running) of the tenants with the most, at most metrics.top_tenants of them', labelNames: ['tenant'] as const,
     }),
-    saved: new Counter({ name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'mode'] as const }),
+    saved: new Counter({
+      name: 'sluice_saved_usd_total', help: 'USD saved against the real-time price (provider batches, flex, response cache hits)', labelNames: ['provider', 'model', 'tenant', 'mode'] as const,
+    }),
     cacheLookups: new Counter({ name: 'sluice_cache_lookups_total', help: 'Response cache lookups of jobs that asked for caching', labelNames: ['outcome'] as const }),
     wasted: new Counter({ name: 'sluice_wasted_usd_total', help: 'USD billed for provider batch results discarded because the job had run otherwise', labelNames: ['provider', 'tenant'] as const }),
     deferredJobs: new Gauge({ name: 'sluice_deferred_jobs', help: 'Jobs waiting for or inside a provider batch', labelNames: ['provider'] as const }),
     providerBatches: new Gauge({ name: 'sluice_provider_batches', help: 'Open provider batches by state', labelNames: ['provider', 'state'] as const }),
+    redisUsedMemory: new Gauge({ name: 'sluice_redis_used_memory_bytes', help: 'Bytes Redis has allocated (INFO used_memory), per server', labelNames: ['node'] as const }),
+    redisMaxMemory: new Gauge({ name: 'sluice_redis_maxmemory_bytes', help: 'Redis maxmemory, per server: past it Redis refuses writes (noeviction); 0 when unset', labelNames: ['node'] as const }),
     orphanedEntries: new Counter({
       name: 'sluice_orphaned_queue_entries_total', help: 'Queue entries whose job record was gone (should stay 0: a record outlives its deadline)', labelNames: ['provider'] as const,
     }),

@@ -1,2 +1,3 @@
 export { closeConnection, corked, createRedis, duplicateConnection, isCluster, multiKey, waitUntilReady, pingRedis, type Redis, type RedisConnectionOptions, type RedisLocation } from './connection.ts';
+export { redisMemory, type RedisMemory } from './memory.ts';
 export { connectionErrors, createConnectionErrorLog, exceptConnectionErrors, isConnectionError, logConnectionErrors, type ConnectionErrorLog, type ConnectionErrorLogOptions } from './connection-errors.ts';

@@ -19,6 +19,59 @@ async function deferredByProvider(deps: ProvidersDeps) {
   return { waiting, open };
 }
 
+type Deferred = Awaited<ReturnType<typeof deferredByProvider>>;
+
+/** One provider's entry in `GET /v1/providers`, read from its breaker, queue and rate limiter. */
+async function providerView(deps: ProvidersDeps, id: string, settings: ProvidersDeps['config']['providers'][string], deferred: Deferred) {
+  const disabledReason = providerDisabledReason(settings);
+  const queue = deps.queues.get(id);
+  const limits = { rpm: settings.rpm, tpm: settings.tpm, windowMs: settings.rate_window_s * 1000 };
+  const [circuit, paused, counts, usage, limitedForMs] = await Promise.all([
+    deps.breaker.snapshot(id),
+    queue ? queue.isPaused() : false,
+    queue ? queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active') : ({} as Record<string, number>),
+    deps.limiter.usage(`provider:${id}`, limits),
+    queue ? queue.getRateLimitTtl() : 0,
+  ]);
+  return {
+    id,
+    object: 'provider',
+    type: settings.type,
+    enabled: disabledReason === null,
+    disabled_reason: disabledReason,
+    circuit: {
+      state: circuit.state,
+      reason: circuit.reason,
+      opened_at: circuit.opened_at,
+      cooldown_s: circuit.cooldown_s,
+      next_probe_at: circuit.next_probe_at === null ? null : Math.ceil(circuit.next_probe_at / 1000),
+    },
+    paused,
+    queue: {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      delayed: counts.delayed ?? 0,
+      active: counts.active ?? 0,
+    },
+    window_s: deps.config.breaker.window_s,
+    requests_in_window: circuit.window.requests,
+    error_ratio: circuit.window.error_ratio,
+    latency_ms: circuit.latency_ms,
+    rate_limit: {
+      rpm: settings.rpm ?? null,
+      tpm: settings.tpm ?? null,
+      window_s: settings.rate_window_s,
+      requests_in_window: usage.requests,
+      tokens_in_window: usage.tokens,
+      limited_for_ms: Math.max(0, limitedForMs),
+    },
+    provider_batches: {
+      enabled: settings.batch.enabled,
+      deferred_jobs: deferred.waiting.get(id) ?? 0,
+      open: deferred.open.get(id) ?? [],
+    },
+  };
+}
+
 /**
  * `GET /v1/providers`: each provider's health as the gateway sees it: circuit state, whether its
  * queue is paused, queue counts, recent error ratio, latency percentiles and rate-limit usage.
@@ -30,57 +83,7 @@ export function providersRouter(deps: ProvidersDeps): Router {
   const guard: RequestHandler[] = deps.config.providers_visible_to_tenants ? [] : [requireAdmin];
   router.get('/v1/providers', ...guard, async (_req, res) => {
     const deferred = await deferredByProvider(deps);
-    const data = await Promise.all(
-      Object.entries(deps.config.providers).map(async ([id, settings]) => {
-        const disabledReason = providerDisabledReason(settings);
-        const queue = deps.queues.get(id);
-        const limits = { rpm: settings.rpm, tpm: settings.tpm, windowMs: settings.rate_window_s * 1000 };
-        const [circuit, paused, counts, usage, limitedForMs] = await Promise.all([
-          deps.breaker.snapshot(id),
-          queue ? queue.isPaused() : false,
-          queue ? queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active') : ({} as Record<string, number>),
-          deps.limiter.usage(`provider:${id}`, limits),
-          queue ? queue.getRateLimitTtl() : 0,
-        ]);
-        return {
-          id,
-          object: 'provider',
-          type: settings.type,
-          enabled: disabledReason === null,
-          disabled_reason: disabledReason,
-          circuit: {
-            state: circuit.state,
-            reason: circuit.reason,
-            opened_at: circuit.opened_at,
-            cooldown_s: circuit.cooldown_s,
-            next_probe_at: circuit.next_probe_at === null ? null : Math.ceil(circuit.next_probe_at / 1000),
-          },
-          paused,
-          queue: {
-            waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-            delayed: counts.delayed ?? 0,
-            active: counts.active ?? 0,
-          },
-          window_s: deps.config.breaker.window_s,
-          requests_in_window: circuit.window.requests,
-          error_ratio: circuit.window.error_ratio,
-          latency_ms: circuit.latency_ms,
-          rate_limit: {
-            rpm: settings.rpm ?? null,
-            tpm: settings.tpm ?? null,
-            window_s: settings.rate_window_s,
-            requests_in_window: usage.requests,
-            tokens_in_window: usage.tokens,
-            limited_for_ms: Math.max(0, limitedForMs),
-          },
-          provider_batches: {
-            enabled: settings.batch.enabled,
-            deferred_jobs: deferred.waiting.get(id) ?? 0,
-            open: deferred.open.get(id) ?? [],
-          },
-        };
-      }),
-    );
+    const data = await Promise.all(Object.entries(deps.config.providers).map(([id, settings]) => providerView(deps, id, settings, deferred)));
     res.json({ object: 'list', data });
   });
   return router;

@@ -54,6 +54,9 @@ function recordRead(readRecord: (jobId: string) => Promise<JobRecord | null>, jo
 }
 
 /** The subscriber connection and the channels it listens to, one entry per watched job. */
+/** How often every watched job's status is read again, in case the news of a change was lost. */
+const SAFETY_READ_MS = 3000;
+
 class SubscriberJobWatcher implements JobWatcher {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -63,6 +66,7 @@ class SubscriberJobWatcher implements JobWatcher {
   private readonly watched = new Map<string, Watched>();
   /** Set by the first `ready`: every later one is a reconnect. */
   private connectedBefore = false;
+  private readonly safety: NodeJS.Timeout;
 
   constructor(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>) {
     this.redis = redis;
@@ -73,6 +77,12 @@ class SubscriberJobWatcher implements JobWatcher {
     logConnectionErrors(this.subscriber, logger, { connection: 'job watcher' });
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     this.subscriber.on('ready', () => this.onReady());
+    // A status read of every watched job every few seconds, one per job however many wait on it: an
+    // end whose news was lost (seen under heavy test load, cause not yet found) still wakes them.
+    this.safety = setInterval(() => {
+      void this.check([...this.watched.keys()]).catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs'));
+    }, SAFETY_READ_MS);
+    this.safety.unref();
   }
 
   async watch(jobId: string, listener: StatusListener, options: WatchOptions = {}): Promise<() => void> {
@@ -91,6 +101,7 @@ class SubscriberJobWatcher implements JobWatcher {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.safety);
     this.subscriber.disconnect();
   }
 

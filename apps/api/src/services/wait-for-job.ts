@@ -6,9 +6,6 @@ import type { JobWatcher } from './job-watcher.ts';
 /** What waiting on a job reads: the record, and the watcher that says when it changes. */
 export type WaitDeps = Pick<Engine, 'store'> & { watcher: JobWatcher };
 
-/** How often a wait re-reads its job in case the news of its end was lost. */
-const SAFETY_READ_MS = 3000;
-
 /** A live subscription to one job's terminal status. */
 export interface EndWatch {
   /** Resolves at the first terminal status, with the record when the news carried it. */
@@ -62,16 +59,6 @@ export async function waitForJob(deps: WaitDeps, id: string, tenant: string, tim
   if (signal?.aborted) wake();
   const watching = options.watch ?? watchForEnd(deps, id);
   let delivered: JobRecord | null = null;
-  // A safety read every few seconds: an end whose news was lost (seen under heavy load in tests,
-  // cause not yet found) still wakes the wait instead of holding it to its time limit.
-  const safety = setInterval(() => {
-    deps.store.get(id).then((record) => {
-      if (record !== null && isTerminal(record.status)) {
-        delivered = record;
-        wake();
-      }
-    }, () => undefined);
-  }, SAFETY_READ_MS);
   watching.then(
     (watch) => void watch.ended.then((record) => {
       delivered = record;
@@ -85,7 +72,6 @@ export async function waitForJob(deps: WaitDeps, id: string, tenant: string, tim
     return known?.tenant === tenant ? known : ((await deps.store.get(id)) ?? first);
   } finally {
     clearTimeout(timer);
-    clearInterval(safety);
     signal?.removeEventListener('abort', wake);
     stopLater(watching);
   }

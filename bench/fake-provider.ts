@@ -1,4 +1,4 @@
-// A zero-latency OpenAI-shaped provider for benchmarks: reads the body, answers one fixed completion,
+// An OpenAI-shaped provider for benchmarks, zero-latency unless `LATENCY_MS` is set: reads the body, answers one fixed completion,
 // or, for `"stream":true`, an OpenAI chat.completion.chunk stream of `max_tokens` one-token chunks
 // written as fast as the connection takes them, one `res.write` per event.
 import { createServer, type ServerResponse } from 'node:http';
@@ -50,6 +50,9 @@ async function streamReply(res: ServerResponse, body: Buffer): Promise<void> {
   res.end(DONE);
 }
 
+/** `LATENCY_MS`: how long each completion takes before its answer (a real provider's seconds); 0 by default. */
+const LATENCY_MS = Number(process.env.LATENCY_MS ?? 0);
+
 const server = createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (part: Buffer) => void parts.push(part));
@@ -57,8 +60,12 @@ const server = createServer((req, res) => {
     const body = Buffer.concat(parts);
     if (req.method === 'POST' && body.includes('"stream":true')) return void streamReply(res, body);
     const answer = req.method === 'GET' ? models : reply;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
-    res.end(answer);
+    const send = (): void => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+      res.end(answer);
+    };
+    if (LATENCY_MS > 0 && req.method === 'POST') setTimeout(send, LATENCY_MS);
+    else send();
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -3,7 +3,7 @@
  * starts a local redis-server under .data/redis when none answers, or says how to get one.
  */
 import { startApi, type ApiRuntime } from '@sluice/api';
-import { pingRedis } from '@sluice/shared';
+import { pingRedis, startTracing } from '@sluice/shared';
 import { bootstrap, onShutdown } from '@sluice/engine';
 import { redisServerOnPath, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 import { startWorker, type WorkerRuntime } from '@sluice/worker';
@@ -34,9 +34,11 @@ if (config.redis.cluster_nodes === undefined && !(await pingRedis(config.redis.u
 
 let api: ApiRuntime | null = null;
 let worker: WorkerRuntime | null = null;
+// One tracer for both halves (null when tracing is off), flushed last on shutdown.
+const tracing = await startTracing(config, { role: 'sluice', logger });
 try {
-  worker = await startWorker(config, logger.child({ role: 'worker' }));
-  api = await startApi(config, logger.child({ role: 'api' }));
+  worker = await startWorker(config, logger.child({ role: 'worker' }), { tracing });
+  api = await startApi(config, logger.child({ role: 'api' }), { tracing });
 } catch (error) {
   logger.fatal({ err: (error as Error).message }, 'cannot start');
   await embedded?.stop();
@@ -49,7 +51,7 @@ onShutdown(
   async () => {
     // Each part closes even when one before it failed (the worker does when Redis is unreachable).
     const failures: unknown[] = [];
-    for (const close of [() => api?.close(), () => worker?.close(), () => embedded?.stop()]) {
+    for (const close of [() => api?.close(), () => worker?.close(), () => tracing?.shutdown(), () => embedded?.stop()]) {
       await Promise.resolve(close()).catch((error: unknown) => failures.push(error));
     }
     if (failures.length > 0) throw failures[0];

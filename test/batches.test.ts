@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { jobRecordKey } from '@sluice/engine';
 import { Webhook } from 'standardwebhooks';
 import { client, KEYS, makeConfig, startGateway, type Gateway } from './harness/gateway.ts';
 import { startWebhookReceiver } from './harness/webhook-receiver.ts';
@@ -107,13 +108,15 @@ describe('batches', () => {
       if (batch.status === 'in_progress' && batch.request_counts.total === 6 && batch.request_counts.completed === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // The 24 h window passing, simulated: every child's deadline moves to the past in the deadline index.
+    // The 24 h window passing, simulated: every child's deadline moves to the past, in its record (what
+    // the sweep goes by) and in the deadline index (which tells the sweep to look).
     const redis = new Redis(gateway.config.redis.url);
     try {
       const prefix = gateway.config.redis.prefix;
       const children = await redis.lrange(`${prefix}:batch:${created.body.id}:jobs`, 0, -1);
       expect(children).toHaveLength(6);
-      await redis.zadd(`${prefix}:expiry`, ...children.flatMap((id) => [0, id]));
+      for (const id of children) await redis.hset(jobRecordKey(prefix, id), 'expires_at', '1');
+      await redis.zadd(`${prefix}:expiry`, ...children.flatMap((id) => [1, id]));
     } finally {
       redis.disconnect();
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { createRedis, duplicateConnection, subscribe, waitUntilReady } from '@sluice/shared';
 import { Webhook } from 'standardwebhooks';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { redisServerOnPath } from '../scripts/embedded-redis.ts';
@@ -84,6 +85,28 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
     // A second command after the status change: it lands a round trip later.
     await eventually(async () => (await counts())?.running === 0, 5_000, 'the job no longer counted');
     expect(await counts()).toEqual({ queued: 0, running: 0 });
+  });
+
+  it("a subscription asked while the Cluster's subscriber connection shakes hands is heard, with no failed ready check", async () => {
+    const publisher = createRedis({ url: cluster.nodes[0]!, cluster_nodes: cluster.nodes }, { role: 'command' });
+    const subscriber = duplicateConnection(publisher, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+    const heard: string[] = [];
+    subscriber.on('message', (channel: string) => heard.push(channel));
+    try {
+      await Promise.all([waitUntilReady(publisher, 10_000), waitUntilReady(subscriber, 10_000)]);
+      // The Cluster subscribes on one node's connection, which connects at the first subscription.
+      const node = (subscriber as unknown as { subscriber: { getInstance(): Redis } }).subscriber.getInstance();
+      const during = new Promise((resolve) => node.once('connect', () => resolve(subscribe(subscriber, 'during-handshake'))));
+      await subscribe(subscriber, 'first');
+      await during;
+      await publisher.publish('first', 'x');
+      await publisher.publish('during-handshake', 'x');
+      await eventually(() => heard.length === 2, 5_000, 'both messages');
+      expect(heard.sort()).toEqual(['during-handshake', 'first']);
+    } finally {
+      subscriber.disconnect();
+      publisher.disconnect();
+    }
   });
 
   it('keys spread over the shards: queues by their hash tags, job records by id', async () => {

@@ -75,14 +75,18 @@ describe('a correlated outage: both targets down, breakers opening at different 
 
   it('a target that can never take the job (context too long) is not tried again in a new round', async () => {
     a.setReply((request: RecordedRequest) => (request.method === 'POST' ? { status: 400, body: { error: { message: "This model's maximum context length is 10 tokens", code: 'context_length_exceeded' } } } : {}));
-    const recoversAt = Date.now() + 1_500;
+    // B's outage is timed from when the gateway is up, so the job meets it (starting takes longer on a loaded machine).
+    let recoversAt = Infinity;
     b.setReply(() => (Date.now() < recoversAt ? unavailable : {}));
     await start();
+    recoversAt = Date.now() + 1_500;
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('long') });
     const job = await api.waitForJob(submitted.body.id, undefined, 20_000);
     expect(job.status).toBe('succeeded');
     expect(job.provider).toBe('b');
+    // B failed it first, so it went round again, and that round left A out.
+    expect(job.routing.failovers.some((failover: { reason: string }) => failover.reason === 'new_round')).toBe(true);
     expect(job.attempts.filter((attempt) => attempt.provider === 'a')).toHaveLength(1);
   }, 30_000);
 });

@@ -170,7 +170,7 @@ describe('crash safety', () => {
         b: { type: 'openai-compatible' as const, base_url: b.url },
       },
       routes: { default: ['a/m', 'b/m'] },
-      jobs: { lock_duration_ms: 1000, stalled_interval_ms: 500 },
+      jobs: { lock_duration_ms: 2000, stalled_interval_ms: 1000 }, // renewed every second: a worker starting beside it may stall that long
     };
     const file = writeConfigFile({ ...tree, redis: { url: inject('redisUrl'), prefix }, auth: { disabled: true } });
     const gateway = await startGateway(makeConfig(tree, prefix), { worker: false });

@@ -48,13 +48,13 @@ const nth = (order: readonly string[], tenant: string, n: number): number => {
 const fixedLatency = (ms: number) => () => ({ delayMs: ms });
 
 describe('fair share between tenants', () => {
-  it("a tenant's 20 new jobs all finish before the 200th of another tenant's 3,000 queued before them", async () => {
+  it("a tenant's 20 new jobs all finish before the 200th of another tenant's 1,000 queued before them", async () => {
     fake = await startFakeOpenAI(fixedLatency(3));
     gateway = await startGateway(
       makeConfig({ providers: { solo: { type: 'openai-compatible', base_url: fake.url, concurrency: 4 } }, routes: { default: ['solo/m'] } }),
       { worker: false },
     );
-    await submitMany(client(gateway.url, KEYS.acme), 'acme', 3000);
+    await submitMany(client(gateway.url, KEYS.acme), 'acme', 1000);
     await submitMany(client(gateway.url, KEYS.globex), 'globex', 20, 5);
     await gateway.startWorker();
     const calls = await fake.waitForRequests(260, 60_000);
@@ -109,14 +109,18 @@ describe('fair share between tenants', () => {
     running.push(...apis);
     const urls = await Promise.all(apis.map(async (api) => String((await api.waitForLog((line) => line.msg === 'api listening')).url)));
     const [first = '', second = ''] = urls;
-    // acme's 3,000 arrive through both API processes, then globex's 20 through both.
-    await Promise.all([submitMany(client(first, KEYS.acme), 'acme', 1500, 25), submitMany(client(second, KEYS.acme), 'acme', 1500, 25)]);
+    // acme's 1,000 arrive through both API processes, then globex's 20 through both.
+    await Promise.all([submitMany(client(first, KEYS.acme), 'acme', 500, 25), submitMany(client(second, KEYS.acme), 'acme', 500, 25)]);
     await Promise.all([submitMany(client(first, KEYS.globex), 'globex', 10, 5), submitMany(client(second, KEYS.globex), 'globex', 10, 5)]);
     const workers = [spawnSluice(ENTRY.worker, env), spawnSluice(ENTRY.worker, env)];
     running.push(...workers);
     const order = callers(await fake.waitForRequests(260, 60_000));
     expect(nth(order, 'globex', 20)).toBeLessThan(nth(order, 'acme', 196));
-    expect(nth(order, 'globex', 20)).toBeLessThan(48);
+    // They alternate from the start, as with one process of each. Counted over the first 48 calls
+    // rather than by where globex's 20th lands: a worker process held up by a busy machine between
+    // taking a job and calling the fake (the other goes on calling) delays that one call alone. Taken
+    // in turn, globex has 20 of about the first 40; at half acme's pace it would have 16 of 48.
+    expect(order.slice(0, 48).filter((caller) => caller === 'globex').length).toBeGreaterThanOrEqual(18);
   }, 180_000);
 
   it("a 5,000-line batch whose lines ask for high does not hold up another tenant's synchronous call by more than one job per slot", async () => {
@@ -149,8 +153,17 @@ describe('fair share between tenants', () => {
     const children = await acme.get(`/v1/jobs?limit=1`);
     expect(children.body.data[0]?.priority).toBe('high');
     for (let i = 0; i < 3; i++) {
-      // Its normal latency, plus at most one job per slot (a slot frees within one call's latency), plus slack.
-      expect(await syncCall()).toBeLessThan(idle + latency + 250);
+      const seen = fake.requests.length;
+      // Its normal latency, plus about one job per slot (a slot frees within one call's latency): in time
+      // with ample slack for a loaded machine, where a stalled process holds every call up alike ...
+      expect(await syncCall()).toBeLessThan(idle + latency + 2_000);
+      // ... and in calls: before globex's call reaches the fake, a few rounds of acme's four slots at
+      // most (1 to 5 calls in runs here, more while a slow Redis holds up the submit; behind the
+      // batch it would be thousands).
+      const after = callers(fake.requests.slice(seen));
+      const ahead = after.slice(0, after.indexOf('globex'));
+      expect(after).toContain('globex');
+      expect(ahead.length).toBeLessThanOrEqual(5 * 4);
     }
     const served = callers(fake.requests);
     expect(served.filter((caller) => caller === 'acme').length).toBeLessThan(1000);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { client, deletePrefix, KEYS, testPrefix, userMessage } from './harness/gateway.ts';
 import { ENTRY, spawnSluice, writeConfigFile, type SluiceProcess } from './harness/processes.ts';
+import { startOtlpReceiver } from './harness/otlp-receiver.ts';
 import { freePort } from './harness/redis-server.ts';
 
 const running: SluiceProcess[] = [];
@@ -109,6 +110,31 @@ describe('npm start (API and worker in one process)', () => {
     expect((await gateway.waitForJob(submitted.body.id)).result?.choices[0]?.message.content).toBe('echo: quickstart');
     expect(existsSync(join(cwd, '.data'))).toBe(false); // a Redis answered: none started
     expect(await start.kill('SIGTERM')).toBe(0);
+  });
+
+  it('traces with only the standard OTEL_* variables set: one tracer for both halves, its spans sent on SIGTERM', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      const file = writeConfigFile({ server: { host: '127.0.0.1', port: 0 }, redis: { prefix }, auth: { disabled: true }, providers: { mock: { type: 'mock', latency_ms: 1 } }, routes: { default: ['mock/echo'] } });
+      const env = { REDIS_URL: inject('redisUrl'), GATEWAY_CONFIG: file, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'sluice-local', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-sekret' };
+      const start = spawnSluice(ENTRY.start, env, mkdtempSync(join(tmpdir(), 'sluice-start-')));
+      running.push(start);
+      const gateway = client(String((await start.waitForLog(isListening)).url), null);
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const submitted = await gateway.post('/v1/jobs', { model: 'default', messages: userMessage('traced quickstart') }, { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
+      expect((await gateway.waitForJob(submitted.body.id)).status).toBe('succeeded');
+      expect(await start.kill('SIGTERM')).toBe(0);
+      const spans = receiver.spans.filter((span) => span.traceId === traceId);
+      expect(spans.map((span) => span.name).sort()).toEqual(['POST /v1/jobs', 'chat echo', 'queue wait']);
+      expect(new Set(spans.map((span) => span.service))).toEqual(new Set(['sluice-local']));
+      expect(receiver.headers[0]?.authorization).toBe('Bearer collector-sekret');
+      expect(start.stdout()).not.toContain('collector-sekret');
+      expect(start.logs.find((line) => line.msg === 'tracing on: spans are exported over OTLP/HTTP')).toMatchObject({ traces_url: `${receiver.url}/v1/traces` });
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('starts a local redis-server under .data/redis when nothing answers, and stops it on exit', async () => {

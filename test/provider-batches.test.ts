@@ -159,10 +159,14 @@ describe('work that can wait goes to the providers\' batch APIs', () => {
     const ids = await submit(api, 'openai', 2);
     await eventually(() => fake!.batches.all.length === 1, 10_000, 'the provider batch submitted');
     await Promise.all(ids.map((id) => api.waitForJob(id, (job) => job.status === 'running', 10_000)));
-    const providers = await api.get('/v1/providers');
-    expect(providers.body.data[0].provider_batches).toMatchObject({ enabled: true, deferred_jobs: 0, open: [{ id: fake!.batches.all[0]!.id, state: 'submitted', jobs: 2 }] });
-    const metrics = await client(gateway!.url, KEYS.admin).get('/metrics');
-    expect(metrics.body).toMatch(/sluice_provider_batches\{provider="openai",state="submitted"\} 1/);
+    // The jobs show running a moment before the batch is marked submitted (so a crash between the two
+    // is found again), and the gauge is set at the end of the batcher's tick.
+    const batches = await eventually(async () => {
+      const view = (await api.get('/v1/providers')).body.data[0].provider_batches;
+      return view.open[0]?.state === 'submitted' ? view : undefined;
+    }, 5_000, 'the provider batch marked submitted');
+    expect(batches).toMatchObject({ enabled: true, deferred_jobs: 0, open: [{ id: fake!.batches.all[0]!.id, state: 'submitted', jobs: 2 }] });
+    await eventually(async () => /sluice_provider_batches\{provider="openai",state="submitted"\} 1/.test((await client(gateway!.url, KEYS.admin).get('/metrics')).body as string), 5_000, 'the provider batch gauge');
     for (const id of ids) {
       const reply = await api.post(`/v1/jobs/${id}/cancel`);
       expect(reply.body.status).toBe('canceled');

@@ -32,7 +32,8 @@ describe('finished queue entries kept as history', () => {
   };
 
   it('keeps the most recent completed entries by count; older than age_s, they go as later entries finish', async () => {
-    const { api, queue } = await start({ queues: { keep_completed: { count: 5, age_s: 1 } } });
+    // The eight entries all finish well within age_s, so only the count trims them at first.
+    const { api, queue } = await start({ queues: { keep_completed: { count: 5, age_s: 3 } } });
     const kept = async () => (await queue.getJobs(['completed'], 0, -1)).map((job) => job.data.id).sort();
     const ids: string[] = [];
     for (let index = 0; index < 8; index += 1) {
@@ -41,7 +42,7 @@ describe('finished queue entries kept as history', () => {
       await eventually(async () => (await kept()).includes(id!), 5_000, 'its entry completed');
     }
     expect(await kept()).toEqual(ids.slice(-5).sort());
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     const [latest] = await runJobs(api, 1);
     await eventually(async () => (await kept()).includes(latest!), 5_000, 'its entry completed');
     expect(await kept()).toEqual([latest]);

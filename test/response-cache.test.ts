@@ -164,6 +164,20 @@ describe('response cache', () => {
     expect(lines.find((line) => line.custom_id === 'hit').response.body.choices[0].message.content).toBe('fake: batched');
   });
 
+  it('a client repeating a request the moment it has its answer finds it in the cache (stored before the end is announced)', async () => {
+    const api = client(gateway.url);
+    const before = calls(fake);
+    for (let round = 0; round < 25; round += 1) {
+      const body = { model: 'default', messages: userMessage(`repeat at once ${round}`), cache: { ttl_s: 60 } };
+      const first = await api.post('/v1/chat/completions', body);
+      expect(first.status).toBe(200);
+      const again = await api.post('/v1/chat/completions', body);
+      expect(again.status).toBe(200);
+      expect(again.headers.get('x-sluice-cost-usd'), `round ${round}: the repeat was not a hit`).toBe('0');
+    }
+    expect(calls(fake)).toBe(before + 25);
+  });
+
   it('POST /v1/chat/completions answers a hit at once, with no worker running', async () => {
     const body = { model: 'default', messages: userMessage('sync cached'), cache: { ttl_s: 60 } };
     const api = client(gateway.url);

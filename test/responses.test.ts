@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { openAIStream, startFakeProvider, type FakeProviderServer, type RecordedRequest } from '@sluice/providers/testing';
 import type { JobObject } from '@sluice/engine';
-import { client, KEYS, makeConfig, startGateway, type Gateway } from './harness/gateway.ts';
+import { client, eventually, KEYS, makeConfig, startGateway, type Gateway } from './harness/gateway.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
 
 /** The request a fake got whose body mentions `text` (the last one, if several). */
@@ -224,11 +224,13 @@ describe('the Responses API through the official openai SDK, on openai and anthr
 
   it('responses.cancel on a slow background response cancels its job (the provider call is aborted) and answers status cancelled', async () => {
     openaiFake.script({ hang: true });
+    const posted = openaiFake.requests.filter((request) => request.method === 'POST').length;
     const created = await sdk.responses.create({ model: 'gpt', input: 'never finishes', background: true });
-    await openaiFake.waitForRequests(openaiFake.requests.filter((request) => request.method === 'POST').length);
+    await openaiFake.waitForRequests(posted + 1); // the call is under way (canceled while queued, it would never reach the fake)
     const cancelled = await sdk.responses.cancel(created.id);
     expect(cancelled).toMatchObject({ id: created.id, status: 'cancelled', error: null });
-    expect((await openaiFake.waitForAbort()).aborted).toBe(true);
+    // This job's call, not one an earlier test left aborted.
+    await eventually(() => sentTo(openaiFake, 'never finishes')?.aborted === true, 10_000, 'the canceled call aborted at the provider');
     expect(await sdk.responses.cancel(created.id)).toMatchObject({ status: 'cancelled' }); // idempotent
     expect((await sdk.responses.retrieve(created.id)).status).toBe('cancelled');
   });
@@ -262,7 +264,8 @@ describe('the Responses API through the official openai SDK, on openai and anthr
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as Error).message).toContain('prompt refused by the fake');
 
-    anthropicFake.streams.script({ text: 'a b c d e f g h', delayMs: 100 });
+    // Long enough (40 words, 100 ms apart) that leaving reaches the gateway well before the stream's end.
+    anthropicFake.streams.script({ text: Array.from({ length: 40 }, (_, index) => `w${index}`).join(' '), delayMs: 100 });
     let id = '';
     for await (const event of await sdk.responses.create({ model: 'claude', input: 'leave early', stream: true })) {
       if (event.type === 'response.created') id = event.response.id;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { metricsRegistry } from '@sluice/shared';
-import { jobRecordKey } from '@sluice/engine';
+import { deadlineIndexKey, jobRecordKey } from '@sluice/engine';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 
 describe('a job record lives until its deadline plus the retention', () => {
@@ -45,20 +45,36 @@ describe('a job record lives until its deadline plus the retention', () => {
 
   it('a replay with a fresh deadline lengthens the record’s life', async () => {
     await start({ retention_s: 2, max_attempts: 1 });
-    // It fails late, 2 s into its 3 s deadline; its record's first life ends 3 + 2 s after creation.
-    fake.script({ status: 503, delayMs: 2_000 }, { delayMs: 2_000 });
+    // It fails late, 3 s into its 5 s deadline (counted from the whole second of submit, so 4 to 5 s
+    // after it: each call ends a second or more before its deadline). Its dead letter lasts the 2 s
+    // retention after it fails; its record's first life ends 5 + 2 s after that whole second.
+    fake.script({ status: 503, delayMs: 3_000 }, { delayMs: 3_000 });
     const api = client(gateway.url);
-    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('replayed'), deadline_s: 3 });
-    const createdAt = Date.now();
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('replayed'), deadline_s: 5 });
     const failed = await api.waitForJob(submitted.body.id);
     expect(failed.status).toBe('failed');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, createdAt + 3_300 - Date.now())));
+    // Replayed a second before its first deadline (4 s after that whole second, a second or more
+    // before its dead letter lapses), when the first life has 3 s left: the replay's call would outlast it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ((submitted.body.expires_at as number) - 1) * 1000 - Date.now())));
     const replayed = await client(gateway.url, KEYS.admin).post(`/v1/dead-letters/${failed.id}/replay`);
     expect(replayed.status).toBe(202);
-    // The replay's 2 s of work would outlast the first life (~1.7 s left); the new one is 3 + 2 s from now.
-    expect(await redis.pttl(jobRecordKey(gateway.config.redis.prefix, failed.id))).toBeGreaterThan(3_000);
+    // The new life is 5 + 2 s from the replay's whole second: 6 s or more, where the first had 3 at most.
+    expect(await redis.pttl(jobRecordKey(gateway.config.redis.prefix, failed.id))).toBeGreaterThan(4_000);
     const job = await api.waitForJob(failed.id, (j) => j.status === 'succeeded', 10_000);
     expect(job.attempts.map((attempt) => attempt.outcome)).toEqual(['retryable_error', 'succeeded']);
+  });
+
+  it('the expiry sweep leaves a job whose deadline moved later after it read the index (a replay in between)', async () => {
+    await start({});
+    fake.script({ delayMs: 1_500 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('moved'), deadline_s: 60 });
+    await fake.waitForRequests(1);
+    // The index still says the old deadline (past), the record the new one: what the sweep meets
+    // when a replay lands between its read of the index and its read of the record.
+    await redis.zadd(deadlineIndexKey(gateway.config.redis.prefix), Math.floor(Date.now() / 1000) - 10, submitted.body.id);
+    const job = await api.waitForJob(submitted.body.id, undefined, 10_000);
+    expect(job.status).toBe('succeeded');
   });
 
   it('a live queue entry whose record is gone is an error in the log and a metric, never silent', async () => {

@@ -9,7 +9,8 @@ describe('worker retries on one target', () => {
     fake = await startFakeOpenAI();
     gateway = await startGateway(
       makeConfig({
-        providers: { p: { type: 'openai-compatible', base_url: fake.url, concurrency: 1, timeout_ms: 300, retry: { attempts: 3, backoff_ms: 20, max_backoff_ms: 100 } } },
+        // A timeout a loaded machine's answers stay well inside (the hung call waits it out once).
+        providers: { p: { type: 'openai-compatible', base_url: fake.url, concurrency: 1, timeout_ms: 1_000, retry: { attempts: 3, backoff_ms: 20, max_backoff_ms: 100 } } },
         routes: { default: ['p/m'] },
         // Retries alone here: the breaker (test/reliability) would otherwise open after these failures.
         breaker: { min_requests: 1000 },

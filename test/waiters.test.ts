@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
+import { lastUserText, startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startRedisServer, type TestRedis } from './harness/redis-server.ts';
 
@@ -82,22 +82,34 @@ describe('waiters: woken by pub/sub, one safety read per job, and bounded per te
   });
 
   it('past server.max_waiters_per_tenant a tenant gets 429 too_many_waiters; another tenant still waits; slots come back', async () => {
-    fake.script(...Array(2).fill({ delayMs: 1_500 }));
+    // The slow job's call is held until the test has checked everything while it runs: no timer to race.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    fake.setReply(async (request) => {
+      if (lastUserText(request) === 'slow') await released;
+      return {};
+    });
     const acme = client(gateway.url);
     const slow = await acme.post('/v1/jobs', { model: 'default', messages: userMessage('slow') });
-    const holds = Array.from({ length: 25 }, (_, index) => (index % 2 === 0 ? acme.get(`/v1/jobs/${slow.body.id}?wait=30`) : acme.get(`/v1/jobs/${slow.body.id}/events`)));
-    await eventually(() => gateway.api?.deps.waiters.inUse('acme') === 25, 5_000, '25 waits open');
-    const refused = await acme.get(`/v1/jobs/${slow.body.id}?wait=30`);
-    expect(refused.status).toBe(429);
-    expect(refused.body.error).toMatchObject({ code: 'too_many_waiters', type: 'rate_limit_error' });
-    expect(refused.body.error.message).toContain('server.max_waiters_per_tenant');
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await acme.post('/v1/chat/completions', { model: 'default', messages: userMessage('sync') })).status).toBe(429);
-    // A wait of 0 is an ordinary read, never refused.
-    expect((await acme.get(`/v1/jobs/${slow.body.id}`)).status).toBe(200);
-    const globex = client(gateway.url, KEYS.globex);
-    const theirs = await globex.post('/v1/chat/completions', { model: 'default', messages: userMessage('other tenant') });
-    expect(theirs.status).toBe(200);
+    let holds: Promise<unknown>[] = [];
+    try {
+      holds = Array.from({ length: 25 }, (_, index) => (index % 2 === 0 ? acme.get(`/v1/jobs/${slow.body.id}?wait=30`) : acme.get(`/v1/jobs/${slow.body.id}/events`)));
+      await eventually(() => gateway.api?.deps.waiters.inUse('acme') === 25, 5_000, '25 waits open');
+      const refused = await acme.get(`/v1/jobs/${slow.body.id}?wait=30`);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: 'too_many_waiters', type: 'rate_limit_error' });
+      expect(refused.body.error.message).toContain('server.max_waiters_per_tenant');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await acme.post('/v1/chat/completions', { model: 'default', messages: userMessage('sync') })).status).toBe(429);
+      // A wait of 0 is an ordinary read, never refused.
+      expect((await acme.get(`/v1/jobs/${slow.body.id}`)).status).toBe(200);
+      const globex = client(gateway.url, KEYS.globex);
+      const theirs = await globex.post('/v1/chat/completions', { model: 'default', messages: userMessage('other tenant') });
+      expect(theirs.status).toBe(200);
+    } finally {
+      // Released even when a check above fails, so the next test does not meet 25 held waits.
+      release();
+    }
     await Promise.all(holds);
     expect(gateway.api?.deps.waiters.inUse('acme')).toBe(0);
     expect((await acme.get(`/v1/jobs/${slow.body.id}?wait=1`)).status).toBe(200);

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { bullQueueName, createFailedDeliveryStore, failedDeliveryKey, jobRecordKey, WEBHOOK_JOB_NAME, WEBHOOK_QUEUE, webhookJobOptions, type WebhookJobData } from '@sluice/engine';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
 import { client, eventually, KEYS, makeConfig, startGateway, userMessage, type Gateway } from './harness/gateway.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
@@ -119,6 +122,64 @@ describe('signed webhooks', () => {
     expect((await client(gateway.url, KEYS.globex).post(`/v1/jobs/${gone.body.id}/webhook/redeliver`)).status).toBe(404);
   });
 
+  it('a webhook that shows failed is listed already: its delivery is kept and indexed before its status says failed', async () => {
+    const api = client(gateway.url);
+    receiver.answer(410);
+    // Redis's own log of commands, in the order it ran them (Lua's included).
+    const base = new Redis(gateway.config.redis.url, { lazyConnect: true });
+    const probe = new Redis(gateway.config.redis.url);
+    const monitor = await base.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => void commands.push(args.join(' ')));
+    try {
+      const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('listed first'), webhook: { url: receiver.url } });
+      const id = submitted.body.id as string;
+      await eventually(async () => (await api.get(`/v1/jobs/${id}`)).body.webhook.status === 'failed', 5_000, 'webhook failed on 410');
+      // The log arrives on its own connection: once a marker sent now is in it, so is everything before.
+      const marker = `marker-${randomBytes(6).toString('hex')}`;
+      await probe.echo(marker);
+      await eventually(() => commands.some((command) => command.includes(marker)), 5_000, 'the monitor caught up');
+      const webhookId = String(receiver.received.find((delivery) => delivery.body.includes(id))!.headers['webhook-id']);
+      const prefix = gateway.config.redis.prefix;
+      const kept = commands.findIndex((command) => /^set /i.test(command) && command.includes(failedDeliveryKey(prefix, webhookId)));
+      // The listing pages through the tenant's index, so the delivery is listed once its member is added.
+      const indexed = commands.findIndex((command) => /^zadd /i.test(command) && command.endsWith(` ${webhookId}`));
+      const shownFailed = commands.findIndex((command) => command.includes(`${jobRecordKey(prefix, id)} webhook_status failed`));
+      expect(kept).toBeGreaterThanOrEqual(0);
+      expect(indexed).toBeGreaterThanOrEqual(0);
+      expect(shownFailed).toBeGreaterThan(Math.max(kept, indexed));
+    } finally {
+      monitor.disconnect();
+      base.disconnect();
+      probe.disconnect();
+    }
+  });
+
+  it('a listed delivery that is then delivered (its worker died after listing it and the entry ran again) leaves the list', async () => {
+    const api = client(gateway.url);
+    receiver.answer(410);
+    const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('listed, then delivered'), webhook: { url: receiver.url } });
+    const id = submitted.body.id as string;
+    await eventually(async () => (await api.get(`/v1/jobs/${id}`)).body.webhook.status === 'failed', 5_000, 'webhook failed on 410');
+    const listed = async (): Promise<string[]> => (await api.get('/v1/webhooks/failed?limit=100')).body.data.map((entry: { job_id: string }) => entry.job_id);
+    expect(await listed()).toContain(id);
+    // The same delivery runs again, as BullMQ runs an entry whose worker stalled, and this time it is delivered.
+    const redis = new Redis(gateway.config.redis.url);
+    const queue = new Queue(bullQueueName(WEBHOOK_QUEUE), { connection: redis, prefix: gateway.config.redis.prefix });
+    try {
+      const kept = (await createFailedDeliveryStore(redis, { prefix: gateway.config.redis.prefix, retentionSeconds: 60, maxPerTenant: 100 }).get(
+        String(receiver.received.find((delivery) => delivery.body.includes(id))!.headers['webhook-id']),
+      ))!;
+      const data: WebhookJobData = { kind: kept.kind, job_id: kept.job_id, tenant: kept.tenant, url: kept.url, webhook_id: kept.webhook_id, event: kept.event, payload: kept.payload };
+      await queue.add(WEBHOOK_JOB_NAME, data, { ...webhookJobOptions(gateway.config, `${kept.webhook_id}-rerun`) });
+      await eventually(async () => (await api.get(`/v1/jobs/${id}`)).body.webhook.status === 'delivered', 5_000, 'delivered on its second run');
+      expect(await listed()).not.toContain(id);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+
   it('canceled and failed jobs send job.canceled and job.failed', async () => {
     const api = client(gateway.url);
     fake.script({ status: 400, body: { error: { message: 'bad request upstream' } } });
@@ -126,8 +187,9 @@ describe('signed webhooks', () => {
     // The scripted replies go to calls in arrival order: the second job is sent only once the first has had its answer.
     await api.waitForJob(failing.body.id);
     fake.script({ delayMs: 2000 });
+    const posted = fake.requests.filter((request) => request.method === 'POST').length;
     const slow = await api.post('/v1/jobs', { model: 'default', messages: userMessage('will cancel'), webhook: { url: receiver.url } });
-    await fake.waitForRequests(fake.requests.filter((request) => request.method === 'POST').length);
+    await fake.waitForRequests(posted + 1); // canceled during its call
     await api.post(`/v1/jobs/${slow.body.id}/cancel`);
     const deliveries = await receiver.waitFor(2);
     expect(deliveries.map((delivery) => verify(GLOBAL_SECRET, delivery).type).sort()).toEqual(['job.canceled', 'job.failed']);

@@ -81,7 +81,17 @@ export async function startSilentReceiver(): Promise<SilentReceiver> {
     received.push({ webhookId: String(req.headers['webhook-id']), at: Date.now() });
     open += 1;
     mostOpen = Math.max(mostOpen, open);
-    res.once('close', () => void (open -= 1));
+    // The request ends when the sender's end of the connection reaches the server (it never gets an
+    // answer, so each connection carries this one request). The response's 'close' comes a loop turn
+    // or more later, after the server's own shutdown, by when the sender may have started its next
+    // request and the count would take both as open at once.
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      open -= 1;
+    };
+    req.socket.once('end', end).once('close', end);
     req.resume();
   });
   const port = await listenOnLoopback(server);

@@ -49,6 +49,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(API_HEADERS);
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
+  if (deps.requestSpans !== null) app.use('/v1', deps.requestSpans);
   app.use('/v1', requireAuth(deps.auth));
   const maxDepth = deps.config.server.max_json_depth;
   app.use(

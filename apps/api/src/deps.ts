@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import type { Engine } from '@sluice/engine';
 import type { Authenticator } from './middleware/auth.ts';
 import type { JobWatcher } from './services/job-watcher.ts';
@@ -16,4 +17,6 @@ export interface ApiDeps extends Engine {
   streams: StreamHub;
   /** Open waits per tenant (`server.max_waiters_per_tenant`). */
   waiters: WaiterSlots;
+  /** Starts each `/v1` request's span when tracing is on; null when it is off (nothing runs per request). */
+  requestSpans: RequestHandler | null;
 }

@@ -1,3 +1,3 @@
-export { startApi, type ApiRuntime } from './api-runtime.ts';
+export { startApi, type ApiOptions, type ApiRuntime } from './api-runtime.ts';
 export { createApp } from './app.ts';
 export type { ApiDeps } from './deps.ts';

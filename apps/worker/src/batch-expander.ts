@@ -159,7 +159,7 @@ async function makeChildren(context: ExpandDeps, batch: BatchRecord, submitter: 
     try {
       // A line that names a faster tier opts its job out of waiting for a provider's batch.
       const batchChild = line.body.tier === undefined || line.body.tier === 'economy';
-      const admitted = await admitJob(context, submitter, checked.request, { id, batchId: batch.id, customId: line.custom_id, batchChild });
+      const admitted = await admitJob(context, submitter, checked.request, { id, batchId: batch.id, customId: line.custom_id, batchChild, trace: batch.trace });
       if (admitted.cached !== null) cached.push(admitted.cached);
       else records.push(admitted.record);
     } catch (error) {

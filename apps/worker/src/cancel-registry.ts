@@ -1,4 +1,4 @@
-import { duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, logConnectionErrors, subscribe, type Logger, type Redis } from '@sluice/shared';
 import { cancelChannel } from '@sluice/engine';
 
 export interface CancelRegistry {
@@ -19,7 +19,7 @@ export async function createCancelRegistry(redis: Redis, prefix: string, logger:
       controller.abort(new Error('job canceled'));
     }
   });
-  await subscriber.subscribe(cancelChannel(prefix));
+  await subscribe(subscriber, cancelChannel(prefix));
   return {
     track(jobId) {
       const controller = new AbortController();

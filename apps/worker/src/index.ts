@@ -1,1 +1,1 @@
-export { startWorker, type WorkerRuntime } from './worker-runtime.ts';
+export { startWorker, type WorkerOptions, type WorkerRuntime } from './worker-runtime.ts';

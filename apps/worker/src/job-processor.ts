@@ -1,6 +1,6 @@
 import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
-import { ProviderError, type CompletionResult, type EmbeddingResult, type ProviderAdapter } from '@sluice/providers';
-import { estimateEmbeddingTokens, estimatePromptTokens, getMetrics, isCluster, type EmbeddingRequest, type ProviderConfig } from '@sluice/shared';
+import { ProviderError, type CallOptions, type CompletionResult, type EmbeddingResult, type ProviderAdapter } from '@sluice/providers';
+import { estimateEmbeddingTokens, estimatePromptTokens, getMetrics, isCluster, type ProviderConfig } from '@sluice/shared';
 import {
   attemptOf,
   attemptOutcomeOf,
@@ -19,6 +19,8 @@ import {
   type RoutingCandidate,
 } from '@sluice/engine';
 import type { CancelRegistry } from './cancel-registry.ts';
+import type { WorkerSpans } from './tracing/worker-spans.ts';
+import { embedCall, type EmbedEnd } from './embed-call.ts';
 import { endStartedStream, streamCall, type StreamedAnswer } from './stream-call.ts';
 
 /** What running a provider queue's entries needs. */
@@ -27,6 +29,8 @@ export interface ProcessorDeps extends Pick<Engine, 'config' | 'logger' | 'store
   cancels: CancelRegistry;
   /** This process opened a provider's circuit: its queue should pause and its jobs move now. */
   onCircuitOpened(provider: string): void;
+  /** The job's spans (tracing on), else null. */
+  spans: WorkerSpans | null;
 }
 
 /** A job that passed the guard: its record names this entry, and its target has a pool here. */
@@ -148,34 +152,52 @@ function asProviderError(error: unknown, provider: string): ProviderError {
   return new ProviderError(`${provider}: ${(error as Error)?.message ?? String(error)}`, { kind: 'retryable', provider, status: null, cause: error });
 }
 
-/** Claims the job, calls the provider once, and hands the outcome to the lifecycle. */
+/**
+ * Claims the job, calls the provider once, and hands the outcome to the lifecycle. With tracing on,
+ * the call is a span (its context goes to the provider) that ends once the lifecycle has said what
+ * the job does next.
+ */
 async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null; callFailed?: boolean }> {
   const { record, entry, candidate, provider } = run;
-  const { lifecycle } = deps;
-  const now = Date.now();
-  const log = callLog(run);
-  if (wasStopped(record)) await noteStopped(deps, run, log, now);
-  const startedAt = Date.now();
-  const queueWaitMs = Math.max(0, now - job.timestamp);
-  const timing: CallTiming = { startedAt, firstChunkMs: null };
-  const outcome = await claimAndCall(deps, run, now, timing, () => {
-    getMetrics().queueWait.observe({ provider: candidate.provider }, queueWaitMs / 1000);
-    if (record.started_at === null) deps.queueWaits.observe(record.tenant, now - submittedAt(record, entry, job.timestamp), now);
-  });
-  if (outcome === null) return { pauseMs: null }; // canceled or moved between the read and now
-  const latencyMs = Date.now() - startedAt;
-  countCall(candidate.provider, latencyMs, outcome);
-  const limitKey = `provider:${candidate.provider}`;
-  const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
-  const ttft = timing.firstChunkMs === null ? {} : { ttft_ms: timing.firstChunkMs };
-  const settled = await lifecycle.settle(
-    {
-      record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
-      log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, ...ttft },
-    },
-    outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
-  );
-  return { ...settled, callFailed: !outcome.ok };
+  const span = deps.spans?.call({ record, candidate, provider, mode: run.flex ? 'flex' : 'realtime' }) ?? null;
+  try {
+    const now = Date.now();
+    const log = span === null ? callLog(run) : { ...callLog(run), span_id: span.spanId };
+    if (wasStopped(record)) await noteStopped(deps, run, log, now);
+    const startedAt = Date.now();
+    const queueWaitMs = Math.max(0, now - job.timestamp);
+    const state: CallState = { startedAt, firstChunkMs: null, headers: span?.headers() };
+    const outcome = await claimAndCall(deps, run, now, state, () => noteClaim(deps, run, job, now));
+    if (outcome === null) {
+      // Canceled or moved between the read and now: the call was aborted as it started.
+      span?.settled({ ok: false, error: null, code: 'claim_refused' }, null);
+      return { pauseMs: null };
+    }
+    const latencyMs = Date.now() - startedAt;
+    countCall(candidate.provider, latencyMs, outcome);
+    const limitKey = `provider:${candidate.provider}`;
+    const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
+    const ttft = state.firstChunkMs === null ? {} : { ttft_ms: state.firstChunkMs };
+    const settled = await deps.lifecycle.settle(
+      {
+        record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
+        log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, ...ttft },
+      },
+      outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
+    );
+    span?.settled(outcome, settled.next, state.firstChunkMs);
+    return { ...settled, callFailed: !outcome.ok };
+  } finally {
+    span?.end();
+  }
+}
+
+/** The claim went through: the queue wait is measured (and, tracing on, is a span of the job's trace). */
+function noteClaim(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, now: number): void {
+  const { record, entry, candidate } = run;
+  getMetrics().queueWait.observe({ provider: candidate.provider }, Math.max(0, now - job.timestamp) / 1000);
+  if (record.started_at === null) deps.queueWaits.observe(record.tenant, now - submittedAt(record, entry, job.timestamp), now);
+  deps.spans?.queueWait(record, { queue: job.queueName, id: entry, addedAt: job.timestamp }, now);
 }
 
 /**
@@ -184,10 +206,12 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
  */
 const submittedAt = (record: JobRecord, entry: string, entryTimestamp: number): number => (entry === queueJobId(record.id, 0) ? entryTimestamp : record.created_at * 1000);
 
-/** When a streamed call began, and how long its first chunk took (null until it comes, or when the call is not streamed). */
-interface CallTiming {
+/** A call as it runs: when it began, how long its first chunk took (null until it comes, or when the call is not streamed). */
+interface CallState {
   startedAt: number;
   firstChunkMs: number | null;
+  /** What the provider request carries beside the adapter's own headers: the call span's trace context. */
+  headers: Readonly<Record<string, string>> | undefined;
   /** The deadline moved past the stream's end when its first chunk came (awaited before the job settles). */
   extended?: Promise<void>;
 }
@@ -210,14 +234,14 @@ async function noteStopped(deps: ProcessorDeps, run: Runnable, log: Record<strin
 type Answer = { ok: true; answer: CompletionResult | EmbeddingResult } | Extract<CallOutcome, { ok: false }>;
 
 /** How a call ended, before its error is classified: a streamed or whole answer, or embeddings. */
-type CallEnd = StreamedAnswer | { ok: true; answer: EmbeddingResult };
+type CallEnd = StreamedAnswer | EmbedEnd;
 
 /**
  * The claim (status → running) and the provider call start together, saving a round trip on every
  * job; if the claim is refused (canceled or moved meanwhile) the call is aborted at once (null).
  * A streamed job's chunks wait for the claim before they go to its stream (`running` comes first).
  */
-async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, timing: CallTiming, claimed: () => void): Promise<Answer | null> {
+async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, timing: CallState, claimed: () => void): Promise<Answer | null> {
   const { record, entry, candidate } = run;
   const claiming = deps.lifecycle.claim(record, entry, candidate, now);
   const { signal, abort, release } = deps.cancels.track(record.id);
@@ -246,29 +270,14 @@ async function claimAndCall(deps: ProcessorDeps, run: Runnable, now: number, tim
   }
 }
 
-/** The embeddings call of an embeddings job (its adapter was chosen for having one). */
-function embedCall(run: Runnable, options: { signal: AbortSignal; logger: ProcessorDeps['logger'] }): Promise<CallEnd> {
-  const { record, candidate, adapter } = run;
-  const { input = [], params } = record.request;
-  const request: EmbeddingRequest = {
-    model: candidate.model, input,
-    ...(typeof params.dimensions === 'number' ? { dimensions: params.dimensions } : {}),
-    ...(typeof params.user === 'string' ? { user: params.user } : {}),
-  };
-  const call = adapter.embed === undefined
-    ? Promise.reject(new ProviderError(`${candidate.provider}: provider type ${adapter.type} cannot embed`, { kind: 'fatal', provider: candidate.provider, status: null, code: 'embeddings_unsupported' }))
-    : adapter.embed(request, options);
-  return call.then((answer) => ({ ok: true as const, answer }), (error: unknown) => ({ ok: false as const, error, partial: null }));
-}
-
 /** One provider call: whole, or streamed into the job's stream, or embeddings. Never rejects. */
-function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writer: DeltaWriter | null, timing: CallTiming): Promise<CallEnd> {
+function startCall(deps: ProcessorDeps, run: Runnable, signal: AbortSignal, writer: DeltaWriter | null, timing: CallState): Promise<CallEnd> {
   const { record, candidate, adapter } = run;
-  if (record.request.endpoint === '/v1/embeddings') return embedCall(run, { signal, logger: deps.logger });
+  const options: CallOptions = timing.headers === undefined ? { signal, logger: deps.logger } : { signal, logger: deps.logger, headers: timing.headers };
+  if (record.request.endpoint === '/v1/embeddings') return embedCall(record, candidate, adapter, options);
   // A job deferred to the flex tier asks for it on a target that sells it.
   const params = run.flex ? { ...record.request.params, service_tier: 'flex' } : record.request.params;
   const request = { model: candidate.model, messages: record.request.messages, params };
-  const options = { signal, logger: deps.logger };
   if (writer !== null) {
     return streamCall(adapter, request, options, writer, () => {
       timing.firstChunkMs = Date.now() - timing.startedAt;

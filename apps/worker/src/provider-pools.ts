@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, type Redis } from '@sluice/shared';
-import { attemptOf, bullQueueName, isTerminal, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
+import { attemptOf, bullQueueName, isTerminal, workerKeptEntries, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
 import { endStartedStream, type StartedStreamDeps } from './stream-call.ts';
 
 /** One BullMQ Worker per enabled provider: its pool, sized by the provider's `concurrency`. */
@@ -24,6 +24,8 @@ export function startProviderPools(
       // Never reached: rpm/tpm are our sliding windows. BullMQ honours queue.rateLimit() (a provider's
       // 429 pausing the whole queue) only on queues that have a limiter.
       limiter: { max: 1_000_000_000, duration: 1000 },
+      // Finished entries kept as history for Bull Board: the Worker's setting, not stored on each entry.
+      ...workerKeptEntries(config.queues),
     });
     worker.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.error({ err: error.message, provider: id }, 'worker error')));
     worker.on('failed', (job, error) => {

@@ -3,12 +3,13 @@ import { isIP, type LookupFunction } from 'node:net';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
-import { exceptConnectionErrors, getMetrics, webhookSecretFor, type GatewayConfig } from '@sluice/shared';
+import { exceptConnectionErrors, getMetrics, traceIdOf, webhookSecretFor, type GatewayConfig } from '@sluice/shared';
 import { bullQueueName, isPrivateAddress, WEBHOOK_QUEUE, webhookBackoff, WebhookJobDataSchema, type DeliverySlot, type Engine, type WebhookDelivery, type WebhookJobData } from '@sluice/engine';
 import type { Redis } from '@sluice/shared';
+import type { DeliverySpan, DeliverySpans } from './tracing/delivery-spans.ts';
 
-/** What delivering webhooks needs. */
-export type DelivererDeps = Pick<Engine, 'config' | 'logger' | 'lifecycle' | 'failedDeliveries' | 'deliverySlots'> & { queueRedis: Redis };
+/** What delivering webhooks needs; `spans` is null when tracing is off. */
+export type DelivererDeps = Pick<Engine, 'config' | 'logger' | 'lifecycle' | 'failedDeliveries' | 'deliverySlots'> & { queueRedis: Redis; spans: DeliverySpans | null };
 
 /** Refused before any byte is sent: the URL resolves to an address webhooks may not reach. */
 export class WebhookAddressError extends Error {
@@ -85,6 +86,8 @@ class DeliveryAttempt {
   /** Deliveries of a job's event are recorded on the job; a batch's only in the log and the queue. */
   private readonly onJob: boolean;
   private readonly fields: Record<string, unknown>;
+  /** The attempt's span once its request is about to go (tracing on); `record` ends it. */
+  private span: DeliverySpan | null = null;
 
   constructor(context: DelivererDeps, agent: Agent, job: Job<WebhookJobData>, token: string | undefined) {
     this.context = context;
@@ -96,6 +99,7 @@ class DeliveryAttempt {
     this.attempts = job.opts.attempts ?? 1;
     this.onJob = (this.data.kind ?? 'job') === 'job';
     this.fields = { job_id: this.data.job_id, tenant: this.data.tenant, webhook_id: this.data.webhook_id, event: this.data.event, attempt: this.attempt };
+    if (this.data.trace !== undefined) this.fields.trace_id = traceIdOf(this.data.trace.traceparent);
   }
 
   private get lastAttempt(): boolean {
@@ -107,6 +111,7 @@ class DeliveryAttempt {
     const url = new URL(this.data.url);
     await this.refusePrivateLiteral(url);
     const slot = await this.takeSlot();
+    this.span = this.context.spans?.delivery(this.data, this.attempt, url) ?? null;
     const result = await this.send(url, secret);
     await this.giveBack(slot);
     if ('error' in result) return this.sendFailed(result.error);
@@ -169,6 +174,8 @@ class DeliveryAttempt {
           'webhook-id': data.webhook_id,
           'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
           'webhook-signature': new Webhook(secret).sign(data.webhook_id, timestamp, data.payload),
+          // The trace context rides beside the signature: Standard Webhooks signs the id, timestamp and body only.
+          ...this.span?.headers(),
         },
         body: data.payload,
         signal: AbortSignal.timeout(timeoutMs),
@@ -191,7 +198,8 @@ class DeliveryAttempt {
 
   private async delivered(statusCode: number): Promise<void> {
     await this.record({ status_code: statusCode, outcome: 'delivered', error: null });
-    await this.setStatus('delivered');
+    // A delivery listed as failed by a run that died before it was over, then run again, is off the list.
+    await Promise.all([this.setStatus('delivered'), this.context.failedDeliveries.remove(this.data)]);
     this.context.logger.info({ ...this.fields, outcome: 'delivered', status_code: statusCode, latency_ms: Date.now() - this.startedAt }, 'webhook delivered');
   }
 
@@ -214,6 +222,7 @@ class DeliveryAttempt {
 
   private async record(delivery: DeliveryOutcome): Promise<void> {
     getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
+    this.span?.end(delivery);
     if (!this.onJob) return;
     await this.context.lifecycle.noteDelivery(this.data.job_id, {
       webhook_id: this.data.webhook_id, event: this.data.event, attempt: this.attempt, at: Math.floor(this.startedAt / 1000), latency_ms: Date.now() - this.startedAt, ...delivery,
@@ -226,8 +235,10 @@ class DeliveryAttempt {
 
   /** No more retries: the delivery is kept, listed and can be sent again. */
   private async giveUp(reason: string): Promise<void> {
-    await this.setStatus('failed');
+    // Listed first, as dead letters are kept before a job shows `failed`: a client that sees the
+    // webhook `failed` finds it in `GET /v1/webhooks/failed`.
     await this.context.failedDeliveries.add(this.data, this.attempt, reason);
+    await this.setStatus('failed');
   }
 }
 

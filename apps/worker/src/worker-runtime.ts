@@ -1,5 +1,5 @@
 import { createAdapters } from '@sluice/providers';
-import { closeConnection, createRedis, logConnectionErrors, waitUntilReady, type GatewayConfig, type Logger } from '@sluice/shared';
+import { closeConnection, createRedis, logConnectionErrors, startTracing, waitUntilReady, type GatewayConfig, type Logger, type Redis, type Tracing } from '@sluice/shared';
 import { closeEngine, openEngine } from '@sluice/engine';
 import { startBatchProcessor } from './batch-processor.ts';
 import { createCancelRegistry } from './cancel-registry.ts';
@@ -16,8 +16,18 @@ import { startWebhookDeliverer } from './webhook-deliverer.ts';
 const QUEUE_WAIT_FLUSH_MS = 1_000;
 
 export interface WorkerRuntime {
+  /** The tracer (null when tracing is off). */
+  tracing: Tracing | null;
   /** Stops taking jobs, lets running ones finish for up to `graceMs`, then closes every connection. */
   close(graceMs?: number): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /**
+   * A tracer the caller owns and flushes (`npm start` shares one between the API and the worker).
+   * Default: the worker starts its own from `config.telemetry` and flushes it when it closes.
+   */
+  tracing?: Tracing | null;
 }
 
 /**
@@ -30,16 +40,31 @@ function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([work.then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
-/** Starts one BullMQ Worker per enabled provider (its pool) and the housekeeping loop, on one Redis connection. */
-export async function startWorker(config: GatewayConfig, logger: Logger): Promise<WorkerRuntime> {
-  // Two plain connections, the stores' and BullMQ's. Auto-pipelining measured no faster here and
-  // half a millisecond slower per job (it defers every command a loop turn), so a job's few writes
-  // that go together are corked instead (see the processor).
+/**
+ * The worker's two plain connections, the stores' and BullMQ's. Auto-pipelining measured no faster
+ * here and half a millisecond slower per job (it defers every command a loop turn), so a job's few
+ * writes that go together are corked instead (see the processor).
+ */
+async function openConnections(config: GatewayConfig, logger: Logger): Promise<{ redis: Redis; queueRedis: Redis }> {
   const redis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker', autoPipelining: false });
   const queueRedis = createRedis(config.redis, { role: 'worker', connectionName: 'sluice-worker-queues', autoPipelining: false });
   for (const connection of [redis, queueRedis]) logConnectionErrors(connection, logger, { connection: connection.options.connectionName });
   await Promise.all([waitUntilReady(redis, 10_000), waitUntilReady(queueRedis, 10_000)]);
+  return { redis, queueRedis };
+}
+
+/** The worker's tracer (its own, or the one given) and its spans; with tracing off the spans' module is never loaded, and every part gets null. */
+async function workerTracing(config: GatewayConfig, logger: Logger, options: WorkerOptions) {
+  const tracing = options.tracing === undefined ? await startTracing(config, { role: 'worker', logger }) : options.tracing;
+  const spans = tracing === null ? null : (await import('./tracing/worker-spans.ts')).createWorkerSpans(tracing, config);
+  return { tracing, spans };
+}
+
+/** Starts one BullMQ Worker per enabled provider (its pool) and the housekeeping loop, on one Redis connection. */
+export async function startWorker(config: GatewayConfig, logger: Logger, options: WorkerOptions = {}): Promise<WorkerRuntime> {
+  const { redis, queueRedis } = await openConnections(config, logger);
   const prefix = config.redis.prefix;
+  const { tracing, spans } = await workerTracing(config, logger, options);
   const adapters = createAdapters(config);
   // Disabled providers (no key) have no adapter and so no pool; routing never sends them jobs.
   const providers = [...adapters.keys()].filter((id) => config.providers[id] !== undefined);
@@ -47,11 +72,11 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   const cancels = await createCancelRegistry(redis, prefix, logger);
   const lock = createDutyLock(redis, prefix);
   const housekeeping = startHousekeeping({ ...engine, redis, adapters, providers, lock });
-  const batchPoller = await startProviderBatchPoller(engine, queueRedis, createProviderBatcher({ ...engine, adapters, lock }));
-  const processJob = createJobProcessor({ ...engine, adapters, cancels, onCircuitOpened: (provider) => void housekeeping.circuitOpened(provider) });
+  const batchPoller = await startProviderBatchPoller(engine, queueRedis, createProviderBatcher({ ...engine, adapters, lock, spans }));
+  const processJob = createJobProcessor({ ...engine, adapters, cancels, spans, onCircuitOpened: (provider) => void housekeeping.circuitOpened(provider) });
 
   const workers = startProviderPools(engine, queueRedis, providers, processJob);
-  const deliverer = startWebhookDeliverer({ ...engine, queueRedis });
+  const deliverer = startWebhookDeliverer({ ...engine, queueRedis, spans });
   const batchProcessor = startBatchProcessor({ ...engine, queueRedis });
   const metricsServer = config.metrics.worker_port === undefined ? null : await serveWorkerMetrics(config, logger);
   // Queue waits are added up in memory as jobs are claimed and written once a second.
@@ -60,6 +85,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
   logger.info({ providers }, 'worker pools started');
 
   return {
+    tracing,
     async close(graceMs = config.server.shutdown_grace_s * 1000) {
       logger.info({ grace_ms: graceMs }, 'worker stopping: finishing running jobs');
       const deadline = Date.now() + graceMs;
@@ -84,6 +110,7 @@ export async function startWorker(config: GatewayConfig, logger: Logger): Promis
       })();
       await within(rest, reachable ? Math.max(deadline - Date.now(), 1_000) : 0);
       await Promise.all([redis, queueRedis].map((connection) => closeConnection(connection)));
+      if (options.tracing === undefined) await tracing?.shutdown();
       if (!reachable) throw new Error('closed without Redis (unreachable); running jobs are left to stall recovery');
       logger.info('worker stopped');
     },

@@ -18,7 +18,6 @@ import { createDeliverySlots, type DeliverySlots } from './webhooks/delivery-slo
 import { createFailedDeliveryStore, type FailedDeliveryStore } from './webhooks/failed-deliveries.ts';
 import type { QueuedJobData } from './queues/payloads.ts';
 import { EntryWriter } from './queues/entries.ts';
-import { keptEntries } from './queues/kept-entries.ts';
 import { BATCH_QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, openProviderQueue, openQueue } from './queues/queues.ts';
 import { createBreaker, type Breaker } from './reliability/breaker.ts';
 import { createCircuitView, type CircuitView } from './reliability/circuit-view.ts';
@@ -122,7 +121,7 @@ export function openEngine(
     orderedWrites: queueRedis === writeRedis && !isCluster(writeRedis),
     store: createJobStore(redis, { prefix, retentionSeconds: config.jobs.retention_s, writeRedis, streams }),
     queues,
-    entries: new EntryWriter(queueRedis, prefix, queues, tenantWeights(config), { keep: keptEntries(config.queues) }),
+    entries: new EntryWriter(queueRedis, prefix, queues, tenantWeights(config)),
     deadLetters,
     letters: createDeadLetterStore(redis, deadLetters, { prefix, retentionSeconds: config.jobs.retention_s, maxPerTenant: config.jobs.max_dead_letters_per_tenant }),
     webhooks,

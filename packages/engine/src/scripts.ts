@@ -38,8 +38,9 @@ export const COMMANDS = {
   sluiceJobUpdate: command<(job: string, ...fields: string[]) => Promise<number>>('job-update.lua', 1),
   sluiceJobCharge: command<(job: string, allowed: string, ...fields: string[]) => Promise<number>>('job-charge.lua', 1),
   sluiceJobKeep: command<(job: string, ttlMs: number) => Promise<number>>('job-keep.lua', 1),
+  sluiceExpiryClear: command<(expiry: string, due: number, ...ids: string[]) => Promise<number>>('expiry-clear.lua', 1),
   sluiceJobAppend: command<(job: string, list: string, entry: string) => Promise<number>>('job-append.lua', 1),
-  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, tenantActive: string, tenantRunning: string, ...args: Arg[]) => Moved>('job-succeed.lua', 7),
+  sluiceJobSucceed: command<(job: string, usage: string, spend: string, deadlines: string, stream: string, tenantActive: string, tenantRunning: string, cacheEntry: string, cacheStored: string, cacheExpiring: string, ...args: Arg[]) => Moved>('job-succeed.lua', 10),
   sluiceTenantJobsTrack: command<(active: string, running: string, id: string, status: string, deadline: number) => Promise<number>>('tenant-jobs-track.lua', 2),
   sluiceTenantJobsAdmit: command<(active: string, now: number, cap: number, deadline: number, ...ids: string[]) => Promise<[number, number]>>('tenant-jobs-admit.lua', 1),
 

@@ -34,6 +34,39 @@ describe('loadConfig', () => {
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
   });
 
+  it('leaves tracing off with no telemetry section and no OTEL_* variables', () => {
+    const { config } = loadConfig({}, mkdtempSync(join(tmpdir(), 'sluice-empty-')));
+    expect(config.telemetry).toEqual({ headers: {}, sample_ratio: 1, disabled: false });
+  });
+
+  it('turns tracing on from the standard OTEL_* variables when the file names no endpoint', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20tok,x-tenant=ops',
+      OTEL_SERVICE_NAME: 'gateway-eu',
+    };
+    const { config } = loadConfig(env, mkdtempSync(join(tmpdir(), 'sluice-empty-')));
+    expect(config.telemetry).toMatchObject({ otlp_endpoint: 'http://collector:4318', service_name: 'gateway-eu', headers: { authorization: 'Bearer tok', 'x-tenant': 'ops' } });
+    const traces = loadConfig({ ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/custom/traces' }, mkdtempSync(join(tmpdir(), 'sluice-empty-'))).config;
+    expect(traces.telemetry).toMatchObject({ otlp_traces_endpoint: 'http://collector:4318/custom/traces' });
+    expect(traces.telemetry.otlp_endpoint).toBeUndefined();
+    expect(loadConfig({ ...env, OTEL_SDK_DISABLED: 'true' }, mkdtempSync(join(tmpdir(), 'sluice-empty-'))).config.telemetry.disabled).toBe(true);
+  });
+
+  it('keeps the file\'s telemetry settings over the OTEL_* variables', () => {
+    const { file, dir } = writeConfig(
+      'auth: { disabled: true }\nproviders: { mock: { type: mock } }\n' +
+        'telemetry: { otlp_endpoint: "http://file:4318", service_name: from-file, sample_ratio: 0.25, headers: { authorization: own } }\n',
+    );
+    const env = { GATEWAY_CONFIG: file, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318', OTEL_SERVICE_NAME: 'from-env', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=env,x-extra=1' };
+    const { config } = loadConfig(env, dir);
+    expect(config.telemetry).toMatchObject({ otlp_endpoint: 'http://file:4318', service_name: 'from-file', sample_ratio: 0.25, headers: { authorization: 'own', 'x-extra': '1' } });
+    expect(problemsOf(() => parseConfig({ providers: { mock: { type: 'mock' } }, auth: { disabled: true }, telemetry: { sample_ratio: 2, otlp_endpoint: 'grpc://x:4317' } }, {}, 'test'))).toEqual([
+      expect.stringMatching(/^telemetry\.otlp_endpoint: /),
+      expect.stringMatching(/^telemetry\.sample_ratio: /),
+    ]);
+  });
+
   it('honours REDIS_URL when the config names no Redis URL', () => {
     const { config } = loadConfig({ REDIS_URL: 'redis://127.0.0.1:7777' }, mkdtempSync(join(tmpdir(), 'sluice-empty-')));
     expect(config.redis.url).toBe('redis://127.0.0.1:7777');

@@ -6,7 +6,16 @@ export interface CallOptions {
   /** Aborts the HTTP request: job canceled or worker shutting down. */
   signal?: AbortSignal;
   logger?: Logger;
+  /**
+   * Headers this call adds to its requests: the trace context (`traceparent`, `tracestate`) when
+   * tracing is on. Adapters send them on the calls of `complete`, `stream`, `embed` and the batch
+   * API's `submit`, `status` and `results`.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
+
+/** An adapter's own headers and the call's (`CallOptions.headers`); the same object when the call adds none. */
+export const callHeaders = (own: Record<string, string>, call: CallOptions): Record<string, string> => (call.headers === undefined ? own : { ...own, ...call.headers });
 
 export interface CompletionResult {
   completion: ChatCompletion;

@@ -60,6 +60,12 @@ export interface ProviderTypeDefinition<C extends ProviderConfig> {
   flex?: boolean;
   /** What the type knows of embeddings, when its adapter has `embed`. Default null: it cannot embed. */
   embeddings?: EmbeddingSupport | null;
+  /**
+   * The vendor in traces: `gen_ai.provider.name` of the OpenTelemetry GenAI conventions (`openai`,
+   * `anthropic`, `gcp.gemini`). Default null: a type that speaks to many vendors names its calls by
+   * the provider's id from config.
+   */
+  genAiProviderName?: string | null;
 }
 
 /** A registered provider type, its config type erased: `createAdapter` validates the entry with the type's own schema. */
@@ -80,6 +86,7 @@ export function defineProviderType<C extends ProviderConfig>(definition: Provide
     batch: false,
     flex: false,
     embeddings: null,
+    genAiProviderName: null,
     ...definition,
     configSchema,
     createAdapter: (id, config) => createAdapter(id, configSchema.parse(config)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROVIDER_TYPES, providerDisabledReason, providerType, unsupportedParameters } from './registry.ts';
+import { genAiProviderName, PROVIDER_TYPES, providerDisabledReason, providerType, unsupportedParameters } from './registry.ts';
 
 describe('the provider registry', () => {
   it('lists each type under the name its config schema takes', () => {
@@ -18,5 +18,13 @@ describe('the provider registry', () => {
   it('refuses parameters a type cannot honour and passes the rest', () => {
     expect(unsupportedParameters('anthropic', { temperature: 1, seed: 7, logit_bias: null })).toEqual(['seed']);
     expect(unsupportedParameters('openai', { seed: 7 })).toEqual([]);
+  });
+
+  it('names each vendor in traces by the GenAI conventions, and a many-vendor type by the provider id', () => {
+    expect(genAiProviderName('primary', { type: 'openai' })).toBe('openai');
+    expect(genAiProviderName('claude', { type: 'anthropic' })).toBe('anthropic');
+    expect(genAiProviderName('g', { type: 'gemini' })).toBe('gcp.gemini');
+    expect(genAiProviderName('groq', { type: 'openai-compatible' })).toBe('groq');
+    expect(genAiProviderName('mock', { type: 'mock' })).toBe('mock');
   });
 });

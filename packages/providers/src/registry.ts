@@ -25,6 +25,11 @@ export function providerType(type: string): ProviderType | undefined {
   return Object.hasOwn(PROVIDER_TYPES, type) ? PROVIDER_TYPES[type] : undefined;
 }
 
+/** `gen_ai.provider.name` of a provider's calls in traces: its type's vendor name, else the provider's id. */
+export function genAiProviderName(id: string, config: Pick<ProviderConfig, 'type'>): string {
+  return providerType(config.type)?.genAiProviderName ?? id;
+}
+
 /** Builds the adapter for one provider config entry, by its type. */
 export function createAdapter(id: string, config: ProviderConfig): ProviderAdapter {
   const type = providerType(config.type);

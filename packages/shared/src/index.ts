@@ -5,3 +5,4 @@ export * from './logging/index.ts';
 export * from './redis/index.ts';
 export * from './schemas/index.ts';
 export * from './metrics/metrics.ts';
+export * from './telemetry/index.ts';

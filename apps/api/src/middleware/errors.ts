@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { SluiceError, type Logger } from '@sluice/shared';
+import { SluiceError, spanLogFields, type Logger } from '@sluice/shared';
 import { JobRejectedError, UnknownModelError } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
+import { requestSpan } from './request-span.ts';
 
 const REDIS_DOWN = /Stream isn't writeable|Connection is closed|ECONNREFUSED|Reached the max retries per request|enableOfflineQueue|ETIMEDOUT|ECONNRESET/;
 
@@ -48,7 +49,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500) {
-      logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : error, method: req.method, path: req.path, request_id: res.locals.requestId }, 'request failed');
+      const span = requestSpan(res);
+      const trace = span === null ? {} : spanLogFields(span);
+      logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : error, method: req.method, path: req.path, request_id: res.locals.requestId, ...trace }, 'request failed');
     }
     if (res.headersSent) {
       res.end();

@@ -1,9 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { TraceContext } from '@sluice/shared';
 import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, JOB_ENDPOINTS, MAX_BATCH_REQUESTS, MetadataSchema, PrioritySchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord, type Priority } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf, type Principal } from '../middleware/auth.ts';
+import { requestSpan } from '../middleware/request-span.ts';
 import { validate } from '../middleware/validate.ts';
 import { allowedPriority, checkWebhook, enforceTenantRate } from '../services/submit-job.ts';
 import { fileLimitApiError } from './files.ts';
@@ -72,14 +74,14 @@ async function batchInputFile(deps: BatchesDeps, principal: Principal, body: Cre
 }
 
 /** A new batch, `validating` until the worker expands its input file. */
-function newBatchRecord(body: CreateBatchBody, inputFileId: string, tenant: string, priority: Priority): BatchRecord {
+function newBatchRecord(body: CreateBatchBody, inputFileId: string, tenant: string, priority: Priority, trace: TraceContext | null): BatchRecord {
   const now = Math.floor(Date.now() / 1000);
   return {
     id: newBatchId(), object: 'batch', endpoint: body.endpoint, errors: null, input_file_id: inputFileId, completion_window: body.completion_window,
     status: 'validating', output_file_id: null, error_file_id: null, created_at: now, in_progress_at: null, expires_at: now + COMPLETION_WINDOW_S,
     finalizing_at: null, completed_at: null, failed_at: null, expired_at: null, cancelling_at: null, cancelled_at: null,
     request_counts: { total: 0, completed: 0, failed: 0 }, metadata: body.metadata ?? null, webhook: body.webhook ?? null,
-    priority, tenant, expanded: false,
+    priority, tenant, expanded: false, trace,
   };
 }
 
@@ -91,7 +93,7 @@ async function createBatch(deps: BatchesDeps, req: Request, res: Response): Prom
   if (body.webhook !== undefined) checkWebhook(deps, principal, body.webhook.url);
   const priority = allowedPriority(principal, body.priority ?? 'low', body.priority !== undefined);
   const inputFileId = await batchInputFile(deps, principal, body);
-  const batch = newBatchRecord(body, inputFileId, principal.tenant, priority);
+  const batch = newBatchRecord(body, inputFileId, principal.tenant, priority, requestSpan(res)?.context() ?? null);
   await deps.batches.create(batch);
   await enqueueBatchStep(deps, batch.id, 'expand');
   deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId, priority }, 'batch created');

@@ -4,6 +4,7 @@ import { failureOf } from '../services/job-failure.ts';
 import { relayChatStream, type ChatStreamDeps } from '../services/chat-stream.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
+import { requestSpan } from '../middleware/request-span.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { allowedPriority, enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
@@ -35,7 +36,7 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     const release = deps.waiters.take(principal.tenant);
     if (request.stream === true) {
       try {
-        const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+        const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body, span: requestSpan(res) });
         // Only the request that made the job cancels it by leaving: a replay reads along.
         await relayChatStream(deps, res, record, { timeoutMs: timeoutS * 1000, cancelOnLeave: !replayed, includeUsage: request.stream_options?.include_usage === true });
       } finally {
@@ -45,7 +46,7 @@ export function chatCompletionsRouter(deps: ChatDeps): Router {
     }
     let done: JobRecord;
     try {
-      done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body, id: newJobId() }, res, timeoutS);
+      done = await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body, id: newJobId(), span: requestSpan(res) }, res, timeoutS);
     } finally {
       release();
     }

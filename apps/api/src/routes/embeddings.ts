@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { EmbeddingsJobRequestSchema, newJobId } from '@sluice/engine';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
+import { requestSpan } from '../middleware/request-span.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { allowedPriority, enforceTenantRate, type SubmitDeps } from '../services/submit-job.ts';
@@ -29,7 +30,7 @@ async function createEmbeddings(deps: EmbeddingsDeps, req: Request, res: Respons
   request.priority = allowedPriority(principal, request.priority, body.priority !== undefined);
   const release = deps.waiters.take(principal.tenant);
   try {
-    sendSyncAnswer(res, await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body, id: newJobId() }, res, timeoutS));
+    sendSyncAnswer(res, await submitAndWait(deps, principal, request, { idempotencyKey, rawBody: body, id: newJobId(), span: requestSpan(res) }, res, timeoutS));
   } finally {
     release();
   }

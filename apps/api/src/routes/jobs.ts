@@ -4,6 +4,7 @@ import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, jobRequestSchemaFor, toJobObj
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
+import { requestSpan } from '../middleware/request-span.ts';
 import { validate } from '../middleware/validate.ts';
 import { readIdempotencyKey } from '../services/idempotency.ts';
 import { allowedPriority, enforceTenantRate, submitJob, type SubmitDeps } from '../services/submit-job.ts';
@@ -68,7 +69,7 @@ async function createJob(deps: JobsDeps, req: Request, res: Response): Promise<v
   await enforceTenantRate(deps, principal);
   const request = validate(jobRequestSchemaFor((body as { endpoint?: unknown }).endpoint), body);
   request.priority = allowedPriority(principal, request.priority, (body as { priority?: unknown }).priority !== undefined);
-  const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body });
+  const { record, replayed } = await submitJob(deps, principal, request, { idempotencyKey, rawBody: body, span: requestSpan(res) });
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   res.status(202).location(`/v1/jobs/${record.id}`).json(toJobObject(record));
 }

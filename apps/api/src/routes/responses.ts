@@ -4,6 +4,7 @@ import { isTerminal, JobRequestSchema, newResponseId, RESPONSE_ID_PATTERN, type 
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
+import { requestSpan } from '../middleware/request-span.ts';
 import { validate } from '../middleware/validate.ts';
 import { CreateResponseSchema, unsupportedFields } from '../responses/request-schema.ts';
 import { isResponseRecord, toResponse, type ResponseRecord } from '../responses/response-object.ts';
@@ -73,7 +74,7 @@ async function createResponse(deps: ResponsesDeps, req: Request, res: Response):
   const defaults = settings.background ? {} : { priority: 'high', deadline_s: Math.ceil(timeoutS) };
   const request = validate(JobRequestSchema, { ...defaults, ...job });
   request.priority = allowedPriority(principal, request.priority, parsed.priority !== undefined);
-  const options = { idempotencyKey, rawBody: body, response: settings, id: newResponseId() };
+  const options = { idempotencyKey, rawBody: body, response: settings, id: newResponseId(), span: requestSpan(res) };
   if (settings.background) {
     const { record, replayed } = await submitJob(deps, principal, request, options);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -1,4 +1,4 @@
-import { duplicateConnection, logConnectionErrors, type Logger, type Redis } from '@sluice/shared';
+import { duplicateConnection, logConnectionErrors, subscribe, unsubscribe, type Logger, type Redis } from '@sluice/shared';
 import { decodeJobEvent, jobEventsChannel, jobRecordKey, TERMINAL_STATUSES, type JobRecord } from '@sluice/engine';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
@@ -30,14 +30,25 @@ export interface WatchOptions {
 interface Watched {
   listeners: Set<StatusListener>;
   subscribed: Promise<unknown>;
+  /** The server confirmed the subscription (so the connection should count it from then on). */
+  confirmed: boolean;
   /** The newest status the channel or a safety read said, with the shared read of the record. */
   last: { status: string; read: RecordRead } | null;
+}
+
+/**
+ * The channels an ioredis connection counts itself subscribed to (its `condition`, not part of its
+ * typed API: null if a version lacks it).
+ */
+function subscribedChannels(connection: Redis): Set<string> | null {
+  const condition = (connection as unknown as { condition?: { subscriber?: false | { channels(kind: string): string[] } } }).condition;
+  if (condition === undefined) return null;
+  return new Set(condition.subscriber ? condition.subscriber.channels('subscribe') : []);
 }
 
 /** A channel's job id: the last `:`-separated part of `jobEventsChannel`. */
 const idOf = (channel: string): string => channel.slice(channel.lastIndexOf(':') + 1);
 
-/** The record a success announcement carries, or null when there is none or it does not parse (then it is read back). */
 /**
  * The record as of one announcement: the snapshot a success carries, else one read shared by every
  * listener (a thousand event streams on one job cost one read per change, not a thousand).
@@ -53,7 +64,6 @@ function recordRead(readRecord: (jobId: string) => Promise<JobRecord | null>, jo
   };
 }
 
-/** The subscriber connection and the channels it listens to, one entry per watched job. */
 /** How often every watched job's status is read again, in case the news of a change was lost. */
 const SAFETY_READ_MS = 3000;
 
@@ -68,7 +78,7 @@ class SubscriberJobWatcher implements JobWatcher {
   private connectedBefore = false;
   private readonly safety: NodeJS.Timeout;
 
-  constructor(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>) {
+  constructor(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>, safetyReadMs: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.logger = logger;
@@ -80,14 +90,15 @@ class SubscriberJobWatcher implements JobWatcher {
     // A status read of every watched job every few seconds, one per job however many wait on it: an
     // end whose news was lost (seen under heavy test load, cause not yet found) still wakes them.
     this.safety = setInterval(() => {
-      void this.check([...this.watched.keys()]).catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs'));
-    }, SAFETY_READ_MS);
+      this.resubscribeLost();
+      void this.check([...this.watched.keys()], 'safety read').catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs'));
+    }, safetyReadMs);
     this.safety.unref();
   }
 
   async watch(jobId: string, listener: StatusListener, options: WatchOptions = {}): Promise<() => void> {
     const channel = jobEventsChannel(this.prefix, jobId);
-    const entry = this.watched.get(channel) ?? this.subscribe(channel, options.beforeSubmit === true);
+    const entry = this.watched.get(channel) ?? this.startWatching(channel, options.beforeSubmit === true);
     entry.listeners.add(listener);
     const stop = (): void => this.leave(channel, entry, listener);
     try {
@@ -106,9 +117,11 @@ class SubscriberJobWatcher implements JobWatcher {
   }
 
   /** Starts listening to a channel; unless the job is not submitted yet, its status is read once subscribed. */
-  private subscribe(channel: string, beforeSubmit: boolean): Watched {
-    const subscribing = this.subscriber.subscribe(channel);
-    const entry: Watched = { listeners: new Set(), subscribed: beforeSubmit ? subscribing : subscribing.then(() => this.check([channel])), last: null };
+  private startWatching(channel: string, beforeSubmit: boolean): Watched {
+    const subscribing = subscribe(this.subscriber, channel);
+    const entry: Watched = { listeners: new Set(), subscribed: subscribing, confirmed: false, last: null };
+    const confirmed = subscribing.then(() => void (entry.confirmed = true));
+    entry.subscribed = beforeSubmit ? confirmed : confirmed.then(() => this.check([channel]));
     this.watched.set(channel, entry);
     return entry;
   }
@@ -118,7 +131,7 @@ class SubscriberJobWatcher implements JobWatcher {
     entry.listeners.delete(listener);
     if (entry.listeners.size === 0 && this.watched.get(channel) === entry) {
       this.watched.delete(channel);
-      void this.subscriber.unsubscribe(channel).catch(() => undefined);
+      void unsubscribe(this.subscriber, channel).catch(() => undefined);
     }
   }
 
@@ -147,16 +160,50 @@ class SubscriberJobWatcher implements JobWatcher {
     this.connectedBefore = true;
   }
 
+  /**
+   * Subscribes again to channels the server once confirmed but the connection no longer counts (a
+   * subscription lost without a reconnect, seen under heavy test load; cause not found), so a long
+   * job's later changes are heard again, not only its end through the safety read.
+   */
+  private resubscribeLost(): void {
+    const tracked = subscribedChannels(this.subscriber);
+    // While reconnecting, ioredis subscribes to everything again by itself.
+    if (this.subscriber.status !== 'ready' || tracked === null) return;
+    const lost = [...this.watched].filter(([channel, entry]) => entry.confirmed && !tracked.has(channel)).map(([channel]) => channel);
+    if (lost.length === 0) return;
+    this.logger.warn({ channels: lost.length }, 'job watcher found subscriptions it had lost; subscribing again');
+    void subscribe(this.subscriber, ...lost).catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not subscribe again'));
+  }
+
   /** One status read for each of `channels`, told to their listeners when it is news. */
-  private async check(channels: string[]): Promise<void> {
+  private async check(channels: string[], by?: string): Promise<void> {
     if (channels.length === 0) return;
     const statuses = await Promise.all(channels.map((channel) => this.redis.hget(jobRecordKey(this.prefix, idOf(channel)), 'status')));
     channels.forEach((channel, index) => {
       const entry = this.watched.get(channel);
       const status = statuses[index];
       // No record yet (a synchronous call subscribes before it submits) or any more: nothing to tell.
-      if (entry !== undefined && status !== null && status !== undefined) this.announce(entry, channel, status, null);
+      if (entry === undefined || status === null || status === undefined) return;
+      if (by !== undefined && TERMINAL.has(status) && !TERMINAL.has(entry.last?.status ?? '')) void this.reportLost(channel, status, entry.last?.status ?? null, by);
+      this.announce(entry, channel, status, null);
     });
+  }
+
+  /**
+   * Logs an end the channel never announced, with what the server and this connection say of the
+   * subscription (subscribers of the channel now; whether ioredis counts it), to tell a dropped
+   * subscription from a dropped message. Only an end at least a second old counts: a younger one's
+   * message may simply not have been read yet (a busy process reads the two connections in any order).
+   */
+  private async reportLost(channel: string, status: string, last: string | null, by: string): Promise<void> {
+    const [completedAt, numsub] = await Promise.all([
+      this.redis.hget(jobRecordKey(this.prefix, idOf(channel)), 'completed_at').catch(() => null),
+      this.redis.pubsub('NUMSUB', channel).catch(() => null),
+    ]);
+    if (completedAt === null || Math.floor(Date.now() / 1000) - Number(completedAt) < 2) return;
+    const subscribers = numsub === null ? null : Number((numsub as unknown[])[1]);
+    const tracked = subscribedChannels(this.subscriber)?.has(channel) ?? null;
+    this.logger.warn({ job_id: idOf(channel), status, last, by, subscribers, tracked, subscriber_status: this.subscriber.status }, 'job watcher found an end whose news never came');
   }
 
   private announce(entry: Watched, channel: string, status: string, snapshot: (() => JobRecord | null) | null): void {
@@ -175,6 +222,8 @@ class SubscriberJobWatcher implements JobWatcher {
  * status is read once per job (not per waiter) right after subscribing, and again for every watched
  * job after the subscriber reconnects: pub/sub loses messages only while disconnected.
  */
-export function createJobWatcher(redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>): JobWatcher {
-  return new SubscriberJobWatcher(redis, prefix, logger, readRecord);
+export function createJobWatcher(
+  redis: Redis, prefix: string, logger: Logger, readRecord: (jobId: string) => Promise<JobRecord | null>, options: { safetyReadMs?: number } = {},
+): JobWatcher {
+  return new SubscriberJobWatcher(redis, prefix, logger, readRecord, options.safetyReadMs ?? SAFETY_READ_MS);
 }

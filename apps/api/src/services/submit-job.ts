@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { webhookSecretFor } from '@sluice/shared';
-import { admitJob, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type AnyJobRequest, type Engine, type JobRecord, type PlanOptions, type Priority, type ResponseSettings } from '@sluice/engine';
+import { SLUICE_ATTRIBUTES, webhookSecretFor, type Span } from '@sluice/shared';
+import { admitJob, jobLogFields, summarizeCandidates, isPrivateLiteralUrl, newJobId, priorityAbove, type AnyJobRequest, type Engine, type JobRecord, type PlanOptions, type Priority, type ResponseSettings } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { claimIdempotencyKey } from './idempotency.ts';
@@ -21,6 +21,8 @@ export interface SubmitOptions {
    * the job's end subscribes meanwhile, so the end cannot be published before it listens.
    */
   beforeWrite?: Promise<unknown>;
+  /** The request's span (tracing on): the job keeps its context, so its later spans join the request's trace. */
+  span?: Span | null;
 }
 
 export interface Submitted {
@@ -89,12 +91,16 @@ export async function submitJob(deps: SubmitDeps, principal: Principal, request:
           status: 409, type: 'invalid_request_error', code: 'idempotency_key_in_use', param: 'Idempotency-Key', retryAfter: 1,
         });
       }
+      options.span?.setAttributes({ [SLUICE_ATTRIBUTES.jobId]: existing.id });
       return { record: existing, replayed: true };
     }
     release = claim.release;
   }
+  const span = options.span ?? null;
+  span?.setAttributes({ [SLUICE_ATTRIBUTES.jobId]: id, [SLUICE_ATTRIBUTES.tenant]: principal.tenant });
   try {
-    return { record: await createAndEnqueue(deps, principal, request, { id, ...(options.response ? { response: options.response } : {}) }, options.beforeWrite), replayed: false };
+    const plan: PlanOptions = { id, ...(options.response ? { response: options.response } : {}), ...(span === null ? {} : { trace: span.context() }) };
+    return { record: await createAndEnqueue(deps, principal, request, plan, options.beforeWrite), replayed: false };
   } catch (error) {
     await release();
     throw error;
@@ -122,13 +128,12 @@ async function takeQueuedPlace(deps: SubmitDeps, principal: Principal, record: J
  * takes no `max_queued_jobs` place), else writes and enqueues it.
  */
 async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request: AnyJobRequest, plan: PlanOptions, beforeWrite?: Promise<unknown>): Promise<JobRecord> {
-  const { id } = plan;
   const admitted = await admitJob(deps, principal, request, plan);
   if (admitted.cached !== null) {
     const record = admitted.cached;
     await deps.lifecycle.submitCached(record);
     deps.logger.info(
-      { job_id: id, tenant: record.tenant, route: record.routing.route, provider: record.provider, model: record.provider_model, cache: 'hit', key_age_s: record.cache?.key_age_s, saved_usd: record.cost_details?.saved_usd },
+      { ...jobLogFields(record), provider: record.provider, model: record.provider_model, cache: 'hit', key_age_s: record.cache?.key_age_s, saved_usd: record.cost_details?.saved_usd },
       'job answered from the response cache',
     );
     return record;
@@ -139,7 +144,7 @@ async function createAndEnqueue(deps: SubmitDeps, principal: Principal, request:
   await deps.lifecycle.submit([record]);
   deps.logger.info(
     {
-      job_id: id, tenant: record.tenant, route: record.routing.route, strategy: record.routing.strategy, provider: candidate.provider, model: candidate.model,
+      ...jobLogFields(record), strategy: record.routing.strategy, provider: candidate.provider, model: candidate.model,
       est_cost_usd: candidate.est_cost_usd, waiting, candidates: summarizeCandidates(record.routing.candidates), ...(record.cache === null ? {} : { cache: 'miss' }),
     },
     waiting ? 'job accepted: every target is down, it waits queued for one to recover' : 'job accepted',

@@ -15,17 +15,17 @@ export function createExpirySweep(deps: ExpiryDeps): () => Promise<void> {
   return async () => {
     if (!(await deps.lock('expiry', Math.max(1000, config.jobs.sweep_interval_ms)))) return;
     const now = Math.floor(Date.now() / 1000);
-    const due = await store.dueForExpiry(now, BATCH);
-    // A deadline moved later since it was read (a stream's first chunk): it is not due, and stays indexed.
-    const deadlines = await store.deadlines(due);
-    const ids = due.filter((_, index) => (deadlines[index] ?? 0) <= now);
+    const ids = await store.dueForExpiry(now, BATCH);
     for (const id of ids) {
       const record = await store.get(id);
-      if (record === null || isTerminal(record.status)) continue;
+      // A deadline moved later since the index was read (a stream's first chunk, a dead letter
+      // replayed) is in the record: the job is not due.
+      if (record === null || isTerminal(record.status) || record.expires_at > now) continue;
       const outcome = await lifecycle.end(record, { to: 'expired', error: DEADLINE_EXCEEDED });
       if (!outcome.ok) continue;
       logger.info({ ...jobLogFields(record), provider: record.routing.candidates[record.target]?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');
     }
-    await store.clearExpiry(ids);
+    // Only deadlines still due are forgotten: a job whose deadline moved later keeps its new one.
+    await store.clearExpiry(ids, now);
   };
 }

@@ -1,10 +1,13 @@
 import type { BatchAdapter, ProviderAdapter } from '@sluice/providers';
 import type { Engine } from '@sluice/engine';
 import type { DutyLock } from '../housekeeping/duty-lock.ts';
+import type { WorkerSpans } from '../tracing/worker-spans.ts';
 
 export type BatcherDeps = Pick<Engine, 'config' | 'logger' | 'store' | 'lifecycle' | 'deferred' | 'breaker' | 'circuits'> & {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   lock: DutyLock;
+  /** Submit, poll and result-line spans (tracing on), else null. */
+  spans: Pick<WorkerSpans, 'batchSubmit' | 'batchPoll' | 'batchLine'> | null;
 };
 
 /** Jobs handled at once (each is a few Redis round trips); result lines are read in chunks of this size. */

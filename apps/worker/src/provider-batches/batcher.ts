@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ProviderError, type BatchRequest } from '@sluice/providers';
-import { getMetrics } from '@sluice/shared';
+import { getMetrics, SLUICE_ATTRIBUTES } from '@sluice/shared';
 import { isTerminal, type JobRecord, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
 import { batchApiOf, eachLimited, FINISHED_KEEP_S, type BatcherDeps } from './batch-deps.ts';
 import { poll } from './results.ts';
@@ -94,19 +94,26 @@ async function submit(deps: BatcherDeps, batch: ProviderBatchMembers): Promise<v
     return;
   }
   const requests: BatchRequest[] = members.map((record) => ({ custom_id: record.id, request: { model: batch.model, messages: record.request.messages, params: record.request.params } }));
-  let id: string;
-  try {
-    id = await api.submit(batch.key, requests);
-  } catch (error) {
-    await deps.breaker.record(batch.provider, false, null);
-    const refused = error instanceof ProviderError && (error.kind === 'fatal' || error.kind === 'auth' || error.kind === 'context_length');
-    deps.logger.warn({ provider: batch.provider, model: batch.model, jobs: members.length, err: (error as Error).message, refused }, refused ? 'provider refused a batch submission: its jobs run in real time' : 'provider batch submission got no answer: looked for again before it is sent again');
-    if (!refused) return;
-    await eachLimited(members, (record) => deps.lifecycle.takeBack(record, 'batch_failed'));
-    await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
-    return;
-  }
-  await submitted(deps, batch, id, members);
+  const span = deps.spans?.batchSubmit(batch, members) ?? null;
+  const sent = await api.submit(batch.key, requests, span === null ? {} : { headers: span.headers() }).then(
+    (id) => ({ id }),
+    (error: unknown) => ({ error }),
+  );
+  if ('id' in sent) span?.setAttributes({ [SLUICE_ATTRIBUTES.providerBatchId]: sent.id });
+  else span?.fail(sent.error instanceof ProviderError ? sent.error.code : 'submit_failed');
+  span?.end();
+  if ('id' in sent) await submitted(deps, batch, sent.id, members);
+  else await submitFailed(deps, batch, members, sent.error);
+}
+
+/** A submission refused (its jobs run in real time) or unanswered (looked for by its key before it is sent again). */
+async function submitFailed(deps: BatcherDeps, batch: ProviderBatchMembers, members: readonly JobRecord[], error: unknown): Promise<void> {
+  await deps.breaker.record(batch.provider, false, null);
+  const refused = error instanceof ProviderError && (error.kind === 'fatal' || error.kind === 'auth' || error.kind === 'context_length');
+  deps.logger.warn({ provider: batch.provider, model: batch.model, jobs: members.length, err: (error as Error).message, refused }, refused ? 'provider refused a batch submission: its jobs run in real time' : 'provider batch submission got no answer: looked for again before it is sent again');
+  if (!refused) return;
+  await eachLimited(members, (record) => deps.lifecycle.takeBack(record, 'batch_failed'));
+  await deps.deferred.finished(batch.key, FINISHED_KEEP_S);
 }
 
 /** The members run at the provider now; only then is the submission marked, so a crash in between is found by `recover`. */

@@ -1,4 +1,5 @@
-import type { BatchAdapter, BatchLineResult, ProviderBatchStatus } from '@sluice/providers';
+import { ProviderError, type BatchAdapter, type BatchLineResult, type CallOptions, type ProviderBatchStatus } from '@sluice/providers';
+import { SLUICE_ATTRIBUTES, type Span } from '@sluice/shared';
 import { isTerminal, type FallbackReason, type ProviderBatchMembers, type ProviderBatchRecord } from '@sluice/engine';
 import { AT_ONCE_LINES, batchApiOf, eachLimited, FINISHED_KEEP_S, type BatcherDeps } from './batch-deps.ts';
 /**
@@ -26,21 +27,36 @@ export async function poll(deps: BatcherDeps, open: ProviderBatchRecord): Promis
   }
 }
 
+/** One poll of a provider batch: its id, and (tracing on) its span, whose context its requests carry. */
+interface Poll {
+  id: string;
+  span: Span | null;
+  call: CallOptions;
+}
+
 async function pollOnce(deps: BatcherDeps, api: BatchAdapter, open: ProviderBatchRecord, id: string): Promise<void> {
   await deps.deferred.polled(open.key, Date.now());
-  const status = await api.status(id).catch(async (error: Error) => {
-    await deps.breaker.record(open.provider, false, null);
-    deps.logger.warn({ provider: open.provider, provider_batch_id: id, err: error.message }, 'polling a provider batch failed; next poll retries');
-    return null;
-  });
-  const batch = await deps.deferred.get(open.key);
-  if (batch === null) return;
-  if (status === null) {
-    if (Date.now() - open.claimedAt > GIVE_UP_MS) await giveUp(deps, batch, id);
-    return;
+  const span = deps.spans?.batchPoll(open, id) ?? null;
+  const poll: Poll = { id, span, call: span === null ? {} : { headers: span.headers() } };
+  try {
+    const status = await api.status(id, poll.call).catch(async (error: Error) => {
+      span?.fail(error instanceof ProviderError ? error.code : 'poll_failed');
+      await deps.breaker.record(open.provider, false, null);
+      deps.logger.warn({ provider: open.provider, provider_batch_id: id, err: error.message }, 'polling a provider batch failed; next poll retries');
+      return null;
+    });
+    span?.setAttributes({ [SLUICE_ATTRIBUTES.providerBatchState]: status?.state });
+    const batch = await deps.deferred.get(open.key);
+    if (batch === null) return;
+    if (status === null) {
+      if (Date.now() - open.claimedAt > GIVE_UP_MS) await giveUp(deps, batch, id);
+      return;
+    }
+    if (status.state === 'in_progress') await cancelWhenAllEnded(deps, api, batch, id);
+    else await readResults(deps, api, batch, status, poll);
+  } finally {
+    span?.end();
   }
-  if (status.state === 'in_progress') await cancelWhenAllEnded(deps, api, batch, id);
-  else await readResults(deps, api, batch, id, status);
 }
 
 /** Every member ended (canceled by their clients): the provider batch is canceled too. */
@@ -53,7 +69,8 @@ async function cancelWhenAllEnded(deps: BatcherDeps, api: BatchAdapter, batch: P
   deps.logger.info({ provider: batch.provider, provider_batch_id: id }, 'every job of the provider batch was canceled: batch canceled at the provider');
 }
 
-async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: ProviderBatchMembers, id: string, status: ProviderBatchStatus): Promise<void> {
+async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: ProviderBatchMembers, status: ProviderBatchStatus, poll: Poll): Promise<void> {
+  const { id } = poll;
   const seen = new Set<string>();
   if (status.state !== 'failed') {
     const members = new Set(batch.members);
@@ -61,9 +78,12 @@ async function readResults(deps: BatcherDeps, api: BatchAdapter, batch: Provider
     const settle = (lines: readonly BatchLineResult[]) =>
       eachLimited(lines, async (line) => {
         const record = await deps.store.get(line.custom_id);
-        if (record !== null) await deps.lifecycle.settleBatchLine(record, line, id);
+        if (record === null) return;
+        const next = await deps.lifecycle.settleBatchLine(record, line, id);
+        // Each member's line is a call of its own job, in its trace, linked to this poll.
+        if (next !== null && poll.span !== null) deps.spans?.batchLine(record, line, next, poll.span);
       });
-    for await (const line of api.results(id)) {
+    for await (const line of api.results(id, poll.call)) {
       if (seen.has(line.custom_id) || !members.has(line.custom_id)) continue;
       seen.add(line.custom_id);
       chunk.push(line);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { multiKey } from '@sluice/shared';
+import { multiKey, type TraceContext } from '@sluice/shared';
 import { collectPage } from '../indexes/paging.ts';
 import { batchChildrenKey, batchKey, tenantBatchesKey } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
@@ -43,6 +43,8 @@ export interface BatchRecord extends BatchObject {
   tenant: string;
   /** Children created so far; `total` is final once `expanded`. */
   expanded: boolean;
+  /** The trace context of the request that created it (tracing on): its children's spans join that trace. */
+  trace: TraceContext | null;
 }
 
 export interface BatchStore {
@@ -65,7 +67,7 @@ export interface BatchStore {
   finalizingFrom(id: string): Promise<string | null>;
 }
 
-const JSON_FIELDS = new Set(['errors', 'metadata', 'webhook']);
+const JSON_FIELDS = new Set(['errors', 'metadata', 'webhook', 'trace']);
 
 /** Batch records in Redis: one hash per batch, its children's job ids in a list, a time-ordered index per tenant; all kept `retentionSeconds`. */
 export function createBatchStore(redis: Redis, prefix: string, retentionSeconds: number): BatchStore {
@@ -203,11 +205,12 @@ function parse(hash: Record<string, string>): BatchRecord {
     priority: PrioritySchema.catch('low').parse(hash.priority),
     tenant: hash.tenant ?? '',
     expanded: hash.expanded === '1',
+    trace: json('trace'),
   };
 }
 
 /** The API object of a batch record. */
 export function toBatchObject(record: BatchRecord): BatchObject {
-  const { tenant: _tenant, expanded: _expanded, ...object } = record;
+  const { tenant: _tenant, expanded: _expanded, trace: _trace, ...object } = record;
   return object;
 }

@@ -1,3 +1,3 @@
 export { admitJob, type Admission, type AdmitDeps } from './admit-job.ts';
 export { cacheTtlOf, responseCacheKey } from './cache-key.ts';
-export { createResponseCache, CachedResponseSchema, type CachedResponse, type ResponseCache } from './response-cache.ts';
+export { createResponseCache, CachedResponseSchema, type CacheWrite, type CachedResponse, type ResponseCache } from './response-cache.ts';

@@ -24,6 +24,20 @@ export interface ResponseCache {
   lookup(tenant: string, digest: string): Promise<CachedResponse | null>;
   /** Stores an entry for `ttlS` seconds; false when it is larger than the size bound and was not stored. */
   store(tenant: string, digest: string, response: CachedResponse, ttlS: number): Promise<boolean>;
+  /** The same entry as keys and arguments for a script that stores it (`includes/cache-put.lua`); null when it is larger than the size bound. */
+  prepare(tenant: string, digest: string, response: CachedResponse, ttlS: number): CacheWrite | null;
+}
+
+/** A cache entry ready to be written by a script: its keys and arguments. */
+export interface CacheWrite {
+  keys: [entry: string, stored: string, expiring: string];
+  digest: string;
+  value: string;
+  ttlMs: number;
+  cap: number;
+  indexTtlMs: number;
+  /** An evicted digest's entry is this prefix and the digest. */
+  entryPrefix: string;
 }
 
 export interface ResponseCacheOptions {
@@ -36,6 +50,14 @@ export interface ResponseCacheOptions {
 
 export function createResponseCache(redis: Redis, options: ResponseCacheOptions): ResponseCache {
   const scripts = defineScripts(redis);
+  const prepare = (tenant: string, digest: string, response: CachedResponse, ttlS: number): CacheWrite | null => {
+    const value = JSON.stringify(response);
+    if (Buffer.byteLength(value) > options.maxEntryBytes) return null;
+    const keys = cacheKeys(options.prefix, tenant);
+    return {
+      keys: [keys.entry(digest), keys.stored, keys.expiring], digest, value, ttlMs: ttlS * 1000, cap: options.maxPerTenant, indexTtlMs: MAX_CACHE_TTL_S * 1000, entryPrefix: keys.entry(''),
+    };
+  };
   return {
     async lookup(tenant, digest) {
       const text = await redis.get(cacheKeys(options.prefix, tenant).entry(digest));
@@ -48,12 +70,12 @@ export function createResponseCache(redis: Redis, options: ResponseCacheOptions)
       }
     },
     async store(tenant, digest, response, ttlS) {
-      const value = JSON.stringify(response);
-      if (Buffer.byteLength(value) > options.maxEntryBytes) return false;
-      const keys = cacheKeys(options.prefix, tenant);
-      const evicted = await scripts.sluiceCacheStore(keys.entry(digest), keys.stored, keys.expiring, digest, value, ttlS * 1000, Date.now(), options.maxPerTenant, MAX_CACHE_TTL_S * 1000);
-      if (evicted.length > 0) await redis.del(...evicted.map((evictedDigest) => keys.entry(evictedDigest)));
+      const write = prepare(tenant, digest, response, ttlS);
+      if (write === null) return false;
+      const evicted = await scripts.sluiceCacheStore(...write.keys, write.digest, write.value, write.ttlMs, Date.now(), write.cap, write.indexTtlMs);
+      if (evicted.length > 0) await redis.del(...evicted.map((evictedDigest) => write.entryPrefix + evictedDigest));
       return true;
     },
+    prepare,
   };
 }

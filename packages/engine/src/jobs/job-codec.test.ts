@@ -12,7 +12,7 @@ const record = (): JobRecord => ({
   routing: { route: 'default', strategy: 'ordered', tier: 'economy', candidates: [{ provider: 'p', model: 'm', est_cost_usd: 0.001, eligible: true, reason: null }], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0.001, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null, stream: null, response: null,
+  attempts: [], webhook: { url: 'https://example.test/hook' }, webhook_status: 'pending', deliveries: [], custom_id: 'line-1', batch_id: 'batch_1', metadata: {}, cache: null, cache_entry: null, stream: null, response: null, trace: null,
 });
 
 /** A hash as Redis hands it back from HSET arguments. */
@@ -28,6 +28,23 @@ describe('job record codec', () => {
     const hash = { status: 'queued', ...hashOf(serializeJobFields(newRecordFields(job))) };
     expect(Object.keys(hash).sort()).toEqual(['doc', 'expires_at', 'queue_job_id', 'reserved_usd', 'routing', 'status', 'webhook_status']);
     expect(parseRecord(hash)).toEqual(job);
+  });
+
+  it('stores the routing decision without its defaults and reads it back whole, as it reads a full one', () => {
+    const job = record();
+    const hash: Record<string, string> = { status: 'queued', ...hashOf(serializeJobFields(newRecordFields(job))) };
+    expect(JSON.parse(hash.routing ?? '')).toEqual({ route: 'default', tier: 'economy', candidates: [{ provider: 'p', model: 'm', est_cost_usd: 0.001 }] });
+    const moved = {
+      ...job,
+      routing: {
+        route: 'default', strategy: 'cheapest' as const, tier: 'economy' as const,
+        candidates: [{ provider: 'p', model: 'm', est_cost_usd: null, eligible: false, reason: 'circuit_open' as const }, { provider: 'q', model: 'n', est_cost_usd: 0.002, eligible: true, reason: null }],
+        failovers: [{ from: 'p/m', to: 'q/n', reason: 'circuit_open', at: 1_700_000_001 }],
+      },
+    };
+    expect(parseRecord({ status: 'queued', ...hashOf(serializeJobFields(newRecordFields(moved))) })).toEqual(moved);
+    // A record written before the compact form (every field present) reads the same.
+    expect(parseRecord({ ...hash, routing: JSON.stringify(moved.routing) }).routing).toEqual(moved.routing);
   });
 
   it('reads a record written before the doc field, with its fixed fields in fields of their own', () => {
@@ -47,6 +64,18 @@ describe('job record codec', () => {
     expect(job.id).toMatch(JOB_ID_PATTERN);
     expect(newJobId()).toMatch(JOB_ID_PATTERN);
     expect(newJobId()).not.toMatch(RESPONSE_ID_PATTERN);
+  });
+
+  it('keeps a traced job\'s trace context inside the doc (no field of its own), and reads a record without one as null', () => {
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=1' };
+    const job = { ...record(), trace };
+    const fields = newRecordFields(job);
+    expect(JSON.parse(fields.doc).trace).toEqual(trace);
+    expect(Object.keys(fields)).not.toContain('trace');
+    expect(parseRecord({ status: 'queued', ...hashOf(serializeJobFields(fields)) })).toEqual(job);
+    expect(JSON.parse(newRecordFields(record()).doc)).not.toHaveProperty('trace');
+    expect(parseRecord({ status: 'queued' }).trace).toBeNull();
+    expect(toJobObject(job)).not.toHaveProperty('trace');
   });
 
   it('keeps an embeddings job\'s kind and inputs in its doc; a record without them is a chat job', () => {

@@ -13,7 +13,7 @@ const record = (tenant: string): JobRecord => ({
   routing: { route: 'default', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: { a: 'b' }, cache: null, cache_entry: null, stream: null, response: null,
+  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: { a: 'b' }, cache: null, cache_entry: null, stream: null, response: null, trace: null,
 });
 
 describe('job store', () => {
@@ -28,6 +28,17 @@ describe('job store', () => {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
+  });
+
+  it('clears deadlines: all the ids named, or with dueBy only those still due by it (one moved later stays)', async () => {
+    const [due, moved, plain] = ['job_due', 'job_moved', 'job_plain'];
+    await store.scheduleExpiry(due, 100);
+    await store.scheduleExpiry(moved, 5_000);
+    await store.scheduleExpiry(plain, 5_000);
+    await store.clearExpiry([due, moved, 'job_absent'], 1_000);
+    expect(await redis.zmscore(`${prefix}:expiry`, due, moved)).toEqual([null, '5000']);
+    await store.clearExpiry([moved, plain]);
+    expect(await redis.zmscore(`${prefix}:expiry`, moved, plain)).toEqual([null, null]);
   });
 
   it('round-trips a record with a TTL', async () => {

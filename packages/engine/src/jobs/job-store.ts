@@ -59,13 +59,14 @@ export interface JobStore {
   dueForExpiry(nowSeconds: number, limit: number): Promise<string[]>;
   /** (Re)schedules a job's deadline check, e.g. when a dead letter is replayed with a new deadline. */
   scheduleExpiry(id: string, expiresAt: number): Promise<void>;
-  /** Forgets ids in the expiry index (they ended, or were just expired). */
-  clearExpiry(ids: readonly string[]): Promise<void>;
+  /**
+   * Forgets ids in the expiry index (they ended, or were just expired). With `dueBy` (seconds), only
+   * those whose indexed deadline is still at or before it: one given a later deadline meanwhile stays.
+   */
+  clearExpiry(ids: readonly string[], dueBy?: number): Promise<void>;
   /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
   /** Writes a charge on an ended job, once: only while its status is in `allowed` and it has no usage yet; true when written. */
   charge(id: string, allowed: readonly JobStatus[], fields: JobFields): Promise<boolean>;
-  /** Each job's deadline as the expiry index holds it now (null: not there). */
-  deadlines(ids: readonly string[]): Promise<(number | null)[]>;
   requeuing(id: string): Promise<void>;
   requeued(id: string): Promise<void>;
   /** Jobs noted as being requeued before `beforeMs` and not done since (the entry write failed, or the writer died). */
@@ -201,17 +202,14 @@ class RedisJobStore implements JobStore {
     return this.redis.zrangebyscore(this.expiryKey, '-inf', nowSeconds, 'LIMIT', 0, limit);
   }
 
-  async deadlines(ids: readonly string[]): Promise<(number | null)[]> {
-    if (ids.length === 0) return [];
-    return (await this.redis.zmscore(this.expiryKey, ...ids)).map((score) => (score === null ? null : Number(score)));
-  }
-
   async scheduleExpiry(id: string, expiresAt: number): Promise<void> {
     await this.redis.zadd(this.expiryKey, expiresAt, id);
   }
 
-  async clearExpiry(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.zrem(this.expiryKey, ...ids);
+  async clearExpiry(ids: readonly string[], dueBy?: number): Promise<void> {
+    if (ids.length === 0) return;
+    if (dueBy === undefined) await this.redis.zrem(this.expiryKey, ...ids);
+    else await this.scripts.sluiceExpiryClear(this.expiryKey, dueBy, ...ids);
   }
 
   async requeuing(id: string): Promise<void> {

@@ -160,6 +160,12 @@ export type CacheOutcome = z.infer<typeof CacheOutcomeSchema>;
 export const CacheEntryRefSchema = z.object({ key: z.string(), ttl_s: z.number().int().positive() });
 export type CacheEntryRef = z.infer<typeof CacheEntryRefSchema>;
 
+/**
+ * The W3C trace context of the request that submitted a job (`traceparent`, and `tracestate` when
+ * there is one), kept when tracing is on: the worker's and the webhook deliverer's spans continue it.
+ */
+export const TraceContextSchema = z.object({ traceparent: z.string().max(55), tracestate: z.string().max(512).optional() });
+
 /** How a streamed job's output goes out: deltas in its stream, and whether the client wants the usage chunk. */
 export const StreamOptionsSchema = z.object({ include_usage: z.boolean() });
 export type StreamOptions = z.infer<typeof StreamOptionsSchema>;
@@ -233,6 +239,8 @@ export const JobRecordSchema = z.object({
   stream: StreamOptionsSchema.nullable(),
   /** Set on a job made by `POST /v1/responses`. */
   response: ResponseSettingsSchema.nullable(),
+  /** The submitting request's trace context; null when tracing was off. */
+  trace: TraceContextSchema.nullable(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 

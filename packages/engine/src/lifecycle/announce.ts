@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { corked, getMetrics, type GatewayConfig, type Logger } from '@sluice/shared';
+import { corked, getMetrics, type GatewayConfig, type Logger, type TraceContext } from '@sluice/shared';
 import type { BatchStore } from '../batches/batch-store.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { toJobObject, type JobRecord } from '../jobs/job-types.ts';
@@ -22,12 +22,12 @@ export interface AnnounceDeps {
 }
 
 /** Queues a batch's `batch.<status>` event. */
-export async function enqueueBatchWebhook(deps: Pick<AnnounceDeps, 'config' | 'webhooks'>, batch: { id: string; tenant: string; status: string; webhook: { url: string } | null }, data: unknown): Promise<void> {
+export async function enqueueBatchWebhook(deps: Pick<AnnounceDeps, 'config' | 'webhooks'>, batch: { id: string; tenant: string; status: string; webhook: { url: string } | null; trace: TraceContext | null }, data: unknown): Promise<void> {
   if (batch.webhook === null) return;
   const webhookId = newWebhookId();
   const event = `batch.${batch.status}`;
   const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data });
-  const job: WebhookJobData = { kind: 'batch', job_id: batch.id, tenant: batch.tenant, url: batch.webhook.url, webhook_id: webhookId, event, payload };
+  const job: WebhookJobData = { kind: 'batch', job_id: batch.id, tenant: batch.tenant, url: batch.webhook.url, webhook_id: webhookId, event, payload, ...(batch.trace === null ? {} : { trace: batch.trace }) };
   await deps.webhooks.add(WEBHOOK_JOB_NAME, job, webhookJobOptions(deps.config, webhookId));
 }
 
@@ -36,7 +36,7 @@ export async function enqueueJobWebhook(deps: Pick<AnnounceDeps, 'config' | 'web
   if (record.webhook === null) return;
   const event = `job.${record.status}`;
   const payload = JSON.stringify({ type: event, timestamp: new Date().toISOString(), data: toJobObject(record) });
-  const data: WebhookJobData = { job_id: record.id, tenant: record.tenant, url: record.webhook.url, webhook_id: webhookId, event, payload };
+  const data: WebhookJobData = { job_id: record.id, tenant: record.tenant, url: record.webhook.url, webhook_id: webhookId, event, payload, ...(record.trace === null ? {} : { trace: record.trace }) };
   await deps.store.update(record.id, { webhook_status: 'pending' });
   await deps.webhooks.add(WEBHOOK_JOB_NAME, data, webhookJobOptions(deps.config, webhookId));
 }

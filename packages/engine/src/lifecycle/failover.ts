@@ -1,3 +1,4 @@
+import { traceIdOf } from '@sluice/shared';
 import { callsMade, type JobError, type JobRecord } from '../jobs/job-types.ts';
 import { chooseTarget } from '../routing/choose-target.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -5,8 +6,9 @@ import { requeueJob } from './requeue.ts';
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
-/** Log fields every job event carries. */
-export const jobLogFields = (record: JobRecord) => ({ job_id: record.id, tenant: record.tenant, route: record.routing.route });
+/** Log fields every job event carries; with tracing on, the trace the job is part of. */
+export const jobLogFields = (record: JobRecord) =>
+  record.trace === null ? { job_id: record.id, tenant: record.tenant, route: record.routing.route } : { job_id: record.id, tenant: record.tenant, route: record.routing.route, trace_id: traceIdOf(record.trace.traceparent) };
 
 /** Ends a job as failed; when every target is exhausted it also goes to the dead-letter queue. */
 export async function failJob(lifecycle: Lifecycle, record: JobRecord, error: JobError, guard: string, deadLetter: boolean): Promise<void> {

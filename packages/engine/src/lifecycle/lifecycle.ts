@@ -25,7 +25,7 @@ import type { TenantJobs } from '../tenants/tenant-jobs.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
 import { recordSuccess, type SuccessInput } from './record-success.ts';
 import { repairEntry, repairStuckRequeues, requeueJob } from './requeue.ts';
-import { settleCall, type Call, type CallOutcome, type Settled } from './settle.ts';
+import { settleCall, type Call, type CallOutcome, type NextStep, type Settled } from './settle.ts';
 import { submitJobs } from './submit.ts';
 import type { Succeeder } from './succeed.ts';
 
@@ -124,8 +124,8 @@ export class Lifecycle {
     return takeBack(this, record, reason);
   }
 
-  /** One result line of the provider batch `providerBatchId` ends its member (once) or sends it down the failure path. */
-  settleBatchLine(record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<void> {
+  /** One result line of the provider batch `providerBatchId` ends its member (once) or sends it down the failure path; null for a line of a job it no longer holds. */
+  settleBatchLine(record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<NextStep | null> {
     return settleBatchLine(this, record, line, providerBatchId);
   }
 

@@ -5,7 +5,7 @@ import { costOf } from '../pricing/prices.ts';
 import { jobLogFields } from './failover.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { requeueJob } from './requeue.ts';
-import { attemptOf } from './settle.ts';
+import { attemptOf, nextStep, type NextStep } from './settle.ts';
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
@@ -44,12 +44,12 @@ export async function takeBack(lifecycle: Lifecycle, record: JobRecord, reason: 
 }
 
 /** What one result line of a provider batch does to its member: success, the failure path, or real time. */
-export async function settleBatchLine(lifecycle: Lifecycle, record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<void> {
+export async function settleBatchLine(lifecycle: Lifecycle, record: JobRecord, line: BatchLineResult, providerBatchId: string): Promise<NextStep | null> {
   if (!inProviderBatch(record, providerBatchId)) {
     // A line read again (a poll retried after a failure) for a job this batch already ended is no duplicate.
     const endedHere = record.status === 'succeeded' && record.execution?.mode === 'provider_batch' && record.execution.provider_batch_id === providerBatchId;
     if (line.outcome === 'succeeded' && !endedHere) discardDuplicate(lifecycle, record, line, providerBatchId);
-    return;
+    return null;
   }
   await lifecycle.deps.deferred.clearFallback([record.id]);
   switch (line.outcome) {
@@ -59,15 +59,16 @@ export async function settleBatchLine(lifecycle: Lifecycle, record: JobRecord, l
       return lineFailed(lifecycle, record, line.error);
     case 'expired':
       await takeBack(lifecycle, record, 'batch_expired');
-      return;
+      return nextStep('retry', 'batch_expired');
     case 'canceled':
       await takeBack(lifecycle, record, 'canceled_batch');
+      return nextStep('retry', 'canceled_batch');
   }
 }
 
-async function lineSucceeded(lifecycle: Lifecycle, record: JobRecord, line: Extract<BatchLineResult, { outcome: 'succeeded' }>): Promise<void> {
+async function lineSucceeded(lifecycle: Lifecycle, record: JobRecord, line: Extract<BatchLineResult, { outcome: 'succeeded' }>): Promise<NextStep | null> {
   const candidate = record.routing.candidates[record.target];
-  if (candidate === undefined) return;
+  if (candidate === undefined) return null;
   const { completion, statusCode } = line.result;
   const usage = completion.usage ?? null;
   const startedAt = (record.execution?.submitted_at ?? seconds(Date.now())) * 1000;
@@ -82,27 +83,29 @@ async function lineSucceeded(lifecycle: Lifecycle, record: JobRecord, line: Extr
     { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, execution: 'provider_batch', cost_usd: cost.usd, saved_usd: cost.details.saved_usd ?? null, outcome: finished.ok ? 'succeeded' : finished.previous },
     'job finished',
   );
+  return finished.ok ? { step: 'succeeded', reason: null, costUsd: cost.usd } : nextStep('ended', `${finished.previous ?? 'changed'} during the batch`);
 }
 
 /** A failed line goes down the job's ordinary failure path, in real time. */
-async function lineFailed(lifecycle: Lifecycle, record: JobRecord, error: ProviderError): Promise<void> {
+async function lineFailed(lifecycle: Lifecycle, record: JobRecord, error: ProviderError): Promise<NextStep> {
   const candidate = record.routing.candidates[record.target];
   const provider = candidate === undefined ? undefined : lifecycle.deps.config.providers[candidate.provider];
   // A line has no queue entry BullMQ could hold back, so a rate limit or an abort just runs it again now.
   if (candidate === undefined || provider === undefined || error.kind === 'rate_limited' || error.kind === 'canceled') {
     await takeBack(lifecycle, record, 'line_error');
-    return;
+    return nextStep('retry', 'line_error');
   }
   const execution: Execution = { ...(record.execution ?? { mode: 'provider_batch', provider_batch_id: null, submitted_at: null }), fallback_reason: 'line_error' };
   await lifecycle.deps.store.update(record.id, { execution: { ...execution, mode: 'realtime' } });
   const startedAt = (record.execution?.submitted_at ?? seconds(Date.now())) * 1000;
-  await lifecycle.settle(
+  const settled = await lifecycle.settle(
     {
       record, entry: record.queue_job_id, candidate, retry: provider.retry, startedAt, latencyMs: Date.now() - startedAt, price: lifecycle.deps.price,
       onCircuitOpened: () => undefined, fromBatch: true, log: { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, execution: 'provider_batch' },
     },
     { ok: false, error },
   );
+  return settled.next;
 }
 
 /** A result for a member that already ran otherwise (taken back, canceled): the provider bills it anyway. */

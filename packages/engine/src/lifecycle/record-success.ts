@@ -1,8 +1,8 @@
-import { corked, type Usage } from '@sluice/shared';
+import { corked, isCluster, type Usage } from '@sluice/shared';
 import type { JobFields, TransitionResult } from '../jobs/job-store.ts';
 import type { Attempt, CostDetails, ExecutionMode, JobRecord, JobResult, JobStatus, RoutingCandidate } from '../jobs/job-types.ts';
 import { modelCatalog } from '../metrics/model-labels.ts';
-import { storeInCache } from './cache.ts';
+import { cacheWriteFor, storeInCache } from './cache.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -45,19 +45,21 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
     ...record, ...fields, status: 'succeeded', started_at: record.started_at ?? seconds(input.startedAt),
     provider: candidate.provider, provider_model: candidate.model, attempts: [...record.attempts, input.attempt],
   } as JobRecord;
+  // On one server the answer goes to the response cache inside the success script: only if the
+  // guard lets the success through, and before the end is announced, so a client repeating the
+  // request at once finds it.
+  const cacheable = { record, candidate, result: input.result, usage, costUsd: cost.usd };
   const [succeeded, side] = corked(redis, () => [
     succeeder.succeed({
       record, guard: entry, attempt: input.attempt, fields, provider: candidate.provider, model: candidate.model, usage, costUsd: cost.usd, completedAt,
-      listed: modelCatalog(config).listed(candidate.provider, candidate.model),
+      listed: modelCatalog(config).listed(candidate.provider, candidate.model), cache: isCluster(redis) ? null : cacheWriteFor(lifecycle, cacheable),
     }),
     Promise.all([input.breaker === false ? undefined : breaker.record(candidate.provider, true, input.latencyMs), input.correctTokens?.()]),
   ] as const);
   const outcome = await succeeded;
   await side;
-  // Only the write that won stores the answer: a job billed once is cached once.
-  const cacheable = { record, candidate, result: input.result, usage, costUsd: cost.usd };
   if (outcome !== null) {
-    if (outcome.ok) await Promise.all([lifecycle.announce(ended, { accounted: true }), storeInCache(lifecycle, cacheable)]);
+    if (outcome.ok) await lifecycle.announce(ended, { accounted: true });
     return { ok: outcome.ok, previous: outcome.previous as JobStatus | null };
   }
   // A Cluster: the attempt goes first, then the guarded status change, then the accounting.
@@ -67,6 +69,7 @@ export async function recordSuccess(lifecycle: Lifecycle, input: SuccessInput): 
       store.transition(record, ['running'], 'succeeded', fields, entry),
     ] as const),
   );
+  // Only the write that won stores the answer (just after its end is announced, on a Cluster).
   if (finished.ok) await Promise.all([lifecycle.settleReservation(record, cost.usd), lifecycle.announce(ended), storeInCache(lifecycle, cacheable)]);
   return finished;
 }

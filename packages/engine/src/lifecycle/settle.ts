@@ -31,10 +31,25 @@ export type CallOutcome =
   /** `partial`: what a stream that broke after its first chunk had sent (its text is kept on the job). */
   | { ok: false; error: ProviderError; partial?: ChatCompletion | null };
 
+/**
+ * What the call led to, as its trace tells it: the job succeeded (at `costUsd`), runs the call again
+ * (`retry`, after a backoff or in the default tier), moves to another target (`failover`, `reason`
+ * saying why), waits out a provider rate limit, or ended otherwise (failed, canceled, or changed
+ * during the call: `reason`).
+ */
+export interface NextStep {
+  step: 'succeeded' | 'retry' | 'failover' | 'rate_limited' | 'ended';
+  reason: string | null;
+  costUsd?: number | null;
+}
+
 /** What the caller must still do: with `pauseMs`, BullMQ must put the entry back (the provider asked to slow down). */
 export interface Settled {
   pauseMs: number | null;
+  next: NextStep;
 }
+
+export const nextStep = (name: NextStep['step'], reason: string | null = null): NextStep => ({ step: name, reason });
 
 const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
   fatal: 'fatal_error',
@@ -62,20 +77,17 @@ export const attemptOf = (candidate: RoutingCandidate, startedAt: number, latenc
 
 /** The one place a provider call's outcome becomes what happens next to the job. */
 export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: CallOutcome): Promise<Settled> {
-  if (outcome.ok) {
-    await settleSuccess(lifecycle, call, outcome.answer, outcome.correctTokens);
-    return { pauseMs: null };
-  }
+  if (outcome.ok) return { pauseMs: null, next: await settleSuccess(lifecycle, call, outcome.answer, outcome.correctTokens) };
   const { error } = outcome;
   await lifecycle.noteAttempt(call.record, attemptOf(call.candidate, call.startedAt, call.latencyMs, OUTCOMES[error.kind], error.status, error.message));
   if (error.kind === 'canceled') {
     lifecycle.deps.logger.info({ ...call.log, outcome: 'canceled', reason: error.code, status_code: error.status }, 'provider call aborted: job canceled or expired');
     if (error.afterFirstChunk && outcome.partial) await lifecycle.chargeAbandoned(call.record, streamCharge(call, outcome.partial));
-    return { pauseMs: null };
+    return { pauseMs: null, next: nextStep('ended', 'canceled') };
   }
   if (error.afterFirstChunk) {
     await settleInterrupted(lifecycle, call, error, outcome.partial ?? null);
-    return { pauseMs: null };
+    return { pauseMs: null, next: nextStep('ended', 'stream_interrupted') };
   }
   return settleFailure(lifecycle, call, error);
 }
@@ -115,7 +127,7 @@ function streamCharge(call: Call, partial: ChatCompletion | null): Omit<Interrup
   return { result: partial, usage, costUsd: cost.usd, costDetails };
 }
 
-async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult | EmbeddingResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<void> {
+async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: CompletionResult | EmbeddingResult, correctTokens: ((totalTokens: number) => Promise<void>) | null): Promise<NextStep> {
   const { record, candidate, latencyMs } = call;
   const { result, usage, estimated, statusCode } = callAnswer(record, answer);
   const priced = costOf(usage, call.price(candidate.provider, candidate.model), `${candidate.provider}/${candidate.model}`, call.mode);
@@ -147,6 +159,7 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
     },
     'job finished',
   );
+  return finished.ok ? { step: 'succeeded', reason: null, costUsd: cost.usd } : nextStep('ended', `${finished.previous ?? 'changed'} during the call`);
 }
 
 async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderError): Promise<Settled> {
@@ -161,37 +174,33 @@ async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderEr
       await lifecycle.unclaim(record, entry);
       await queues.get(provider)?.rateLimit(pauseMs);
       logger.warn({ ...base, retry_after_ms: pauseMs }, 'provider rate limit: queue paused for its retry-after');
-      return { pauseMs };
+      return { pauseMs, next: nextStep('rate_limited') };
     }
     case 'fatal':
       await lifecycle.fail(record, { type: 'provider_error', code: error.code, message: error.message }, entry, false);
-      break;
+      return { pauseMs: null, next: nextStep('ended', error.code) };
     case 'context_length':
       logger.warn(base, 'prompt too long for this model');
       await lifecycle.failover(record, { reason: 'context_length_exceeded', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
-      break;
+      return { pauseMs: null, next: nextStep('failover', 'context_length_exceeded') };
     case 'auth':
       // 401/403: the provider is misconfigured for every job, not just this one.
       if (await breaker.forceOpen(provider, 'auth_error')) call.onCircuitOpened(provider);
       logger.error(base, 'provider refused our credentials: circuit opened');
       // Not an error that passes by itself: no new round tries this target again.
       await lifecycle.failover(record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
-      break;
+      return { pauseMs: null, next: nextStep('failover', 'auth_error') };
     case 'flex_unavailable':
       // The flex tier had no capacity. The provider itself is healthy: its circuit hears nothing of
       // it and, unlike a rate limit, no queue pauses. Near the deadline the job runs in the default
       // tier at once; otherwise it tries flex again after a backoff.
-      if (flexDeadlineNear(lifecycle, call)) {
-        logger.warn({ ...base, err: error.message }, 'flex tier unavailable near the deadline: running in the default tier');
-        await lifecycle.leaveFlex(record, entry);
-      } else {
-        await retryOrMove(lifecycle, call, error, base, false);
-      }
-      break;
+      if (!flexDeadlineNear(lifecycle, call)) return { pauseMs: null, next: await retryOrMove(lifecycle, call, error, base, false) };
+      logger.warn({ ...base, err: error.message }, 'flex tier unavailable near the deadline: running in the default tier');
+      await lifecycle.leaveFlex(record, entry);
+      return { pauseMs: null, next: nextStep('retry', 'default_tier') };
     default:
-      await retryOrMove(lifecycle, call, error, base, call.fromBatch !== true);
+      return { pauseMs: null, next: await retryOrMove(lifecycle, call, error, base, call.fromBatch !== true) };
   }
-  return { pauseMs: null };
 }
 
 /** Less than two flex calls' time (`flex.timeout_ms`) is left before the job's deadline. */
@@ -201,30 +210,31 @@ function flexDeadlineNear(lifecycle: Lifecycle, call: Call): boolean {
 }
 
 /** An error that may pass: counts against the circuit when `countsAgainstCircuit`, then a retry with backoff, or the next target. */
-async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderError, base: Record<string, unknown>, countsAgainstCircuit: boolean): Promise<void> {
+async function retryOrMove(lifecycle: Lifecycle, call: Call, error: ProviderError, base: Record<string, unknown>, countsAgainstCircuit: boolean): Promise<NextStep> {
   const { record, entry, retry } = call;
   const { breaker, circuits, config, logger } = lifecycle.deps;
   const provider = call.candidate.provider;
   if (countsAgainstCircuit && (await breaker.record(provider, false, error.status === null ? null : call.latencyMs))) call.onCircuitOpened(provider);
   if ((await circuits.openProviders(true)).has(provider)) {
     await lifecycle.failover(record, { reason: 'circuit_open', exhaust: false, attempted: true, guard: entry, lastError: error.message });
-    return;
+    return nextStep('failover', 'circuit_open');
   }
   const tries = record.tries + 1;
   if (tries >= retry.attempts && error.kind === 'flex_unavailable') {
     // Flex stayed out of capacity through every retry: the default tier takes the job instead of failing it.
     await lifecycle.leaveFlex(record, entry);
-    return;
+    return nextStep('retry', 'default_tier');
   }
   if (tries >= retry.attempts) {
     await lifecycle.failover(record, { reason: 'retries_exhausted', exhaust: true, attempted: true, guard: entry, lastError: error.message });
-    return;
+    return nextStep('failover', 'retries_exhausted');
   }
   if (callsMade(record) + 1 >= config.jobs.max_attempts) {
     await lifecycle.failMaxAttempts(record, entry, error.message);
-    return;
+    return nextStep('ended', 'max_attempts_exceeded');
   }
   const delayMs = backoffDelay(tries, retry, error.retryAfterMs);
   await lifecycle.retry({ ...record, queue_job_id: entry }, tries, delayMs);
   logger.warn({ ...base, err: error.message, attempts_left: retry.attempts - tries, backoff_ms: delayMs }, 'provider call failed; retrying with backoff');
+  return nextStep('retry', 'backoff');
 }

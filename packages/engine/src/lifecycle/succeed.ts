@@ -7,6 +7,7 @@ import { SPEND_TTL_SECONDS } from '../reliability/spend.ts';
 import { defineScripts } from '../scripts.ts';
 import type { Usage } from '@sluice/shared';
 import { usageFieldBase, usageOtherBase } from '../usage/usage-store.ts';
+import type { CacheWrite } from '../cache/response-cache.ts';
 
 export interface Success {
   record: JobRecord;
@@ -21,6 +22,8 @@ export interface Success {
   completedAt: number;
   /** The config or the price table names the model (its usage is never folded into `other`). */
   listed: boolean;
+  /** The answer for the response cache, stored with the success (only if the guard lets it through) before its end is announced. */
+  cache?: CacheWrite | null;
 }
 
 export interface Succeeder {
@@ -35,14 +38,17 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
       if (isCluster(redis)) return null;
       const { record, usage, costUsd } = success;
       const tenant = tenantJobKeys(prefix, record.tenant);
+      const jobKey = jobRecordKey(prefix, record.id);
+      const cache = success.cache ?? null;
       const outcome = await scripts.sluiceJobSucceed(
-        jobRecordKey(prefix, record.id),
+        jobKey,
         usageKey(prefix, success.completedAt),
         spendKey(prefix, record.tenant, record.created_at),
         deadlineIndexKey(prefix),
         jobStreamKey(prefix, record.id, isCluster(redis)),
         tenant.active,
         tenant.running,
+        ...(cache === null ? [jobKey, jobKey, jobKey] as const : cache.keys),
         success.guard,
         jobEventsChannel(prefix, record.id),
         JSON.stringify(success.attempt),
@@ -57,6 +63,7 @@ export function createSucceeder(redis: Redis, prefix: string, usageRetentionSeco
         usageOtherBase(record.tenant, success.provider, success.listed),
         success.fields.cost_details?.saved_usd ?? 0,
         streams.retentionSeconds * 1000,
+        ...(cache === null ? ['', '', 0, 0, 0, 0, ''] : [cache.digest, cache.value, cache.ttlMs, Date.now(), cache.cap, cache.indexTtlMs, cache.entryPrefix]),
         ...serializeJobFields(success.fields),
       );
       if (outcome === null) return { ok: false, previous: null };

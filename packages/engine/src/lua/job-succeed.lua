@@ -1,11 +1,14 @@
 -- Everything a succeeded job writes, in one script on one server: the guarded status change with
 -- its attempt and result, the status publish, the hour's usage totals, the tenant's spend and the
 -- deadline-index cleanup (and, for a streamed job, the status entry in its output stream); the job
--- leaves its tenant's queued and running jobs.
--- KEYS: job, usage hour, spend month, deadline index, job's output stream, tenant's active jobs, tenant's running jobs
+-- leaves its tenant's queued and running jobs. A job that asked for caching stores its answer in the
+-- response cache before its end is announced, so a client repeating the request at once finds it.
+-- KEYS: job, usage hour, spend month, deadline index, job's output stream, tenant's active jobs, tenant's running jobs, cache entry, tenant's cache entries by time stored, tenant's cache entries by lapse time
 -- ARGV: guard, channel, attempt, usage base, prompt, completion (-1: none), cost (-1: none),
 --   spend delta, usage ttl, spend ttl, job id, usage base past the hour's cap ('' when none), USD saved,
---   stream retention (ms), field pairs...
+--   stream retention (ms), cache digest ('' when nothing is cached; then the cache keys are unused),
+--   cache value, cache ttl (ms), now (ms), cache cap, cache index TTL (ms), cache entry key prefix,
+--   field pairs...
 -- Returns {1, previous} when it succeeded the job, {0, current} when refused, false when there is no such job.
 --!include includes/job-guard.lua
 --!include includes/append-entry.lua
@@ -13,10 +16,17 @@
 --!include includes/spend-adjust.lua
 --!include includes/stream-status.lua
 --!include includes/tenant-jobs.lua
+--!include includes/cache-put.lua
 local previous, refused = check_job_guard(KEYS[1], 'running', ARGV[1])
 if refused ~= nil then return refused end
 append_entry(KEYS[1], 'attempt', ARGV[3])
-redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 15))
+redis.call('HSET', KEYS[1], 'status', 'succeeded', unpack(ARGV, 22))
+if ARGV[15] ~= '' then
+  -- One server only (as this whole script): evicted entries share the tenant's hash tag.
+  for _, digest in ipairs(cache_put(KEYS[8], KEYS[9], KEYS[10], ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[18]), ARGV[19], ARGV[20])) do
+    redis.call('DEL', ARGV[21] .. digest)
+  end
+end
 -- Whoever waits on this job (a synchronous call, a long-poll) gets the record with the news, and
 -- need not read it back; with nobody listening, only the status goes out. So does a record whose
 -- result passes 1 MiB (many long embedding vectors): encoding it here would hold the server, and a

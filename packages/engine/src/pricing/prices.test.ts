@@ -65,6 +65,7 @@ describe('version suffixes', () => {
     expect(bundledPrice('openai', crafted)).toBeNull();
     expect(bundledPrice('openai', longer)).toBeNull();
     expect(bundledPrice('openai', `gpt-4o${'-exp'.repeat(30)}`)).toEqual({ input: 2.5, output: 10, cached_input: 1.25 });
-    expect(performance.now() - started).toBeLessThan(100);
+    // Well under a millisecond each; the bound leaves room for a loaded machine, far below minutes.
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });

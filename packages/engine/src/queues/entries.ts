@@ -1,9 +1,9 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { TurnBatches } from '@sluice/shared';
 import { fairShareKey } from '../keys.ts';
 import type { Priority, Tier } from '../schemas/job-request.ts';
 import { defineScripts } from '../scripts.ts';
-import { KEEP_NONE, type KeptEntries } from './kept-entries.ts';
 import type { QueuedJobData } from './payloads.ts';
 import { PROVIDER_JOB_NAME } from './queues.ts';
 
@@ -27,19 +27,11 @@ export interface EntrySpec {
 }
 
 /** Entries waiting for their placement, with the caller waiting for it. */
-interface Placement {
-  specs: readonly EntrySpec[];
-  resolve(priorities: number[]): void;
-  reject(error: unknown): void;
-}
-
 export interface EntryWriterOptions {
   /** Priority numbers per class (tests shrink it to exercise the rebase). Default `CLASS_SPAN`. */
   classSpan?: number;
   /** Entries a rebase in progress moves per call. Default 64. */
   rebaseChunk?: number;
-  /** Finished entries kept for Bull Board (`keptEntries` of `queues.*`). Default `KEEP_NONE`: removed at once. */
-  keep?: KeptEntries;
 }
 
 /**
@@ -51,7 +43,6 @@ export interface EntryWriterOptions {
 export class EntryWriter {
   private readonly span: number;
   private readonly chunk: number;
-  private readonly keep: KeptEntries;
 
   constructor(
     private readonly redis: Redis,
@@ -62,7 +53,6 @@ export class EntryWriter {
   ) {
     this.span = options.classSpan ?? CLASS_SPAN;
     this.chunk = options.rebaseChunk ?? 64;
-    this.keep = options.keep ?? KEEP_NONE;
   }
 
   queue(provider: string): Queue<QueuedJobData> {
@@ -77,37 +67,25 @@ export class EntryWriter {
    * turn (when the submits' corked writes leave too).
    */
   priorities(queue: Queue<QueuedJobData>, specs: readonly EntrySpec[]): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      let batch = this.waiting.get(queue);
-      if (batch === undefined) {
-        batch = [];
-        this.waiting.set(queue, batch);
-        setImmediate(() => void this.place(queue));
-      }
-      batch.push({ specs, resolve, reject });
-    });
+    return this.placements.add(queue, specs);
   }
 
-  private readonly waiting = new Map<Queue<QueuedJobData>, Placement[]>();
+  private readonly placements = new TurnBatches<Queue<QueuedJobData>, readonly EntrySpec[], number[]>((queue, batch) => this.place(queue, batch));
 
-  private async place(queue: Queue<QueuedJobData>): Promise<void> {
-    const batch = this.waiting.get(queue) ?? [];
-    this.waiting.delete(queue);
+  /** Places a turn's entries on one queue in one script call; each caller gets its own entries' priorities. */
+  private async place(queue: Queue<QueuedJobData>, batch: (readonly EntrySpec[])[]): Promise<number[][]> {
     const args: (string | number)[] = [`${queue.qualifiedName}:`, this.span, this.chunk];
-    for (const { specs } of batch) {
+    for (const specs of batch) {
       for (const spec of specs) args.push(PRIORITY_CLASS[spec.priority], TIER_RANK[spec.tier], spec.tenant, this.weightOf(spec.tenant));
     }
-    try {
-      const { prioritized = '', active = '', delayed = '' } = queue.keys;
-      const priorities = await defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), prioritized, active, delayed, ...args);
-      let offset = 0;
-      for (const placement of batch) {
-        placement.resolve(priorities.slice(offset, offset + placement.specs.length));
-        offset += placement.specs.length;
-      }
-    } catch (error) {
-      for (const placement of batch) placement.reject(error);
-    }
+    const { prioritized = '', active = '', delayed = '' } = queue.keys;
+    const priorities = await defineScripts(this.redis).sluiceFairTag(fairShareKey(this.prefix, queue.name), prioritized, active, delayed, ...args);
+    let offset = 0;
+    return batch.map((specs) => {
+      const own = priorities.slice(offset, offset + specs.length);
+      offset += specs.length;
+      return own;
+    });
   }
 
   /**
@@ -119,7 +97,7 @@ export class EntryWriter {
     const placing = this.priorities(queue, specs);
     sent();
     const priorities = await placing;
-    const entries = specs.map((spec, index) => ({ name: PROVIDER_JOB_NAME, data: { id: spec.jobId }, opts: entryOptions(spec, priorities[index] ?? 1, this.keep) }));
+    const entries = specs.map((spec, index) => ({ name: PROVIDER_JOB_NAME, data: { id: spec.jobId }, opts: entryOptions(spec, priorities[index] ?? 1) }));
     const first = entries[0];
     await (entries.length === 1 && first !== undefined ? queue.add(first.name, first.data, first.opts) : queue.addBulk(entries));
   }
@@ -127,14 +105,14 @@ export class EntryWriter {
 
 /**
  * BullMQ options for an entry on a provider queue. BullMQ makes one attempt: the worker owns retries,
- * backoff and failover, re-enqueueing a new entry, so the record always names the live one. The job
- * record is the truth polling reads; finished entries are kept only as history for operators.
+ * backoff and failover, re-enqueueing a new entry, so the record always names the live one. How many
+ * finished entries stay as history for operators is the provider Worker's setting (`keptEntries`),
+ * not each entry's: some 90 bytes less per waiting job.
  */
-function entryOptions(spec: EntrySpec, priority: number, keep: KeptEntries): JobsOptions {
+function entryOptions(spec: EntrySpec, priority: number): JobsOptions {
   return {
     jobId: spec.entryId,
     priority,
     ...((spec.delayMs ?? 0) > 0 ? { delay: spec.delayMs } : {}),
-    ...keep,
   };
 }

@@ -7,9 +7,6 @@ export interface KeptEntries {
   removeOnFail: true | KeepJobs;
 }
 
-/** Finished entries go at once: what a queue keeps when the config is not at hand (unit tests). */
-export const KEEP_NONE: KeptEntries = { removeOnComplete: true, removeOnFail: true };
-
 const keep = (setting: { count: number; age_s: number }): true | KeepJobs => (setting.count === 0 ? true : { count: setting.count, age: setting.age_s });
 
 /**
@@ -20,4 +17,11 @@ const keep = (setting: { count: number; age_s: number }): true | KeepJobs => (se
  */
 export function keptEntries(queues: GatewayConfig['queues']): KeptEntries {
   return { removeOnComplete: keep(queues.keep_completed), removeOnFail: keep(queues.keep_failed) };
+}
+
+/** The same, as a Worker's options take it (`{count: 0}` for removed at once): what a provider Worker keeps of its entries. */
+export function workerKeptEntries(queues: GatewayConfig['queues']): { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } {
+  const asKeepJobs = (kept: true | KeepJobs): KeepJobs => (kept === true ? { count: 0 } : kept);
+  const { removeOnComplete, removeOnFail } = keptEntries(queues);
+  return { removeOnComplete: asKeepJobs(removeOnComplete), removeOnFail: asKeepJobs(removeOnFail) };
 }

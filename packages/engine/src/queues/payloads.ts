@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { GatewayConfig } from '@sluice/shared';
-import { JobErrorSchema } from '../jobs/job-types.ts';
+import { JobErrorSchema, TraceContextSchema } from '../jobs/job-types.ts';
 import { keptEntries, type KeptEntries } from './kept-entries.ts';
 
 /**
@@ -27,6 +27,8 @@ export const WebhookJobDataSchema = z.object({
   event: z.string(),
   /** The exact body, fixed when the event happened. */
   payload: z.string(),
+  /** The job's trace context (tracing on): each delivery is a span of its trace, and its request carries it. */
+  trace: TraceContextSchema.optional(),
 });
 export type WebhookJobData = z.infer<typeof WebhookJobDataSchema>;
 

@@ -29,6 +29,15 @@ describe('circuit breaker state in Redis', () => {
     expect(snapshot.latency_ms.p50).toBe(30);
   });
 
+  it('outcomes of one turn are written together: the window counts them all and one caller, a failing one, sees the circuit open', async () => {
+    const breaker = createBreaker(redis, prefix, settings);
+    const outcomes = [true, false, true, false, false, true, false, true];
+    const opened = await Promise.all(outcomes.map((ok, index) => breaker.record('w', ok, 10 + index)));
+    expect(opened.filter(Boolean)).toHaveLength(1);
+    expect(outcomes[opened.indexOf(true)]).toBe(false);
+    expect(await breaker.snapshot('w')).toMatchObject({ state: 'open', window: { requests: 8, failures: 4 }, latency_ms: { p50: 14 } });
+  });
+
   it('probes after the cooldown; a failed probe doubles the cooldown up to the cap; a good one closes with a fresh window', async () => {
     const breaker = createBreaker(redis, prefix, settings);
     expect(await breaker.forceOpen('y', 'auth_error')).toBe(true);

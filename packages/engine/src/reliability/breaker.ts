@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '@sluice/shared';
-import { multiKey } from '@sluice/shared';
+import { multiKey, TurnBatches } from '@sluice/shared';
 import { breakerKeys, type BreakerKeys } from '../keys.ts';
 import { defineScripts, type Scripts } from '../scripts.ts';
 
@@ -48,6 +48,14 @@ export function createBreaker(redis: Redis, prefix: string, settings: BreakerSet
   return new RedisBreaker(redis, prefix, settings);
 }
 
+/** A call's outcome, waiting for its turn's write. */
+interface Outcome {
+  at: number;
+  member: string;
+  ok: boolean;
+  latencyMs: number | null;
+}
+
 /** What `snapshot` reads of one provider in one round trip. */
 interface CircuitReading {
   hash: Record<string, string>;
@@ -73,14 +81,25 @@ class RedisBreaker implements Breaker {
     this.windowMs = settings.window_s * 1000;
   }
 
-  async record(provider: string, ok: boolean, latencyMs: number | null): Promise<boolean> {
+  /**
+   * Outcomes of one event-loop turn go to Redis together, one script call per provider (under load
+   * many calls end in the same turn): the caller waits for that call, as it waited for its own.
+   */
+  record(provider: string, ok: boolean, latencyMs: number | null): Promise<boolean> {
+    return this.outcomes.add(provider, { at: Date.now(), member: this.nextMember(), ok, latencyMs });
+  }
+
+  private readonly outcomes = new TurnBatches<string, Outcome, boolean>((provider, batch) => this.write(provider, batch));
+
+  /** Writes a provider's outcomes of one turn; when they open the circuit, its last failure's caller is told (exactly one). */
+  private async write(provider: string, batch: Outcome[]): Promise<boolean[]> {
     const k = this.keys(provider);
     const { settings } = this;
-    const opened = await this.scripts.sluiceBreakerRecord(
-      k.state, k.all, k.failed, k.latency,
-      Date.now(), this.windowMs, this.nextMember(), ok ? 1 : 0, settings.min_requests, settings.failure_ratio, settings.cooldown_s * 1000, latencyMs ?? -1,
-    );
-    return opened === 1;
+    const args: (string | number)[] = [this.windowMs, settings.min_requests, settings.failure_ratio, settings.cooldown_s * 1000];
+    for (const outcome of batch) args.push(outcome.at, outcome.member, outcome.ok ? 1 : 0, outcome.latencyMs ?? -1);
+    const opened = (await this.scripts.sluiceBreakerRecord(k.state, k.all, k.failed, k.latency, ...args)) === 1;
+    const opener = opened ? batch.findLast((outcome) => !outcome.ok) : undefined;
+    return batch.map((outcome) => outcome === opener);
   }
 
   async forceOpen(provider: string, reason: string): Promise<boolean> {

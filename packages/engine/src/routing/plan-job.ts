@@ -1,5 +1,5 @@
 import { SluiceError } from '@sluice/shared';
-import type { GatewayConfig } from '@sluice/shared';
+import type { GatewayConfig, TraceContext } from '@sluice/shared';
 import type { PriceLookup } from '../pricing/prices.ts';
 import { queueJobId } from '../queues/queues.ts';
 import type { CircuitView } from '../reliability/circuit-view.ts';
@@ -90,6 +90,8 @@ export interface PlanOptions {
   batchChild?: boolean;
   /** Set for a job made by `POST /v1/responses`: what its response needs beyond the chat request. */
   response?: ResponseSettings;
+  /** The trace context of the request that submits it, when tracing is on. */
+  trace?: TraceContext | null;
 }
 
 export interface PlannedJob {
@@ -198,5 +200,6 @@ export function newJobRecord({ config, submitter, request, options, stored, rout
     cache_entry: null,
     stream: !isEmbeddingsRequest(request) && request.stream === true ? { include_usage: request.stream_options?.include_usage === true } : null,
     response: options.response ?? null,
+    trace: options.trace ?? null,
   };
 }

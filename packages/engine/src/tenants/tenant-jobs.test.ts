@@ -15,7 +15,7 @@ const record = (tenant: string, status: JobRecord['status'] = 'queued'): JobReco
   routing: { route: 'default', strategy: 'ordered', tier: 'standard', candidates: [], failovers: [] },
   target: 0, queue_job_id: 'x.0', tries: 0, exhausted: [], refused: [], replayed_calls: 0, reserved_usd: 0, running_since: null,
   provider: null, provider_model: null, result: null, error: null, usage: null, cost_usd: null, cost_details: null, execution: null,
-  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: {}, cache: null, cache_entry: null, stream: null, response: null,
+  attempts: [], webhook: null, webhook_status: null, deliveries: [], custom_id: null, batch_id: null, metadata: {}, cache: null, cache_entry: null, stream: null, response: null, trace: null,
 });
 
 describe("tenants' jobs that have not ended", () => {

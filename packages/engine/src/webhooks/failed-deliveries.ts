@@ -31,7 +31,8 @@ export interface KeptDelivery extends FailedDelivery {
 export interface FailedDeliveryStore {
   add(data: WebhookJobData, attempts: number, reason: string): Promise<void>;
   get(webhookId: string): Promise<KeptDelivery | null>;
-  remove(delivery: KeptDelivery): Promise<void>;
+  /** Drops a kept delivery (sent again, or delivered after all). */
+  remove(delivery: Pick<KeptDelivery, 'webhook_id'>): Promise<void>;
   page(tenant: string | null, options: { after?: string | undefined; limit: number }): Promise<{ data: KeptDelivery[]; has_more: boolean }>;
 }
 

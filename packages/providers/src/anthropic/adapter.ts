@@ -1,7 +1,7 @@
 import type { ChatRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { callHeaders, type CallOptions, type ProviderAdapter } from '../provider-adapter.ts';
 import { createAnthropicBatchAdapter } from './batch.ts';
 import type { AnthropicProviderConfig } from './config-schema.ts';
 import { toAnthropicRequest } from './convert-request.ts';
@@ -26,12 +26,12 @@ export function anthropicFromConfig(id: string, config: AnthropicProviderConfig)
     type: 'anthropic',
     async complete(request: ChatRequest, call: CallOptions = {}) {
       const body = toAnthropicRequest(request, config.default_max_tokens);
-      const response = await callJson(http, id, 'POST', '/v1/messages', { body, headers, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
+      const response = await callJson(http, id, 'POST', '/v1/messages', { body, headers: callHeaders(headers, call), signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
       return { completion: fromAnthropicMessage(parseWireBody(id, response, AnthropicMessageSchema)), statusCode: response.status };
     },
     stream(request: ChatRequest, call: CallOptions = {}) {
       const body = { ...toAnthropicRequest(request, config.default_max_tokens), stream: true };
-      const events = openEventBatches(http, id, '/v1/messages', { body, headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
+      const events = openEventBatches(http, id, '/v1/messages', { body, headers: { ...headers, ...call.headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
       const converter = createAnthropicStreamConverter({ model: request.model });
       return convertVendorStream(id, events, { push: (event) => converter.push({ event: event.event ?? 'message', data: parseEventData(event.data) }), end: () => converter.end() }, isAnthropicRequestRefusal);
     },

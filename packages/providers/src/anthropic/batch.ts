@@ -3,7 +3,7 @@ import { cursorPage, findInPages, type BatchPage } from '../batch/find-in-pages.
 import { parseJsonLines } from '../batch/jsonl.ts';
 import type { HttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { BatchAdapter, BatchLineResult, CallOptions } from '../provider-adapter.ts';
+import { callHeaders, type BatchAdapter, type BatchLineResult, type CallOptions } from '../provider-adapter.ts';
 import { fromBatchLine, hasTag, taggedIds, toBatchStatus } from './batch-lines.ts';
 import { AnthropicBatchLineSchema, AnthropicBatchListSchema, AnthropicBatchSchema, type AnthropicBatch } from './batch-wire-schemas.ts';
 import { toAnthropicRequest } from './convert-request.ts';
@@ -40,11 +40,11 @@ const BATCHES = '/v1/messages/batches';
 export function createAnthropicBatchAdapter(options: AnthropicBatchOptions): BatchAdapter {
   const { provider, http, headers } = options;
   const download = { ...headers, accept: 'application/binary' };
-  const getBatch = async (id: string, signal?: AbortSignal): Promise<AnthropicBatch> =>
-    parseWireBody(provider, await callJson(http, provider, 'GET', `${BATCHES}/${batchIdSegment(id)}`, { headers, signal }), AnthropicBatchSchema);
+  const getBatch = async (id: string, call: CallOptions): Promise<AnthropicBatch> =>
+    parseWireBody(provider, await callJson(http, provider, 'GET', `${BATCHES}/${batchIdSegment(id)}`, { headers: callHeaders(headers, call), signal: call.signal }), AnthropicBatchSchema);
   // The batch's own path, never `results_url` as given: the key goes to no host but the configured one.
-  const resultsText = async (id: string, signal?: AbortSignal): Promise<string> =>
-    (await callJson(http, provider, 'GET', `${BATCHES}/${batchIdSegment(id)}/results`, { headers: download, signal })).body;
+  const resultsText = async (id: string, call: CallOptions): Promise<string> =>
+    (await callJson(http, provider, 'GET', `${BATCHES}/${batchIdSegment(id)}/results`, { headers: callHeaders(download, call), signal: call.signal })).body;
 
   const listPage = async (after: string | null, since: number, signal?: AbortSignal): Promise<BatchPage<AnthropicBatch>> => {
     const query = after === null ? '' : `&after_id=${encodeURIComponent(after)}`;
@@ -56,9 +56,9 @@ export function createAnthropicBatchAdapter(options: AnthropicBatchOptions): Bat
   };
 
   async function* results(id: string, call: CallOptions = {}): AsyncIterable<BatchLineResult> {
-    const batch = await getBatch(id, call.signal);
+    const batch = await getBatch(id, call);
     if (batch.processing_status !== 'ended') throw notFinishedError(provider, id);
-    const text = await resultsText(id, call.signal);
+    const text = await resultsText(id, call);
     for (const line of parseJsonLines(provider, text, AnthropicBatchLineSchema)) yield fromBatchLine(provider, line);
   }
 
@@ -67,7 +67,7 @@ export function createAnthropicBatchAdapter(options: AnthropicBatchOptions): Bat
       if (requests.length === 0) throw badSubmissionError(provider, 'a batch needs at least one request');
       const ids = taggedIds(provider, key, requests);
       const body = { requests: requests.map(({ request }, index) => ({ custom_id: ids[index], params: toAnthropicRequest(request, options.defaultMaxTokens) })) };
-      const created = await callJson(http, provider, 'POST', BATCHES, { body, headers, signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
+      const created = await callJson(http, provider, 'POST', BATCHES, { body, headers: callHeaders(headers, call), signal: call.signal, refusesRequest: isAnthropicRequestRefusal });
       return parseWireBody(provider, created, AnthropicBatchSchema).id;
     },
     async find(key, call: CallOptions = {}) {
@@ -78,14 +78,14 @@ export function createAnthropicBatchAdapter(options: AnthropicBatchOptions): Bat
         async (batch) => {
           if (batch.processing_status !== 'ended' || !batch.results_url || batch.archived_at || reads >= FIND_MAX_RESULT_READS) return false;
           reads += 1;
-          const first = parseJsonLines(provider, await resultsText(batch.id, call.signal), AnthropicBatchLineSchema).next();
+          const first = parseJsonLines(provider, await resultsText(batch.id, call), AnthropicBatchLineSchema).next();
           return first.done !== true && hasTag(first.value.custom_id, key);
         },
       );
       return found?.id ?? null;
     },
     async status(id, call: CallOptions = {}) {
-      return toBatchStatus(await getBatch(id, call.signal));
+      return toBatchStatus(await getBatch(id, call));
     },
     results,
     async cancel(id, call: CallOptions = {}) {

@@ -12,4 +12,5 @@ export const anthropicProvider = defineProviderType({
   prices: ANTHROPIC_PRICES,
   contextWindows: ANTHROPIC_CONTEXT_WINDOWS,
   batch: true,
+  genAiProviderName: 'anthropic',
 });

@@ -1,7 +1,7 @@
 import type { ChatRequest, EmbeddingRequest } from '@sluice/shared';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { callHeaders, type CallOptions, type ProviderAdapter } from '../provider-adapter.ts';
 import { createGeminiBatchAdapter } from './batch.ts';
 import type { GeminiProviderConfig } from './config-schema.ts';
 import { toGeminiRequest } from './convert-request.ts';
@@ -24,13 +24,13 @@ export function geminiFromConfig(id: string, config: GeminiProviderConfig): Prov
     async complete(request: ChatRequest, call: CallOptions = {}) {
       const model = request.model.replace(/^models\//, '');
       const path = `/models/${encodeURIComponent(model)}:generateContent`;
-      const response = await callJson(http, id, 'POST', path, { body: toGeminiRequest(request), headers, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
+      const response = await callJson(http, id, 'POST', path, { body: toGeminiRequest(request), headers: callHeaders(headers, call), signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       return { completion: fromGeminiResponse(parseWireBody(id, response, GeminiResponseSchema), model), statusCode: response.status };
     },
     stream(request: ChatRequest, call: CallOptions = {}) {
       const model = request.model.replace(/^models\//, '');
       const path = `/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`;
-      const events = openEventBatches(http, id, path, { body: toGeminiRequest(request), headers: { ...headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
+      const events = openEventBatches(http, id, path, { body: toGeminiRequest(request), headers: { ...headers, ...call.headers, accept: 'text/event-stream' }, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       const converter = createGeminiStreamConverter({ model });
       return convertVendorStream(id, events, { push: (event) => converter.push(parseEventData(event.data)), end: () => converter.end() }, isGeminiRequestRefusal);
     },

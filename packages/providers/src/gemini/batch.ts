@@ -4,7 +4,7 @@ import { findInPages } from '../batch/find-in-pages.ts';
 import { parseJsonLines } from '../batch/jsonl.ts';
 import { createHttpClient, type HttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { BatchLineResult, BatchRequest, CallOptions } from '../provider-adapter.ts';
+import { callHeaders, type BatchLineResult, type BatchRequest, type CallOptions } from '../provider-adapter.ts';
 import { ProviderError } from '../provider-error.ts';
 import { toLineResult, stateOf, toBatchStatus } from './batch-lines.ts';
 import { GeminiBatchListSchema, GeminiBatchOperationSchema, GeminiResultLineSchema, type GeminiBatchOperation } from './batch-wire-schemas.ts';
@@ -44,12 +44,12 @@ export function createGeminiBatchAdapter(options: GeminiBatchOptions): ClosableB
   const { provider, http, headers } = options;
   const base = new URL(options.baseUrl);
   const downloads = createHttpClient({ provider, baseUrl: `${base.origin}/download${base.pathname}`, timeoutMs: options.timeoutMs, connections: 1 });
-  const getBatch = async (id: string, signal?: AbortSignal): Promise<GeminiBatchOperation> =>
-    parseWireBody(provider, await callJson(http, provider, 'GET', batchPath(id), { headers, signal }), GeminiBatchOperationSchema);
+  const getBatch = async (id: string, call: CallOptions): Promise<GeminiBatchOperation> =>
+    parseWireBody(provider, await callJson(http, provider, 'GET', batchPath(id), { headers: callHeaders(headers, call), signal: call.signal }), GeminiBatchOperationSchema);
 
-  async function* fileResults(file: string, model: string, signal?: AbortSignal): AsyncIterable<BatchLineResult> {
+  async function* fileResults(file: string, model: string, call: CallOptions): AsyncIterable<BatchLineResult> {
     if (!/^files\/[A-Za-z0-9_-]+$/.test(file)) throw new ProviderError(`${provider}: malformed results file name`, { kind: 'retryable', provider, status: 200, body: file });
-    const text = (await callJson(downloads, provider, 'GET', `/${file}:download?alt=media`, { headers, signal })).body;
+    const text = (await callJson(downloads, provider, 'GET', `/${file}:download?alt=media`, { headers: callHeaders(headers, call), signal: call.signal })).body;
     for (const line of parseJsonLines(provider, text, GeminiResultLineSchema)) {
       // A line without its key cannot be matched to a request: the caller treats its request as unreported.
       if (line.key !== undefined) yield toLineResult(provider, line.key, { response: line.response, error: line.error ?? line.status }, model);
@@ -57,7 +57,7 @@ export function createGeminiBatchAdapter(options: GeminiBatchOptions): ClosableB
   }
 
   async function* results(id: string, call: CallOptions = {}): AsyncIterable<BatchLineResult> {
-    const operation = await getBatch(id, call.signal);
+    const operation = await getBatch(id, call);
     if (stateOf(operation) === 'in_progress') throw notFinishedError(provider, id);
     const output = operation.response ?? operation.metadata?.output;
     const model = bareModel(operation.metadata?.model ?? 'unknown');
@@ -65,7 +65,7 @@ export function createGeminiBatchAdapter(options: GeminiBatchOptions): ClosableB
       const key = inline.metadata?.key;
       if (key !== undefined) yield toLineResult(provider, key, inline, model);
     }
-    if (output?.responsesFile !== undefined) yield* fileResults(output.responsesFile, model, call.signal);
+    if (output?.responsesFile !== undefined) yield* fileResults(output.responsesFile, model, call);
   }
 
   return {
@@ -74,7 +74,7 @@ export function createGeminiBatchAdapter(options: GeminiBatchOptions): ClosableB
       const inline = requests.map(({ custom_id, request }) => ({ request: toGeminiRequest(request), metadata: { key: custom_id } }));
       const body = { batch: { display_name: key, input_config: { requests: { requests: inline } } } };
       const path = `/models/${encodeURIComponent(model)}:batchGenerateContent`;
-      const created = await callJson(http, provider, 'POST', path, { body, headers, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
+      const created = await callJson(http, provider, 'POST', path, { body, headers: callHeaders(headers, call), signal: call.signal, refusesRequest: isGeminiRequestRefusal });
       return parseWireBody(provider, created, GeminiBatchOperationSchema).name;
     },
     async find(key, call: CallOptions = {}) {
@@ -89,7 +89,7 @@ export function createGeminiBatchAdapter(options: GeminiBatchOptions): ClosableB
       return found?.name ?? null;
     },
     async status(id, call: CallOptions = {}) {
-      return toBatchStatus(await getBatch(id, call.signal));
+      return toBatchStatus(await getBatch(id, call));
     },
     results,
     async cancel(id, call: CallOptions = {}) {

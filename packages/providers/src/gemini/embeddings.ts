@@ -2,7 +2,7 @@ import type { EmbeddingRequest } from '@sluice/shared';
 import { checkedVectors, estimatedEmbeddingUsage } from '../embedding-result.ts';
 import type { HttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { CallOptions, EmbeddingResult } from '../provider-adapter.ts';
+import { callHeaders, type CallOptions, type EmbeddingResult } from '../provider-adapter.ts';
 import type { EmbeddingSupport } from '../provider-type.ts';
 import { ProviderError } from '../provider-error.ts';
 import { isGeminiRequestRefusal } from './request-refusal.ts';
@@ -53,7 +53,7 @@ export async function embedGemini(context: GeminiEmbeddingsContext, request: Emb
       content: { role: 'user', parts: [{ text }] },
       ...(request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions }),
     }));
-    const response = await callJson(http, provider, 'POST', path, { body: { requests }, headers, signal: call.signal, refusesRequest: isGeminiRequestRefusal });
+    const response = await callJson(http, provider, 'POST', path, { body: { requests }, headers: callHeaders(headers, call), signal: call.signal, refusesRequest: isGeminiRequestRefusal });
     status = response.status;
     vectors.push(...parseWireBody(provider, response, GeminiBatchEmbedResponseSchema).embeddings.map((embedding) => embedding.values));
   }

@@ -17,4 +17,5 @@ export const geminiProvider = defineProviderType({
   contextWindows: GEMINI_CONTEXT_WINDOWS,
   batch: true,
   embeddings: GEMINI_EMBEDDINGS,
+  genAiProviderName: 'gcp.gemini',
 });

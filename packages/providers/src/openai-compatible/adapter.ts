@@ -2,7 +2,7 @@ import type { ChatRequest, EmbeddingRequest } from '@sluice/shared';
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import { createHttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
+import { callHeaders, type CallOptions, type ProviderAdapter } from '../provider-adapter.ts';
 import type { OpenAICompatibleProviderConfig } from './config-schema.ts';
 import { embedOpenAI } from './embeddings.ts';
 import { normalizeOpenAIResponse } from './normalize.ts';
@@ -44,7 +44,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Params pass through as sent, `service_tier` included; only the limit depends on it.
       const body = { ...request.params, model: request.model, messages: request.messages };
       const timeoutMs = timeoutFor(request);
-      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers, signal: call.signal, refusesRequest, timeoutMs });
+      const response = await callJson(http, options.id, 'POST', '/chat/completions', { body, headers: callHeaders(headers, call), signal: call.signal, refusesRequest, timeoutMs });
       const parsed = parseWireBody(options.id, response, OpenAIChatResponseSchema);
       return { completion: normalizeOpenAIResponse(parsed, request.model), statusCode: response.status };
     },

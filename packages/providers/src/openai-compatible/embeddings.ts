@@ -3,7 +3,7 @@ import { checkedVectors, estimatedEmbeddingUsage } from '../embedding-result.ts'
 import type { RequestRefusalTest } from '../http/classify-error.ts';
 import type { HttpClient } from '../http/http-client.ts';
 import { callJson, parseWireBody } from '../http/json-call.ts';
-import type { CallOptions, EmbeddingResult } from '../provider-adapter.ts';
+import { callHeaders, type CallOptions, type EmbeddingResult } from '../provider-adapter.ts';
 import { ProviderError } from '../provider-error.ts';
 import { OpenAIEmbeddingsResponseSchema, type OpenAIEmbeddingsResponse } from './wire-schemas.ts';
 
@@ -38,7 +38,7 @@ export async function embedOpenAI(context: EmbeddingsContext, request: Embedding
     ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
     ...(request.user === undefined ? {} : { user: request.user }),
   };
-  const response = await callJson(context.http, context.provider, 'POST', '/embeddings', { body, headers: context.headers, signal: call.signal, refusesRequest: context.refusesRequest });
+  const response = await callJson(context.http, context.provider, 'POST', '/embeddings', { body, headers: callHeaders(context.headers, call), signal: call.signal, refusesRequest: context.refusesRequest });
   const parsed = parseWireBody(context.provider, response, OpenAIEmbeddingsResponseSchema);
   const vectors = vectorsOf(context.provider, response.status, parsed, request);
   const counted = parsed.usage ?? null;

@@ -31,7 +31,7 @@ export async function* streamOpenAI(context: OpenAIStreamContext, request: ChatR
   const { provider } = context;
   const batches = openEventBatches(context.http, provider, '/chat/completions', {
     body: streamBody(request),
-    headers: { ...context.headers, accept: 'text/event-stream' },
+    headers: { ...context.headers, ...call.headers, accept: 'text/event-stream' },
     signal: call.signal,
     refusesRequest: context.refusesRequest,
     timeoutMs: context.timeoutMs,

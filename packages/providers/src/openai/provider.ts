@@ -14,4 +14,5 @@ export const openAIProvider = defineProviderType({
   batch: true,
   flex: true,
   embeddings: OPENAI_EMBEDDINGS,
+  genAiProviderName: 'openai',
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchAdapter, BatchLineResult, BatchRequest, ProviderAdapter } from '../provider-adapter.ts';
 import { ProviderError, type ProviderErrorKind } from '../provider-error.ts';
-import type { ContractFixtures } from './contract-suite.ts';
+import { TRACEPARENT, type ContractFixtures } from './contract-suite.ts';
 import { startFakeProvider, type FakeProviderServer, type RecordedRequest, type WireFormat } from './fake-provider-server.ts';
 
 export interface BatchContractSpec {
@@ -119,6 +119,18 @@ export function providerBatchContract(name: string, spec: BatchContractSpec): vo
       expect(seen.filter((request) => request.path === spec.completionPath)).toEqual([]);
       expect(fake.batches.all.at(-1)?.lines.map((line) => line.custom_id).length).toBe(ids.length);
       for (const request of seen) spec.expectAuthenticated(request);
+    });
+
+    it('submit, status and results send the call\'s headers (the trace context)', async () => {
+      const before = fake.requests.length;
+      const call = { headers: { traceparent: TRACEPARENT } };
+      const id = await batch.submit(nextKey(), requestsFor(['job_a']), call);
+      expect(await batch.status(id, call)).toMatchObject({ state: 'in_progress' });
+      expect(await batch.status(id, call)).toMatchObject({ state: 'completed' });
+      await collect(batch.results(id, call));
+      const seen = fake.requests.slice(before);
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen.map((request) => request.headers.traceparent)).toEqual(seen.map(() => TRACEPARENT));
     });
 
     it('results of a batch still in progress: a retryable error, not an empty list', async () => {

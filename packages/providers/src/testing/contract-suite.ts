@@ -45,6 +45,9 @@ const REQUEST: ChatRequest = {
   params: { max_tokens: 64, temperature: 0 },
 };
 
+/** A W3C `traceparent`, as the worker sends with each call when tracing is on. */
+export const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 const TOOL_REQUEST: ChatRequest = {
   model: 'm',
   messages: [{ role: 'user', content: 'Weather in Paris?' }],
@@ -111,6 +114,14 @@ export function providerContract(name: string, spec: ContractSpec): void {
       expect(seen?.method).toBe('POST');
       expect(seen?.path).toBe(spec.completionPath);
       spec.expectAuthenticated(seen as RecordedRequest);
+    });
+
+    it('sends the call\'s headers (the trace context) with its own, the key still where it belongs', async () => {
+      fake.script({ body: spec.fixtures.success });
+      await adapter.complete(REQUEST, { headers: { traceparent: TRACEPARENT } });
+      const seen = fake.requests.at(-1) as RecordedRequest;
+      expect(seen.headers.traceparent).toBe(TRACEPARENT);
+      spec.expectAuthenticated(seen);
     });
 
     it('tool call: tool_calls with parsed arguments and finish_reason tool_calls', async () => {

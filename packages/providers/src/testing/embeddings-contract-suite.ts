@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingRequest } from '@sluice/shared';
-import type { ProviderAdapter } from '../provider-adapter.ts';
+import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import type { ProviderError, ProviderErrorKind } from '../provider-error.ts';
-import { failureOf, type ContractFixtures } from './contract-suite.ts';
+import { failureOf, TRACEPARENT, type ContractFixtures } from './contract-suite.ts';
 import { fakeEmbedding, FAKE_EMBEDDING_DIMENSIONS } from './fake-embeddings.ts';
 import { startFakeProvider, type FakeProviderServer, type RecordedRequest } from './fake-provider-server.ts';
 
@@ -45,9 +45,9 @@ export function embeddingsContract(name: string, spec: EmbeddingsContractSpec): 
   describe(`${name} embeddings contract`, () => {
     let fake: FakeProviderServer;
     let adapter: ProviderAdapter;
-    const embed = (request: EmbeddingRequest, signal?: AbortSignal) => {
+    const embed = (request: EmbeddingRequest, call: AbortSignal | CallOptions = {}) => {
       if (adapter.embed === undefined) throw new Error(`${name} has no embed`);
-      return adapter.embed(request, { signal });
+      return adapter.embed(request, call instanceof AbortSignal ? { signal: call } : call);
     };
     const expectKind = async (scripted: ContractFixtures['errors'][keyof ContractFixtures['errors']], kind: ProviderErrorKind): Promise<ProviderError> => {
       fake.script({ status: scripted.status, body: scripted.body, headers: scripted.headers ?? {} });
@@ -78,6 +78,12 @@ export function embeddingsContract(name: string, spec: EmbeddingsContractSpec): 
       expect(seen.method).toBe('POST');
       expect(seen.path).toBe(spec.embeddingsPath);
       spec.expectAuthenticated(seen);
+    });
+
+    it('sends the call\'s headers (the trace context)', async () => {
+      await embed(THREE, { headers: { traceparent: TRACEPARENT } });
+      expect(fake.requests.at(-1)?.headers.traceparent).toBe(TRACEPARENT);
+      spec.expectAuthenticated(fake.requests.at(-1) as RecordedRequest);
     });
 
     it('usage as the provider reports it, or estimated and said to be', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleCompletion, type ChatCompletionChunk, type ChatRequest } from '@sluice/shared';
-import type { ProviderAdapter } from '../provider-adapter.ts';
+import type { CallOptions, ProviderAdapter } from '../provider-adapter.ts';
 import { ProviderError, STREAM_INTERRUPTED } from '../provider-error.ts';
-import type { ContractFixtures } from './contract-suite.ts';
+import { TRACEPARENT, type ContractFixtures } from './contract-suite.ts';
 import { startFakeProvider, type FakeProviderServer, type FakeReply, type RecordedRequest, type WireFormat } from './fake-provider-server.ts';
 
 /**
@@ -64,9 +64,9 @@ export function providerStreamContract(name: string, spec: StreamContractSpec): 
   describe(`${name} adapter stream contract`, () => {
     let fake: FakeProviderServer;
     let adapter: ProviderAdapter;
-    const stream = (request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatCompletionChunk> => {
+    const stream = (request: ChatRequest, call: AbortSignal | CallOptions = {}): AsyncIterable<ChatCompletionChunk> => {
       if (!adapter.stream) throw new Error(`${name} does not stream`);
-      return adapter.stream(request, signal ? { signal } : {});
+      return adapter.stream(request, call instanceof AbortSignal ? { signal: call } : call);
     };
     const interrupted = (outcome: Outcome): ProviderError => {
       expect(outcome.chunks.length).toBeGreaterThan(0);
@@ -94,6 +94,11 @@ export function providerStreamContract(name: string, spec: StreamContractSpec): 
       expect(assembled.choices[0]?.finish_reason).toBe('stop');
       expect(chunks.at(-1)?.usage).toEqual(completion.usage);
       spec.expectStreamRequest(fake.requests.at(-1) as RecordedRequest);
+    });
+
+    it('sends the call\'s headers (the trace context) on the stream request', async () => {
+      await drain(stream(REQUEST, { headers: { traceparent: TRACEPARENT } }));
+      expect(fake.requests.at(-1)?.headers.traceparent).toBe(TRACEPARENT);
     });
 
     it('tool-call stream: the call is assembled by index with its id, name and whole arguments', async () => {

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/config-error.ts';
 import { expandEnv } from './expand-env.ts';
+import { withOtelEnv } from './otel-env.ts';
 import type { GatewayConfig, GatewayConfigInput, GatewayConfigSchema, ProviderConfig } from './schema.ts';
 
 /** The config Sluice runs with when no file is found: the offline `mock` provider, auth off on loopback. */
@@ -58,6 +59,9 @@ export function parseConfigWith(rules: ConfigRules, raw: unknown, env: NodeJS.Pr
   if (typeof redis === 'object' && redis.url === undefined && env.REDIS_URL) {
     tree.redis = { ...redis, url: env.REDIS_URL };
   }
+  // Likewise the standard OTEL_* variables, where the file's `telemetry` says nothing.
+  const telemetry = withOtelEnv(tree.telemetry, env);
+  if (telemetry !== undefined) tree.telemetry = telemetry;
   const result = rules.schema.safeParse(tree);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   // Plain keys are hashed now and dropped: nothing after loading holds a key in the clear.

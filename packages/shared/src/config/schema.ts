@@ -62,8 +62,11 @@ export const ProviderCommonSchema = z.object({
   api_key: z.string().optional(),
   /** One HTTP attempt's limit. Default 60000. */
   timeout_ms: z.number().int().positive().default(60_000),
-  /** Jobs one worker process runs at once for this provider. Default 8. */
-  concurrency: z.number().int().min(1).max(1000).default(8),
+  /**
+   * Jobs one worker process runs at once for this provider (and its keep-alive connections to it).
+   * Default 8; up to 10,000, since a slow provider's calls mostly wait.
+   */
+  concurrency: z.number().int().min(1).max(10_000).default(8),
   /** Requests per `rate_window_s`, across every worker process (a sliding window). */
   rpm: z.number().int().positive().optional(),
   /** Tokens per `rate_window_s`: charged with each job's estimate, corrected with real usage. */
@@ -246,6 +249,35 @@ const MetricsConfigSchema = z
   })
   .strict();
 
+/** An OTLP/HTTP endpoint: `http(s)` only (the exporter speaks OTLP/HTTP with JSON bodies). */
+const OtlpUrlSchema = z.url({ protocol: /^https?$/ });
+
+/**
+ * OpenTelemetry tracing, off unless an endpoint is set here or by the standard `OTEL_EXPORTER_OTLP_*`
+ * variables (which the config loader copies in when the file names no endpoint).
+ */
+export const TelemetryConfigSchema = z
+  .object({
+    /** The collector's OTLP/HTTP base URL (`http://collector:4318`); traces go to `<url>/v1/traces`. Unset: no tracing. */
+    otlp_endpoint: OtlpUrlSchema.optional(),
+    /** The traces URL as is, instead of `otlp_endpoint` + `/v1/traces` (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). */
+    otlp_traces_endpoint: OtlpUrlSchema.optional(),
+    /** Headers of every export request, e.g. a collector's auth token (`OTEL_EXPORTER_OTLP_HEADERS`). Never logged. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** `service.name` of the spans. Default `sluice-api`, `sluice-worker`, or `sluice` for `npm start` (`OTEL_SERVICE_NAME`). */
+    service_name: z.string().min(1).max(200).optional(),
+    /** Share of new traces recorded (0–1); a request that brings a `traceparent` follows its sampled flag. Default 1. */
+    sample_ratio: z.number().min(0).max(1).default(1),
+    /** True turns tracing off whatever else is set (`OTEL_SDK_DISABLED=true`). Default false. */
+    disabled: z.boolean().default(false),
+  })
+  .strict();
+export type TelemetryConfig = z.infer<typeof TelemetryConfigSchema>;
+
+/** True when tracing is configured: an endpoint is set and it is not turned off. */
+export const tracingEnabled = (telemetry: TelemetryConfig): boolean =>
+  !telemetry.disabled && (telemetry.otlp_endpoint !== undefined || telemetry.otlp_traces_endpoint !== undefined);
+
 /** How many finished entries a queue keeps, and for how long: history for Bull Board, never read by Sluice. */
 const KeptEntriesSchema = (count: number, ageSeconds: number) =>
   z
@@ -285,6 +317,7 @@ export function createGatewayConfigSchema(providerEntry: ProviderEntrySchema) {
       jobs: JobsConfigSchema.prefault({}),
       metrics: MetricsConfigSchema.prefault({}),
       queues: QueuesConfigSchema.prefault({}),
+      telemetry: TelemetryConfigSchema.prefault({}),
       /** `GET /v1/providers` answers tenant keys too; false: admin keys only. Default true. */
       providers_visible_to_tenants: z.boolean().default(true),
       log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -128,8 +128,81 @@ export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean
 
 /** A second connection like `redis` (for a subscriber), on one server or on the same Cluster. */
 export function duplicateConnection(redis: Redis, options: RedisOptions = {}): Redis {
-  if (isCluster(redis)) return (redis as unknown as Cluster).duplicate(undefined, { redisOptions: options }) as unknown as Redis;
+  if (isCluster(redis)) {
+    // Cluster.duplicate replaces `redisOptions` whole: the node connections' credentials, TLS and
+    // names are kept by merging them here. Whether commands wait while the Cluster is not ready is
+    // the Cluster's own option (its nodes' always queue).
+    const cluster = redis as unknown as Cluster;
+    const queueing = options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue };
+    return cluster.duplicate(undefined, { ...queueing, redisOptions: { ...cluster.options.redisOptions, ...options } }) as unknown as Redis;
+  }
   return redis.duplicate(options);
+}
+
+/**
+ * Resolves once `connection` is past its connection handshake. ioredis writes a SUBSCRIBE (or an
+ * UNSUBSCRIBE) at once while it is in the `connect` state (the socket open, CLIENT SETNAME and its
+ * INFO ready check still to come); the connection is then in subscriber mode, the check is refused,
+ * and ioredis reports an unhandled rejection (ioredis issue 2037). Any other state is safe: before
+ * the socket opens, or while reconnecting, commands wait in the offline queue, sent after the check.
+ */
+async function pastHandshake(connection: Redis): Promise<void> {
+  for (;;) {
+    // A Cluster replays what waited in its offline queue without this check: wait for it first.
+    if (isCluster(connection) && connection.status !== 'ready') {
+      if (connection.status === 'end') return;
+      await firstOf(connection, ['ready', 'end']);
+      continue;
+    }
+    const target = subscribingConnection(connection);
+    if (target.status !== 'connect') return;
+    await firstOf(target, ['ready', 'close', 'end']);
+    // A Cluster may have picked another node's connection meanwhile: look again.
+    if (!isCluster(connection)) return;
+  }
+}
+
+/** Resolves at the first of `events` on `emitter`. */
+function firstOf(emitter: Redis, events: readonly string[]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const settled = (): void => {
+      for (const event of events) emitter.off(event, settled);
+      resolve();
+    };
+    for (const event of events) emitter.once(event, settled);
+  });
+}
+
+/** Where `connection`'s subscription commands go: itself, or a Cluster's subscriber connection (one node's, made and connected lazily). */
+function subscribingConnection(connection: Redis): Redis {
+  if (!isCluster(connection)) return connection;
+  const subscriber = (connection as unknown as { subscriber?: { getInstance?(): Redis | null } }).subscriber;
+  return subscriber?.getInstance?.() ?? connection;
+}
+
+/** Per connection, the last subscription command's turn to be sent. */
+const turns = new WeakMap<Redis, Promise<void>>();
+
+/**
+ * Sends subscription commands in the order they were asked for, none during the handshake (see
+ * `pastHandshake`): each waits only for the one before it to be sent, not answered.
+ */
+function inTurn(connection: Redis, send: () => Promise<unknown>): Promise<unknown> {
+  let sent: Promise<unknown> = Promise.resolve();
+  const turn = (turns.get(connection) ?? Promise.resolve()).then(() => pastHandshake(connection)).then(() => void (sent = send()));
+  // One failed send must not fail the ones after it.
+  turns.set(connection, turn.catch(() => undefined));
+  return turn.then(() => sent);
+}
+
+/** SUBSCRIBE, in turn and never during the connection handshake. */
+export function subscribe(connection: Redis, ...channels: string[]): Promise<unknown> {
+  return inTurn(connection, () => connection.subscribe(...channels));
+}
+
+/** UNSUBSCRIBE, in turn with `subscribe`, so the two reach the server in the order asked. */
+export function unsubscribe(connection: Redis, ...channels: string[]): Promise<unknown> {
+  return inTurn(connection, () => connection.unsubscribe(...channels));
 }
 
 /**

@@ -14,6 +14,7 @@ describe('exceedsJsonDepth', () => {
     const deep = `${'['.repeat(400_000)}${']'.repeat(400_000)}`;
     const started = performance.now();
     expect(exceedsJsonDepth(deep, 64)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(50);
+    // Microseconds; the bound leaves room for a loaded machine and still catches a quadratic scan.
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });

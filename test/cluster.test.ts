@@ -109,6 +109,25 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
     }
   });
 
+  it('a command-role client (the API\'s) comes up without a failed ready check, every master connected, so a burst at once all lands', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const redis = createRedis({ url: cluster.nodes[0]!, cluster_nodes: cluster.nodes }, { role: 'command' });
+      const statuses: string[] = [];
+      const seen = (): void => void statuses.push(redis.status);
+      for (const event of ['connect', 'close', 'reconnecting', 'end']) redis.on(event, seen);
+      try {
+        await waitUntilReady(redis, 10_000);
+        // ioredis reconnects (status close, then reconnecting) when its Cluster ready check fails.
+        expect(statuses).not.toContain('reconnecting');
+        const keys = Array.from({ length: 60 }, (_, index) => `burst-${round}-${index}`);
+        const replies = await Promise.allSettled(keys.map((key) => redis.set(key, 'x', 'PX', 60_000)));
+        expect(replies.filter((reply) => reply.status === 'rejected').map((reply) => String((reply as PromiseRejectedResult).reason))).toEqual([]);
+      } finally {
+        redis.disconnect();
+      }
+    }
+  });
+
   it('keys spread over the shards: queues by their hash tags, job records by id', async () => {
     const sizes = await Promise.all(cluster.nodes.map(async (url) => {
       const node = new Redis(url);

@@ -74,13 +74,22 @@ export function createRedis(location: RedisLocation | string, options: RedisConn
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(nodes[0] ?? url);
+    const queueing = perRole.enableOfflineQueue ?? true;
     const cluster = new Cluster(seeds, {
       clusterRetryStrategy: backoff,
-      enableOfflineQueue: perRole.enableOfflineQueue ?? true,
+      enableOfflineQueue: queueing,
+      // The Cluster's ready check sends CLUSTER INFO to a random node. Without the Cluster's offline
+      // queue, a command to a node whose connection is still connecting is refused ("Connection is
+      // closed"), the check fails and the Cluster reconnects with backoff: a command-role Cluster
+      // could take over 10 s to come up. It skips the check; `waitUntilReady` connects every master.
+      enableReadyCheck: queueing,
       enableAutoPipelining: options.autoPipelining ?? true,
       redisOptions: {
         ...shared,
-        ...perRole,
+        // Not the role's offline queue: a node's connection is made lazily, at its first command,
+        // which must wait in the node's own queue (ioredis's default for Cluster nodes). Failing
+        // fast while the Cluster is away is the Cluster's enableOfflineQueue above.
+        maxRetriesPerRequest: perRole.maxRetriesPerRequest,
         username: first.username || undefined,
         password: first.password ? decodeURIComponent(first.password) : undefined,
         tls: first.protocol === 'rediss:' ? {} : undefined,
@@ -92,8 +101,29 @@ export function createRedis(location: RedisLocation | string, options: RedisConn
   return new Redis(url, { ...shared, ...perRole });
 }
 
-/** Resolves once the client is ready, or rejects after `timeoutMs`. */
+/**
+ * Resolves once the client is ready, or rejects after `timeoutMs`. On a Cluster, once every master's
+ * connection is up too: a command-role Cluster refuses commands to a node still connecting.
+ */
 export async function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await readyEvent(redis, timeoutMs);
+  if (!isCluster(redis)) return;
+  const pending = (redis as unknown as Cluster).nodes('master').filter((node) => node.status !== 'ready');
+  // A node's PING waits in its own offline queue while it connects.
+  const connected = Promise.all(pending.map((node) => node.ping()));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis Cluster nodes not ready after ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([connected, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readyEvent(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

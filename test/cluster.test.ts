@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { createRedis, duplicateConnection, subscribe, waitUntilReady } from '@sluice/shared';
 import { Webhook } from 'standardwebhooks';
 import { startFakeOpenAI, type FakeOpenAIServer } from '@sluice/providers/testing';
@@ -119,6 +119,8 @@ describe.skipIf(!haveRedisServer)('on a three-node Redis Cluster', () => {
         await waitUntilReady(redis, 10_000);
         // ioredis reconnects (status close, then reconnecting) when its Cluster ready check fails.
         expect(statuses).not.toContain('reconnecting');
+        const masters = (redis as unknown as Cluster).nodes('master');
+        expect(masters.map((node) => node.status)).toEqual(['ready', 'ready', 'ready']);
         const keys = Array.from({ length: 60 }, (_, index) => `burst-${round}-${index}`);
         const replies = await Promise.allSettled(keys.map((key) => redis.set(key, 'x', 'PX', 60_000)));
         expect(replies.filter((reply) => reply.status === 'rejected').map((reply) => String((reply as PromiseRejectedResult).reason))).toEqual([]);

@@ -4,7 +4,13 @@ import { JobRejectedError, UnknownModelError } from '@sluice/engine';
 import { ApiError } from '../api-error.ts';
 import { requestSpan } from './request-span.ts';
 
-const REDIS_DOWN = /Stream isn't writeable|Connection is closed|ECONNREFUSED|Reached the max retries per request|enableOfflineQueue|ETIMEDOUT|ECONNRESET/;
+/**
+ * Redis (or part of a Cluster) unreachable: a 503 to retry, not a 500. The Cluster's own: a shard
+ * without a master (CLUSTERDOWN, TRYAGAIN during a resharding), redirections that never reached a
+ * live node, no seed node answering, no slot map.
+ */
+const REDIS_DOWN =
+  /Stream isn't writeable|Connection is closed|ECONNREFUSED|Reached the max retries per request|enableOfflineQueue|ETIMEDOUT|ECONNRESET|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/;
 
 /** The one place errors become HTTP answers. */
 export function toApiError(error: unknown): ApiError {

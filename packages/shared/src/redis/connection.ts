@@ -74,21 +74,17 @@ export function createRedis(location: RedisLocation | string, options: RedisConn
       return { host: parsed.hostname, port: Number(parsed.port || 6379) };
     });
     const first = new URL(nodes[0] ?? url);
-    const queueing = perRole.enableOfflineQueue ?? true;
     const cluster = new Cluster(seeds, {
       clusterRetryStrategy: backoff,
-      enableOfflineQueue: queueing,
-      // The Cluster's ready check sends CLUSTER INFO to a random node. Without the Cluster's offline
-      // queue, a command to a node whose connection is still connecting is refused ("Connection is
-      // closed"), the check fails and the Cluster reconnects with backoff: a command-role Cluster
-      // could take over 10 s to come up. It skips the check; `waitUntilReady` connects every master.
-      enableReadyCheck: queueing,
+      enableOfflineQueue: perRole.enableOfflineQueue ?? true,
       enableAutoPipelining: options.autoPipelining ?? true,
+      // Node connections take ioredis's own settings for them: made lazily at their first command
+      // (which waits in the node's offline queue), never reconnecting by themselves (the Cluster
+      // refreshes its slots instead). An eager node (`lazyConnect: false` here) could still be
+      // connecting when the Cluster's ready check reached it; without the Cluster's offline queue
+      // that check was refused, and the Cluster reconnected with backoff, over 10 s now and then.
       redisOptions: {
-        ...shared,
-        // Not the role's offline queue: a node's connection is made lazily, at its first command,
-        // which must wait in the node's own queue (ioredis's default for Cluster nodes). Failing
-        // fast while the Cluster is away is the Cluster's enableOfflineQueue above.
+        connectionName: options.connectionName,
         maxRetriesPerRequest: perRole.maxRetriesPerRequest,
         username: first.username || undefined,
         password: first.password ? decodeURIComponent(first.password) : undefined,
@@ -103,15 +99,26 @@ export function createRedis(location: RedisLocation | string, options: RedisConn
 
 /**
  * Resolves once the client is ready, or rejects after `timeoutMs`. On a Cluster, once every master's
- * connection is up too: a command-role Cluster refuses commands to a node still connecting.
+ * connection is up too: node connections are made at their first command, and a command-role
+ * Cluster refuses (then retries a moment later) a command to a node still connecting, so the first
+ * burst of requests would wait.
  */
 export async function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await readyEvent(redis, timeoutMs);
   if (!isCluster(redis)) return;
-  const pending = (redis as unknown as Cluster).nodes('master').filter((node) => node.status !== 'ready');
+  const masters = (redis as unknown as Cluster).nodes('master');
+  if (masters.length === 0) throw new Error('Redis Cluster has no master serving slots');
   // A node's PING waits in its own offline queue while it connects.
-  const connected = Promise.all(pending.map((node) => node.ping()));
+  const connected = Promise.all(
+    masters
+      .filter((node) => node.status !== 'ready')
+      .map((node) =>
+        node.ping().catch((error: Error) => {
+          throw new Error(`Redis Cluster node ${node.options.host}:${node.options.port} did not connect: ${error.message}`);
+        }),
+      ),
+  );
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`Redis Cluster nodes not ready after ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));

@@ -56,7 +56,7 @@ export async function startRedisCluster(size = 3): Promise<TestCluster> {
   }
   const nodes = ports.map((port) => `redis://127.0.0.1:${port}`);
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) : undefined)));
+    await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) : undefined)));
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -98,10 +98,12 @@ export function createRedis(location: RedisLocation | string, options: RedisConn
 }
 
 /**
- * Resolves once the client is ready, or rejects after `timeoutMs`. On a Cluster, once every master's
- * connection is up too: node connections are made at their first command, and a command-role
- * Cluster refuses (then retries a moment later) a command to a node still connecting, so the first
- * burst of requests would wait.
+ * Resolves once the client is ready, or rejects after `timeoutMs`. On a Cluster, it also waits (within
+ * the same time) for every master's connection: node connections are made at their first command,
+ * and a command-role Cluster refuses (then retries a moment later) a command to a node still
+ * connecting, so the first burst of requests would wait. A master that cannot be reached does not
+ * fail it (whether the Cluster can serve is its ready check's `cluster_state`): that shard's
+ * commands fail until it is back.
  */
 export async function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -110,24 +112,13 @@ export async function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<v
   const masters = (redis as unknown as Cluster).nodes('master');
   if (masters.length === 0) throw new Error('Redis Cluster has no master serving slots');
   // A node's PING waits in its own offline queue while it connects.
-  const connected = Promise.all(
-    masters
-      .filter((node) => node.status !== 'ready')
-      .map((node) =>
-        node.ping().catch((error: Error) => {
-          throw new Error(`Redis Cluster node ${node.options.host}:${node.options.port} did not connect: ${error.message}`);
-        }),
-      ),
-  );
+  const connected = Promise.all(masters.filter((node) => node.status !== 'ready').map((node) => node.ping().catch(() => undefined)));
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis Cluster nodes not ready after ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
   });
-  try {
-    await Promise.race([connected, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await Promise.race([connected, late]);
+  clearTimeout(timer);
 }
 
 async function readyEvent(redis: Redis, timeoutMs: number): Promise<void> {

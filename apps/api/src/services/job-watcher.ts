@@ -88,7 +88,8 @@ class SubscriberJobWatcher implements JobWatcher {
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     this.subscriber.on('ready', () => this.onReady());
     // A status read of every watched job every few seconds, one per job however many wait on it: an
-    // end whose news was lost (seen under heavy test load, cause not yet found) still wakes them.
+    // end whose news was lost still wakes them. (The loss seen under heavy test load was a SUBSCRIBE
+    // sent during the connection handshake, which `subscribe` now prevents; this stays as a backstop.)
     this.safety = setInterval(() => {
       this.resubscribeLost();
       void this.check([...this.watched.keys()], 'safety read').catch((error: Error) => this.logger.warn({ err: error.message }, 'job watcher could not re-read watched jobs'));
@@ -162,8 +163,8 @@ class SubscriberJobWatcher implements JobWatcher {
 
   /**
    * Subscribes again to channels the server once confirmed but the connection no longer counts (a
-   * subscription lost without a reconnect, seen under heavy test load; cause not found), so a long
-   * job's later changes are heard again, not only its end through the safety read.
+   * subscription lost without a reconnect), so a long job's later changes are heard again, not only
+   * its end through the safety read.
    */
   private resubscribeLost(): void {
     const tracked = subscribedChannels(this.subscriber);

@@ -66,13 +66,17 @@ describe('a job record lives until its deadline plus the retention', () => {
 
   it('the expiry sweep leaves a job whose deadline moved later after it read the index (a replay in between)', async () => {
     await start({});
-    fake.script({ delayMs: 1_500 });
+    fake.script({ delayMs: 3_000 });
     const api = client(gateway.url);
     const submitted = await api.post('/v1/jobs', { model: 'default', messages: userMessage('moved'), deadline_s: 60 });
     await fake.waitForRequests(1);
     // The index still says the old deadline (past), the record the new one: what the sweep meets
     // when a replay lands between its read of the index and its read of the record.
-    await redis.zadd(deadlineIndexKey(gateway.config.redis.prefix), Math.floor(Date.now() / 1000) - 10, submitted.body.id);
+    const indexKey = deadlineIndexKey(gateway.config.redis.prefix);
+    await redis.zadd(indexKey, Math.floor(Date.now() / 1000) - 10, submitted.body.id);
+    // The sweep writes the index entry again from the record, so the job is never left unindexed.
+    const record = await redis.hget(jobRecordKey(gateway.config.redis.prefix, submitted.body.id), 'expires_at');
+    await eventually(async () => (await redis.zscore(indexKey, submitted.body.id)) === record, 2_500, 'the index entry written again from the record');
     const job = await api.waitForJob(submitted.body.id, undefined, 10_000);
     expect(job.status).toBe('succeeded');
   });

@@ -18,9 +18,14 @@ export function createExpirySweep(deps: ExpiryDeps): () => Promise<void> {
     const ids = await store.dueForExpiry(now, BATCH);
     for (const id of ids) {
       const record = await store.get(id);
-      // A deadline moved later since the index was read (a stream's first chunk, a dead letter
-      // replayed) is in the record: the job is not due.
-      if (record === null || isTerminal(record.status) || record.expires_at > now) continue;
+      if (record === null || isTerminal(record.status)) continue;
+      if (record.expires_at > now) {
+        // A deadline moved later (a stream's first chunk, a dead letter replayed) is in the record:
+        // the job is not due. Its index entry is written again from the record, in case the write
+        // that moved it never got there (the writer died), so the job is never left unindexed.
+        await store.scheduleExpiry(id, record.expires_at);
+        continue;
+      }
       const outcome = await lifecycle.end(record, { to: 'expired', error: DEADLINE_EXCEEDED });
       if (!outcome.ok) continue;
       logger.info({ ...jobLogFields(record), provider: record.routing.candidates[record.target]?.provider, outcome: 'expired', reason: 'deadline_exceeded', was: outcome.previous }, 'job expired');

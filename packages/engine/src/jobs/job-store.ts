@@ -64,9 +64,9 @@ export interface JobStore {
    * those whose indexed deadline is still at or before it: one given a later deadline meanwhile stays.
    */
   clearExpiry(ids: readonly string[], dueBy?: number): Promise<void>;
-  /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
   /** Writes a charge on an ended job, once: only while its status is in `allowed` and it has no usage yet; true when written. */
   charge(id: string, allowed: readonly JobStatus[], fields: JobFields): Promise<boolean>;
+  /** Notes that a job is being given a new queue entry, until `requeued` says it was written. */
   requeuing(id: string): Promise<void>;
   requeued(id: string): Promise<void>;
   /** Jobs noted as being requeued before `beforeMs` and not done since (the entry write failed, or the writer died). */

@@ -152,6 +152,18 @@ describe('tracing: one trace per job, from the client\'s traceparent to the webh
     expect(delivered).toMatchObject({ trace_id: trace.traceId });
   });
 
+  it('a canceled job\'s log line carries its trace too', async () => {
+    const { gateway, healthy } = suite;
+    const trace = clientTrace();
+    healthy.script({ delayMs: 5_000 });
+    const api = client(gateway.url);
+    const submitted = await api.post('/v1/jobs', { model: 'second/model-b', messages: userMessage('to cancel') }, { traceparent: trace.traceparent });
+    await healthy.waitForRequests(healthy.requests.length + 1);
+    expect((await api.post(`/v1/jobs/${submitted.body.id}/cancel`, {})).status).toBe(200);
+    const line = gateway.logs.map((entry) => JSON.parse(entry) as Record<string, unknown>).find((entry) => entry.job_id === submitted.body.id && entry.msg === 'job canceled');
+    expect(line).toMatchObject({ trace_id: trace.traceId, tenant: 'acme' });
+  });
+
   it('a client\'s unsampled traceparent is followed: nothing exported, the context still goes to the provider', async () => {
     const { gateway, receiver, healthy } = suite;
     const trace = clientTrace(false);

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, type Redis } from '@sluice/shared';
-import { attemptOf, bullQueueName, isTerminal, workerKeptEntries, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
+import { attemptOf, bullQueueName, isTerminal, jobLogFields, workerKeptEntries, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
 import { endStartedStream, type StartedStreamDeps } from './stream-call.ts';
 
 /** One BullMQ Worker per enabled provider: its pool, sized by the provider's `concurrency`. */
@@ -43,9 +43,9 @@ async function recoverFailedEntry(engine: Pick<Engine, 'store' | 'lifecycle' | '
   try {
     const record = await engine.store.get(job.data.id);
     if (record === null || isTerminal(record.status) || record.queue_job_id !== job.id) return;
-    engine.logger.error({ job_id: record.id, tenant: record.tenant, err: error.message }, 'queue entry failed outside the provider call; moving the job on');
+    engine.logger.error({ ...jobLogFields(record), err: error.message }, 'queue entry failed outside the provider call; moving the job on');
     // A streamed job whose client already has part of an answer cannot start over on another target.
-    if (await endStartedStream(engine, record, `the run failed after chunks were sent (${error.message})`, { job_id: record.id, tenant: record.tenant })) return;
+    if (await endStartedStream(engine, record, `the run failed after chunks were sent (${error.message})`, jobLogFields(record))) return;
     // Workers dying in the call again and again (BullMQ's stall limit) mark a request that kills
     // them: that target is not tried again. Any other failure of the entry (an error of ours, say)
     // only uses up the target for this round.

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { TraceContext } from '@sluice/shared';
+import { traceIdOf, type TraceContext } from '@sluice/shared';
 import { BATCH_ID_PATTERN, enqueueBatchStep, FileLimitError, InlineBatchRequestSchema, JOB_ENDPOINTS, MAX_BATCH_REQUESTS, MetadataSchema, PrioritySchema, WebhookTargetSchema, newBatchId, toBatchObject, type BatchRecord, type Priority } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -96,7 +96,7 @@ async function createBatch(deps: BatchesDeps, req: Request, res: Response): Prom
   const batch = newBatchRecord(body, inputFileId, principal.tenant, priority, requestSpan(res)?.context() ?? null);
   await deps.batches.create(batch);
   await enqueueBatchStep(deps, batch.id, 'expand');
-  deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId, priority }, 'batch created');
+  deps.logger.info({ batch_id: batch.id, tenant: batch.tenant, input_file_id: inputFileId, priority, ...(batch.trace === null ? {} : { trace_id: traceIdOf(batch.trace.traceparent) }) }, 'batch created');
   res.json(toBatchObject(batch));
 }
 

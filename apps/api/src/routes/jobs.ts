@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isTerminal, JOB_ID_PATTERN, JOB_STATUSES, jobRequestSchemaFor, toJobObject, type JobRecord } from '@sluice/engine';
+import { isTerminal, JOB_ID_PATTERN, jobLogFields, JOB_STATUSES, jobRequestSchemaFor, toJobObject, type JobRecord } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -126,7 +126,7 @@ async function cancelJob(deps: JobsDeps, req: JobIdRequest, res: Response): Prom
   if (isTerminal(record.status)) throw notCancelable(record.id, record.status);
   const outcome = await deps.lifecycle.end(record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
   if (!outcome.ok) throw notCancelable(record.id, outcome.previous);
-  deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'job canceled');
+  deps.logger.info({ ...jobLogFields(record), outcome: 'canceled', previous: outcome.previous }, 'job canceled');
   res.json(toJobObject((await deps.store.get(record.id)) ?? record));
 }
 

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isTerminal, JobRequestSchema, newResponseId, RESPONSE_ID_PATTERN, type JobRecord } from '@sluice/engine';
+import { isTerminal, jobLogFields, JobRequestSchema, newResponseId, RESPONSE_ID_PATTERN, type JobRecord } from '@sluice/engine';
 import { ApiError, notFound } from '../api-error.ts';
 import type { ApiDeps } from '../deps.ts';
 import { principalOf } from '../middleware/auth.ts';
@@ -130,7 +130,7 @@ async function cancelResponse(deps: ResponsesDeps, req: ResponseIdRequest, res: 
   const record = await loadResponse(deps, req.params.id, tenant);
   if (!isTerminal(record.status)) {
     const outcome = await deps.lifecycle.end(record, { to: 'canceled', error: { type: 'job_error', code: 'canceled', message: 'canceled by the client' } });
-    if (outcome.ok) deps.logger.info({ job_id: record.id, tenant, outcome: 'canceled', previous: outcome.previous }, 'response canceled');
+    if (outcome.ok) deps.logger.info({ ...jobLogFields(record), outcome: 'canceled', previous: outcome.previous }, 'response canceled');
   }
   const now = await deps.store.get(record.id);
   res.json(toResponse(now !== null && isResponseRecord(now) ? now : record));

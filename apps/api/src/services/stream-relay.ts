@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { getMetrics, isCluster } from '@sluice/shared';
-import { isTerminal, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
+import { isTerminal, jobLogFields, jobStreamKey, type Engine, type JobRecord, type JobStatus, type JobStreamEntry } from '@sluice/engine';
 import { failureOf } from './job-failure.ts';
 import { drained, SSE_HEADERS, startHeartbeat } from './sse.ts';
 import type { StreamHub } from './stream-hub.ts';
@@ -167,8 +167,8 @@ export abstract class StreamRelay {
     this.deps.lifecycle
       .end(this.record, { to: 'canceled', error: canceled })
       .then((outcome) => {
-        if (outcome.ok) this.deps.logger.info({ job_id: this.record.id, tenant: this.record.tenant, outcome: 'canceled', reason: 'client_disconnected' }, 'streaming client left: job canceled');
+        if (outcome.ok) this.deps.logger.info({ ...jobLogFields(this.record), outcome: 'canceled', reason: 'client_disconnected' }, 'streaming client left: job canceled');
       })
-      .catch((error: Error) => this.deps.logger.warn({ job_id: this.record.id, err: error.message }, 'could not cancel the job of a streaming client that left'));
+      .catch((error: Error) => this.deps.logger.warn({ ...jobLogFields(this.record), err: error.message }, 'could not cancel the job of a streaming client that left'));
   }
 }

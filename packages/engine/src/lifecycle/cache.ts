@@ -2,6 +2,7 @@ import type { Usage } from '@sluice/shared';
 import type { CacheWrite, CachedResponse } from '../cache/response-cache.ts';
 import type { JobRecord, JobResult, RoutingCandidate } from '../jobs/job-types.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { jobLogFields } from './failover.ts';
 
 /** Finish reasons of a whole answer: one cut by a filter or ended on a tool call is not replayed to others. */
 const CACHEABLE_FINISH = new Set(['stop', 'length']);
@@ -38,7 +39,7 @@ function cachedResponseOf(success: CacheableSuccess): { key: string; ttlS: numbe
 }
 
 const logTooLarge = (lifecycle: Lifecycle, record: JobRecord): void =>
-  lifecycle.deps.logger.info({ job_id: record.id, tenant: record.tenant, cache: 'miss' }, 'answer not cached: larger than server.body_limit');
+  lifecycle.deps.logger.info({ ...jobLogFields(record), cache: 'miss' }, 'answer not cached: larger than server.body_limit');
 
 /**
  * The write that stores a job's answer together with its success (on one server, in the success
@@ -65,6 +66,6 @@ export async function storeInCache(lifecycle: Lifecycle, success: CacheableSucce
   try {
     if (!(await lifecycle.deps.cache.store(record.tenant, cached.key, cached.response, cached.ttlS))) logTooLarge(lifecycle, record);
   } catch (error) {
-    lifecycle.deps.logger.warn({ job_id: record.id, tenant: record.tenant, err: (error as Error).message }, 'could not store the answer in the response cache');
+    lifecycle.deps.logger.warn({ ...jobLogFields(record), err: (error as Error).message }, 'could not store the answer in the response cache');
   }
 }

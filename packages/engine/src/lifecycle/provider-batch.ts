@@ -118,7 +118,7 @@ function discardDuplicate(lifecycle: Lifecycle, record: JobRecord, line: Extract
     getMetrics().wasted.inc({ provider: candidate?.provider ?? 'none', tenant: record.tenant }, wasted);
     void lifecycle.deps.usage
       .wasted({ tenant: record.tenant, provider: candidate?.provider ?? '', model: candidate?.model ?? '', usd: wasted, at: Math.floor(Date.now() / 1000) })
-      .catch((error: Error) => lifecycle.deps.logger.warn({ job_id: record.id, err: error.message }, 'could not count a discarded result in usage'));
+      .catch((error: Error) => lifecycle.deps.logger.warn({ ...jobLogFields(record), err: error.message }, 'could not count a discarded result in usage'));
   }
   lifecycle.deps.logger.warn({ ...jobLogFields(record), provider_batch_id: providerBatchId, wasted_usd: wasted, status: record.status }, 'provider batch result arrived for a job that already ran otherwise: discarded');
 }

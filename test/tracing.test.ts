@@ -116,6 +116,9 @@ describe('tracing: one trace per job, from the client\'s traceparent to the webh
       'error.type': 'provider_retryable', 'http.response.status_code': 500, 'sluice.outcome': 'retryable_error', 'sluice.attempt': 1,
       'sluice.next': 'failover', 'sluice.failover_reason': 'retries_exhausted', 'sluice.execution_mode': 'realtime', 'sluice.provider': 'first',
     });
+    // A call's span is the call: it ends before the failover's new entry (its next queue wait) starts.
+    const secondWait = spans.find((span) => span.name === 'queue wait' && span.attrs['sluice.queue_entry'] === `${job.id}.1`)!;
+    expect(BigInt(failed.endTimeUnixNano) <= BigInt(secondWait.startTimeUnixNano)).toBe(true);
     const answered = one(spans, 'chat model-b');
     expect(answered.kind).toBe(CLIENT);
     expect(answered.status?.code ?? 0).not.toBe(ERROR);

@@ -154,12 +154,13 @@ function asProviderError(error: unknown, provider: string): ProviderError {
 
 /**
  * Claims the job, calls the provider once, and hands the outcome to the lifecycle. With tracing on,
- * the call is a span (its context goes to the provider) that ends once the lifecycle has said what
- * the job does next.
+ * the call is a span (its context goes to the provider) that covers the call and carries what the
+ * lifecycle then said the job does next.
  */
 async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null; callFailed?: boolean }> {
   const { record, entry, candidate, provider } = run;
   const span = deps.spans?.call({ record, candidate, provider, mode: run.flex ? 'flex' : 'realtime' }) ?? null;
+  let callEndedAt: number | undefined;
   try {
     const now = Date.now();
     const log = span === null ? callLog(run) : { ...callLog(run), span_id: span.spanId };
@@ -173,7 +174,8 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
       span?.settled({ ok: false, error: null, code: 'claim_refused' }, null);
       return { pauseMs: null };
     }
-    const latencyMs = Date.now() - startedAt;
+    callEndedAt = Date.now();
+    const latencyMs = callEndedAt - startedAt;
     countCall(candidate.provider, latencyMs, outcome);
     const limitKey = `provider:${candidate.provider}`;
     const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
@@ -188,7 +190,7 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
     span?.settled(outcome, settled.next, state.firstChunkMs);
     return { ...settled, callFailed: !outcome.ok };
   } finally {
-    span?.end();
+    span?.end(callEndedAt);
   }
 }
 

@@ -88,6 +88,8 @@ class DeliveryAttempt {
   private readonly fields: Record<string, unknown>;
   /** The attempt's span once its request is about to go (tracing on); `record` ends it. */
   private span: DeliverySpan | null = null;
+  /** When the receiver's answer (or the send's failure) came: where the span ends. */
+  private sentAt: number | undefined;
 
   constructor(context: DelivererDeps, agent: Agent, job: Job<WebhookJobData>, token: string | undefined) {
     this.context = context;
@@ -113,6 +115,7 @@ class DeliveryAttempt {
     const slot = await this.takeSlot();
     this.span = this.context.spans?.delivery(this.data, this.attempt, url) ?? null;
     const result = await this.send(url, secret);
+    this.sentAt = Date.now();
     await this.giveBack(slot);
     if ('error' in result) return this.sendFailed(result.error);
     const { statusCode } = result;
@@ -222,7 +225,7 @@ class DeliveryAttempt {
 
   private async record(delivery: DeliveryOutcome): Promise<void> {
     getMetrics().webhookDeliveries.inc({ outcome: delivery.outcome });
-    this.span?.end(delivery);
+    this.span?.end(delivery, this.sentAt);
     if (!this.onJob) return;
     await this.context.lifecycle.noteDelivery(this.data.job_id, {
       webhook_id: this.data.webhook_id, event: this.data.event, attempt: this.attempt, at: Math.floor(this.startedAt / 1000), latency_ms: Date.now() - this.startedAt, ...delivery,

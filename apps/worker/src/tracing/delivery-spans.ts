@@ -10,7 +10,8 @@ export type DeliveryEnd = Pick<WebhookDelivery, 'status_code' | 'outcome' | 'err
 export interface DeliverySpan {
   /** What the webhook request carries beside its signature headers: this span's trace context. */
   headers(): Record<string, string>;
-  end(ended: DeliveryEnd): void;
+  /** Ends the span at `at` (epoch ms: when the answer came, before the slot is given back), or now. */
+  end(ended: DeliveryEnd, at?: number): void;
 }
 
 export interface DeliverySpans {
@@ -39,10 +40,10 @@ export function createDeliverySpans(tracing: Tracing): DeliverySpans {
       });
       return {
         headers: () => span.headers(),
-        end(ended) {
+        end(ended, at) {
           span.setAttributes({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: ended.status_code ?? undefined, [SLUICE_ATTRIBUTES.webhookOutcome]: ended.outcome });
           if (ended.outcome !== 'delivered') span.fail(ended.status_code === null ? ended.outcome : String(ended.status_code), ended.error ?? undefined);
-          span.end();
+          span.end(at);
         },
       };
     },

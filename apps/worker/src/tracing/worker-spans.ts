@@ -29,8 +29,11 @@ export interface CallSpan {
   headers(): Record<string, string>;
   /** The answer or the error, and what the job did next (null: nothing, the job had moved on). */
   settled(result: CallResult, next: NextStep | null, firstChunkMs?: number | null): void;
-  /** Ends the span (once; a call that threw before settling ends here too). */
-  end(): void;
+  /**
+   * Ends the span at `at` (epoch ms: when the provider call ended, so the span is the call, not the
+   * writes that settle it), or now (once; a call that threw before settling ends here too).
+   */
+  end(at?: number): void;
 }
 
 /** A queue entry's wait: from when it was added to when a worker claimed it. */
@@ -78,7 +81,7 @@ function callSpan(tracing: Tracing, facts: CallFacts): CallSpan {
       else fail(span, result.error);
       if (next !== null) recordNext(span, next);
     },
-    end: () => span.end(),
+    end: (at) => span.end(at),
   };
 }
 

@@ -102,16 +102,17 @@ export function tracesUrl(telemetry: TelemetryConfig): string {
 }
 
 /**
- * The OTLP exporter, its failures logged at debug and otherwise swallowed: a collector that is down
- * or slow costs dropped spans, never a failed job. The SDK's own error handler says nothing (no
- * diagnostic logger is registered).
+ * The OTLP exporter, its failures swallowed: a collector that is down or slow costs dropped spans,
+ * never a failed job. The first failure after a success is logged at warn (a wrong endpoint or a
+ * missing token must not look like tracing on), the rest of the streak not at all. The SDK's own
+ * error handler says nothing (no diagnostic logger is registered).
  */
 function quietExporter(inner: SpanExporter, logger: Logger): SpanExporter {
   let failing = false;
   return {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
       inner.export(spans, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS && !failing) logger.debug({ err: result.error?.message, spans: spans.length }, 'trace export failed; spans dropped until the collector answers');
+        if (result.code !== ExportResultCode.SUCCESS && !failing) logger.warn({ err: result.error?.message, spans: spans.length }, 'trace export failed; spans dropped until the collector answers');
         failing = result.code !== ExportResultCode.SUCCESS;
         done(result);
       });

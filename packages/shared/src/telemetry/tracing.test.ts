@@ -60,7 +60,7 @@ describe('tracing', () => {
     expect(receiver.spans.some((received) => received.spanId === span.spanId)).toBe(false);
   });
 
-  it('swallows a collector that refuses exports, logging it at debug once', async () => {
+  it('swallows a collector that refuses exports, logging it at warn once', async () => {
     receiver.answer(500);
     try {
       tracing.startSpan('lost', { kind: 'internal' }).end();
@@ -70,7 +70,7 @@ describe('tracing', () => {
     }
     const failures = logs.filter((line) => line.includes('trace export failed'));
     expect(failures).toHaveLength(1);
-    expect(JSON.parse(failures[0] ?? '{}')).toMatchObject({ level: 'debug' });
+    expect(JSON.parse(failures[0] ?? '{}')).toMatchObject({ level: 'warn' });
     expect(logs.join('\n')).not.toContain('collector-token');
   });
 });

@@ -399,7 +399,6 @@ async function batch(redisUrl: string, providerUrl: string): Promise<void> {
   rows.push({ figure: `${BATCH_REQUESTS}-request batch, upload → output file`, sluice: round(ourSeconds), baseline: round(bareSeconds), unit: 's', ratio: round(bareSeconds / ourSeconds), target: '≥ 0.6 of the bare chain (aim 0.85)', met: bareSeconds / ourSeconds >= 0.6 });
 }
 
-/** One `/v1/batches` run of `count` economy requests on a batch-capable fake: its USD (from usage) and its wall time. */
 /** CPU time a process has used so far, in µs (Linux: utime + stime of /proc/<pid>/stat, in 100 Hz ticks). */
 function cpuMicros(pid: number | undefined): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -443,6 +442,7 @@ async function tracingCost(redisUrl: string, providerUrl: string, sinkUrl: strin
   }
 }
 
+/** One `/v1/batches` run of `count` economy requests on a batch-capable fake: its USD (from usage) and its wall time. */
 async function discountRun(redisUrl: string, fakeUrl: string, deferred: boolean, count: number): Promise<{ usd: number; seconds: number; deferredJobs: number }> {
   await flush(redisUrl);
   const config = sluiceConfig(redisUrl, fakeUrl, {

@@ -26,7 +26,7 @@ export interface EntrySpec {
   delayMs?: number;
 }
 
-/** Entries waiting for their placement, with the caller waiting for it. */
+/** How an entry writer numbers its classes (tests shrink them). */
 export interface EntryWriterOptions {
   /** Priority numbers per class (tests shrink it to exercise the rebase). Default `CLASS_SPAN`. */
   classSpan?: number;

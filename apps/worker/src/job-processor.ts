@@ -15,6 +15,7 @@ import {
   type CallOutcome,
   type Engine,
   type JobRecord,
+  type NextStep,
   type QueuedJobData,
   type RoutingCandidate,
 } from '@sluice/engine';
@@ -61,7 +62,7 @@ export function createJobProcessor(deps: ProcessorDeps) {
     if (tokens === null) return;
     const settled = await callAndSettle(deps, runnable, job, tokens);
     // BullMQ puts the entry back and honours the queue's pause only when the processor throws this.
-    if (settled.pauseMs !== null) throw new RateLimitError();
+    if (settled.next?.step === 'rate_limited') throw new RateLimitError();
     if (settled.callFailed) await failEntryOfFailedJob(deps, runnable.record.id);
   };
 }
@@ -157,7 +158,7 @@ function asProviderError(error: unknown, provider: string): ProviderError {
  * the call is a span (its context goes to the provider) that covers the call and carries what the
  * lifecycle then said the job does next.
  */
-async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ pauseMs: number | null; callFailed?: boolean }> {
+async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<QueuedJobData>, rate: { member: string }): Promise<{ next: NextStep | null; callFailed?: boolean }> {
   const { record, entry, candidate, provider } = run;
   const span = deps.spans?.call({ record, candidate, provider, mode: run.flex ? 'flex' : 'realtime' }) ?? null;
   let callEndedAt: number | undefined;
@@ -172,7 +173,7 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
     if (outcome === null) {
       // Canceled or moved between the read and now: the call was aborted as it started.
       span?.settled({ ok: false, error: null, code: 'claim_refused' }, null);
-      return { pauseMs: null };
+      return { next: null };
     }
     callEndedAt = Date.now();
     const latencyMs = callEndedAt - startedAt;
@@ -180,15 +181,15 @@ async function callAndSettle(deps: ProcessorDeps, run: Runnable, job: Job<Queued
     const limitKey = `provider:${candidate.provider}`;
     const correctTokens = provider.tpm === undefined ? null : (total: number) => deps.limiter.correct(limitKey, rate.member, total);
     const ttft = state.firstChunkMs === null ? {} : { ttft_ms: state.firstChunkMs };
-    const settled = await deps.lifecycle.settle(
+    const next = await deps.lifecycle.settle(
       {
         record, entry, candidate, retry: provider.retry, startedAt, latencyMs, price: deps.price, onCircuitOpened: deps.onCircuitOpened, mode: run.flex ? 'flex' : 'realtime',
         log: { ...log, latency_ms: latencyMs, queue_wait_ms: queueWaitMs, ...ttft },
       },
       outcome.ok ? { ok: true, answer: outcome.answer, correctTokens } : outcome,
     );
-    span?.settled(outcome, settled.next, state.firstChunkMs);
-    return { ...settled, callFailed: !outcome.ok };
+    span?.settled(outcome, next, state.firstChunkMs);
+    return { next, callFailed: !outcome.ok };
   } finally {
     span?.end(callEndedAt);
   }

@@ -17,7 +17,7 @@ export * from './webhooks/delivery-slots.ts';
 export { Lifecycle, DEADLINE_EXCEEDED, type EndOptions, type LifecycleDeps } from './lifecycle/lifecycle.ts';
 export { enqueueBatchStep, enqueueBatchWebhook } from './lifecycle/announce.ts';
 export { jobLogFields, type FailoverRequest } from './lifecycle/failover.ts';
-export { attemptOf, attemptOutcomeOf, WORKER_STOPPED, type Call, type CallOutcome, type NextStep, type Settled } from './lifecycle/settle.ts';
+export { attemptOf, attemptOutcomeOf, WORKER_STOPPED, type Call, type CallOutcome, type NextStep } from './lifecycle/settle.ts';
 export { backoffDelay } from './lifecycle/backoff.ts';
 export * from './keys.ts';
 export * from './deferred/deferred-store.ts';

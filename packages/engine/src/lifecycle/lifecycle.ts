@@ -25,7 +25,7 @@ import type { TenantJobs } from '../tenants/tenant-jobs.ts';
 import { failJob, failoverJob, type FailoverRequest } from './failover.ts';
 import { recordSuccess, type SuccessInput } from './record-success.ts';
 import { repairEntry, repairStuckRequeues, requeueJob } from './requeue.ts';
-import { settleCall, type Call, type CallOutcome, type NextStep, type Settled } from './settle.ts';
+import { settleCall, type Call, type CallOutcome, type NextStep } from './settle.ts';
 import { submitJobs } from './submit.ts';
 import type { Succeeder } from './succeed.ts';
 
@@ -155,7 +155,7 @@ export class Lifecycle {
   }
 
   /** The one place a provider call's outcome becomes the job's next step: success, retry, failover, pause or failure. */
-  settle(call: Call, outcome: CallOutcome): Promise<Settled> {
+  settle(call: Call, outcome: CallOutcome): Promise<NextStep> {
     return settleCall(this, call, outcome);
   }
 

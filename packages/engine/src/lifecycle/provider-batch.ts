@@ -98,14 +98,13 @@ async function lineFailed(lifecycle: Lifecycle, record: JobRecord, error: Provid
   const execution: Execution = { ...(record.execution ?? { mode: 'provider_batch', provider_batch_id: null, submitted_at: null }), fallback_reason: 'line_error' };
   await lifecycle.deps.store.update(record.id, { execution: { ...execution, mode: 'realtime' } });
   const startedAt = (record.execution?.submitted_at ?? seconds(Date.now())) * 1000;
-  const settled = await lifecycle.settle(
+  return lifecycle.settle(
     {
       record, entry: record.queue_job_id, candidate, retry: provider.retry, startedAt, latencyMs: Date.now() - startedAt, price: lifecycle.deps.price,
       onCircuitOpened: () => undefined, fromBatch: true, log: { ...jobLogFields(record), provider: candidate.provider, model: candidate.model, execution: 'provider_batch' },
     },
     { ok: false, error },
   );
-  return settled.next;
 }
 
 /** A result for a member that already ran otherwise (taken back, canceled): the provider bills it anyway. */

@@ -43,12 +43,6 @@ export interface NextStep {
   costUsd?: number | null;
 }
 
-/** What the caller must still do: with `pauseMs`, BullMQ must put the entry back (the provider asked to slow down). */
-export interface Settled {
-  pauseMs: number | null;
-  next: NextStep;
-}
-
 export const nextStep = (name: NextStep['step'], reason: string | null = null): NextStep => ({ step: name, reason });
 
 const OUTCOMES: Record<ProviderError['kind'], AttemptOutcome> = {
@@ -75,19 +69,22 @@ export const attemptOf = (candidate: RoutingCandidate, startedAt: number, latenc
   error,
 });
 
-/** The one place a provider call's outcome becomes what happens next to the job. */
-export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: CallOutcome): Promise<Settled> {
-  if (outcome.ok) return { pauseMs: null, next: await settleSuccess(lifecycle, call, outcome.answer, outcome.correctTokens) };
+/**
+ * The one place a provider call's outcome becomes what happens next to the job. On `rate_limited`
+ * the provider's queue is paused and the caller must have BullMQ put the entry back.
+ */
+export async function settleCall(lifecycle: Lifecycle, call: Call, outcome: CallOutcome): Promise<NextStep> {
+  if (outcome.ok) return settleSuccess(lifecycle, call, outcome.answer, outcome.correctTokens);
   const { error } = outcome;
   await lifecycle.noteAttempt(call.record, attemptOf(call.candidate, call.startedAt, call.latencyMs, OUTCOMES[error.kind], error.status, error.message));
   if (error.kind === 'canceled') {
     lifecycle.deps.logger.info({ ...call.log, outcome: 'canceled', reason: error.code, status_code: error.status }, 'provider call aborted: job canceled or expired');
     if (error.afterFirstChunk && outcome.partial) await lifecycle.chargeAbandoned(call.record, streamCharge(call, outcome.partial));
-    return { pauseMs: null, next: nextStep('ended', 'canceled') };
+    return nextStep('ended', 'canceled');
   }
   if (error.afterFirstChunk) {
     await settleInterrupted(lifecycle, call, error, outcome.partial ?? null);
-    return { pauseMs: null, next: nextStep('ended', 'stream_interrupted') };
+    return nextStep('ended', 'stream_interrupted');
   }
   return settleFailure(lifecycle, call, error);
 }
@@ -162,7 +159,7 @@ async function settleSuccess(lifecycle: Lifecycle, call: Call, answer: Completio
   return finished.ok ? { step: 'succeeded', reason: null, costUsd: cost.usd } : nextStep('ended', `${finished.previous ?? 'changed'} during the call`);
 }
 
-async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderError): Promise<Settled> {
+async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderError): Promise<NextStep> {
   const { record, entry, retry, log } = call;
   const { logger, breaker, queues } = lifecycle.deps;
   const provider = call.candidate.provider;
@@ -174,32 +171,32 @@ async function settleFailure(lifecycle: Lifecycle, call: Call, error: ProviderEr
       await lifecycle.unclaim(record, entry);
       await queues.get(provider)?.rateLimit(pauseMs);
       logger.warn({ ...base, retry_after_ms: pauseMs }, 'provider rate limit: queue paused for its retry-after');
-      return { pauseMs, next: nextStep('rate_limited') };
+      return nextStep('rate_limited');
     }
     case 'fatal':
       await lifecycle.fail(record, { type: 'provider_error', code: error.code, message: error.message }, entry, false);
-      return { pauseMs: null, next: nextStep('ended', error.code) };
+      return nextStep('ended', error.code);
     case 'context_length':
       logger.warn(base, 'prompt too long for this model');
       await lifecycle.failover(record, { reason: 'context_length_exceeded', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
-      return { pauseMs: null, next: nextStep('failover', 'context_length_exceeded') };
+      return nextStep('failover', 'context_length_exceeded');
     case 'auth':
       // 401/403: the provider is misconfigured for every job, not just this one.
       if (await breaker.forceOpen(provider, 'auth_error')) call.onCircuitOpened(provider);
       logger.error(base, 'provider refused our credentials: circuit opened');
       // Not an error that passes by itself: no new round tries this target again.
       await lifecycle.failover(record, { reason: 'auth_error', exhaust: true, refuse: true, attempted: true, guard: entry, lastError: error.message });
-      return { pauseMs: null, next: nextStep('failover', 'auth_error') };
+      return nextStep('failover', 'auth_error');
     case 'flex_unavailable':
       // The flex tier had no capacity. The provider itself is healthy: its circuit hears nothing of
       // it and, unlike a rate limit, no queue pauses. Near the deadline the job runs in the default
       // tier at once; otherwise it tries flex again after a backoff.
-      if (!flexDeadlineNear(lifecycle, call)) return { pauseMs: null, next: await retryOrMove(lifecycle, call, error, base, false) };
+      if (!flexDeadlineNear(lifecycle, call)) return await retryOrMove(lifecycle, call, error, base, false);
       logger.warn({ ...base, err: error.message }, 'flex tier unavailable near the deadline: running in the default tier');
       await lifecycle.leaveFlex(record, entry);
-      return { pauseMs: null, next: nextStep('retry', 'default_tier') };
+      return nextStep('retry', 'default_tier');
     default:
-      return { pauseMs: null, next: await retryOrMove(lifecycle, call, error, base, call.fromBatch !== true) };
+      return await retryOrMove(lifecycle, call, error, base, call.fromBatch !== true);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { exceptConnectionErrors, type Redis } from '@sluice/shared';
-import { attemptOf, bullQueueName, isTerminal, jobLogFields, workerKeptEntries, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
+import { attemptOf, bullQueueName, isTerminal, jobLogFields, keptEntries, providerQueueName, type Engine, type QueuedJobData } from '@sluice/engine';
 import { endStartedStream, type StartedStreamDeps } from './stream-call.ts';
 
 /** One BullMQ Worker per enabled provider: its pool, sized by the provider's `concurrency`. */
@@ -25,7 +25,7 @@ export function startProviderPools(
       // 429 pausing the whole queue) only on queues that have a limiter.
       limiter: { max: 1_000_000_000, duration: 1000 },
       // Finished entries kept as history for Bull Board: the Worker's setting, not stored on each entry.
-      ...workerKeptEntries(config.queues),
+      ...keptEntries(config.queues),
     });
     worker.on('error', exceptConnectionErrors(queueRedis, logger, (error) => logger.error({ err: error.message, provider: id }, 'worker error')));
     worker.on('failed', (job, error) => {
